@@ -1,0 +1,1 @@
+/* placeholder: check.c (being written) */

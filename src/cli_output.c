@@ -1,0 +1,1 @@
+/* placeholder: cli_output.c (being written) */

@@ -1,0 +1,1 @@
+/* placeholder: cluster_state.c (being written) */

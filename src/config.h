@@ -1,0 +1,243 @@
+/* config.h - the cluster configuration model (what cluster.yaml says).
+ *
+ * Owns: the in-memory types of a validated configuration and the calls that load,
+ * validate and free it. A vg_config returned by vg_config_load() is complete and
+ * consistent; nothing else in vigil re-validates it.
+ * Must not: start anything, touch the network, or know about runtime state.
+ */
+#ifndef VIGIL_CONFIG_H
+#define VIGIL_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- types ---------------------------------------------------------------- */
+
+/* Scores: integers, saturating at +/- VG_SCORE_INF (Pacemaker's INFINITY). */
+#define VG_SCORE_INF 1000000
+
+typedef enum { VG_ROLE_SERVER, VG_ROLE_AGENT } vg_node_role;
+
+typedef enum {
+	VG_CLASS_OCF,
+	VG_CLASS_LSB,
+	VG_CLASS_SYSTEMD,
+	VG_CLASS_VIP,     /* native: address by netlink + GARP/NA */
+	VG_CLASS_PROCESS, /* native: supervised command */
+} vg_rclass;
+
+typedef enum {
+	VG_ON_FAIL_RESTART,
+	VG_ON_FAIL_STOP,
+	VG_ON_FAIL_BLOCK,
+	VG_ON_FAIL_FENCE,
+	VG_ON_FAIL_STANDBY,
+} vg_on_fail;
+
+typedef enum { VG_REQUIRES_QUORUM, VG_REQUIRES_FENCING } vg_requires;
+
+typedef enum { VG_NO_QUORUM_STOP, VG_NO_QUORUM_FREEZE } vg_no_quorum;
+
+/* Operations a resource may have; index into vg_resource.ops. */
+typedef enum {
+	VG_OP_START,
+	VG_OP_STOP,
+	VG_OP_MONITOR,
+	VG_OP_PROMOTE,
+	VG_OP_DEMOTE,
+	VG_OP_NOTIFY,
+	VG_OP_COUNT
+} vg_op_kind;
+
+typedef struct {
+	char *key;
+	char *value;
+} vg_param;
+
+typedef struct {
+	uint64_t timeout_ms;  /* always set (defaults filled in by the loader) */
+	uint64_t interval_ms; /* monitor only; 0 = no recurring monitor */
+	bool configured;      /* present in the file */
+} vg_op;
+
+typedef enum { VG_CHECK_NONE, VG_CHECK_TCP, VG_CHECK_HTTP } vg_check_kind;
+
+/* A native health check used as the resource's monitor instead of the agent's. */
+typedef struct {
+	vg_check_kind kind;
+	char *host;      /* default 127.0.0.1 */
+	uint16_t port;   /* required */
+	char *path;      /* http: default "/" */
+	int expect;      /* http: expected status, default 200 (0 = any 2xx/3xx) */
+} vg_check;
+
+typedef struct {
+	bool enabled;       /* resource is a clone */
+	uint32_t max;       /* default: number of nodes */
+	uint32_t max_per_node; /* default 1 */
+	bool promotable;
+	uint32_t promoted_max; /* default 1 */
+} vg_clone;
+
+typedef struct {
+	char *name;
+	char *type; /* as written: "ocf:heartbeat:Dummy", "vip", ... */
+	vg_rclass cls;
+	char *provider; /* ocf only */
+	char *agent;    /* ocf: agent; lsb/systemd: script/unit; native: NULL */
+	vg_param *params;
+	size_t n_params;
+	vg_op ops[VG_OP_COUNT];
+	vg_check check;
+	vg_clone clone;
+	vg_requires requires;
+	bool has_stickiness;
+	int stickiness;
+	uint32_t migration_threshold; /* 0 = never move away (default 1000000) */
+	uint64_t failure_timeout_ms;  /* 0 = never expire */
+	vg_on_fail on_fail;
+	bool disabled; /* target state stopped */
+	int line;      /* line in the file where the resource starts */
+} vg_resource;
+
+typedef struct {
+	char *name;
+	char *address;
+	vg_node_role role;
+	uint32_t id; /* 1-based, in file order unless given */
+	int line;
+} vg_node;
+
+typedef struct {
+	char *name;
+	char *agent;
+	vg_param *params;
+	size_t n_params;
+	char **targets;
+	size_t n_targets;
+	int level;
+	uint64_t timeout_ms;
+	int line;
+} vg_fence_device;
+
+typedef struct {
+	char *name;
+	char **members;
+	size_t n_members;
+	int line;
+} vg_group;
+
+typedef enum { VG_CONS_LOCATION, VG_CONS_COLOCATE, VG_CONS_ORDER } vg_cons_kind;
+
+typedef enum { VG_RROLE_ANY, VG_RROLE_STARTED, VG_RROLE_PROMOTED, VG_RROLE_UNPROMOTED } vg_rrole;
+
+typedef enum { VG_RULE_OP_EQ, VG_RULE_OP_NE, VG_RULE_OP_DEFINED, VG_RULE_OP_NOT_DEFINED,
+	VG_RULE_OP_GT, VG_RULE_OP_LT, VG_RULE_OP_GTE, VG_RULE_OP_LTE } vg_rule_op;
+
+/* location: {resource, node, score} or {resource, rule: {attribute, op, value}, score} */
+typedef struct {
+	char *resource;
+	char *node; /* NULL when a rule is used */
+	char *rule_attribute;
+	vg_rule_op rule_op;
+	char *rule_value;
+	int score;
+	vg_rrole role;
+} vg_location;
+
+typedef struct {
+	char *resource;
+	char *with;
+	int score;
+	vg_rrole role;      /* role of `resource` */
+	vg_rrole with_role; /* role of `with` */
+} vg_colocation;
+
+typedef struct {
+	char *first;
+	char *then;
+	vg_op_kind first_action; /* default start */
+	vg_op_kind then_action;  /* default start */
+	bool optional;           /* kind: optional (default mandatory) */
+} vg_order;
+
+typedef struct {
+	vg_cons_kind kind;
+	union {
+		vg_location location;
+		vg_colocation colocate;
+		vg_order order;
+	} u;
+	int line;
+} vg_constraint;
+
+typedef struct {
+	char *name;
+	char *key_file;
+	uint32_t token_ms;      /* default 500 */
+	vg_no_quorum no_quorum; /* default stop */
+	int stickiness;         /* default 0 */
+	char *http_address;     /* default 127.0.0.1:7480 */
+	char *source;           /* file the config came from */
+
+	vg_node *nodes;
+	size_t n_nodes;
+	vg_fence_device *fence_devices;
+	size_t n_fence_devices;
+	vg_resource *resources;
+	size_t n_resources;
+	vg_group *groups;
+	size_t n_groups;
+	vg_constraint *constraints;
+	size_t n_constraints;
+} vg_config;
+
+/* Validation errors: each names file, line and field. */
+typedef struct {
+	char *file;
+	int line; /* 0 when unknown */
+	char *field; /* dotted path, e.g. "resources[2].ops.monitor.timeout" */
+	char *message;
+} vg_config_error;
+
+typedef struct {
+	vg_config_error *items;
+	size_t count;
+} vg_config_errors;
+
+/* ---- functions ------------------------------------------------------------ */
+
+/* Load and completely validate FILE. On success returns a config and leaves
+ * errs empty; on failure returns NULL and fills errs (caller frees with
+ * vg_config_errors_free). ocf_root is where OCF agents live (for meta-data
+ * checks of required parameters); NULL means $OCF_ROOT or /usr/lib/ocf. */
+vg_config *vg_config_load(const char *file, const char *ocf_root, vg_config_errors *errs);
+
+/* The same from an in-memory buffer; `name` is used in error messages. */
+vg_config *vg_config_load_buffer(const char *name, const char *yaml, size_t len,
+				 const char *ocf_root, vg_config_errors *errs);
+
+void vg_config_free(vg_config *c);
+void vg_config_errors_free(vg_config_errors *e);
+
+/* Format one error as "FILE:LINE: FIELD: MESSAGE" into buf. */
+void vg_config_error_format(const vg_config_error *e, char *buf, size_t len);
+
+/* Lookups (NULL when absent). */
+const vg_resource *vg_config_resource(const vg_config *c, const char *name);
+const vg_node *vg_config_node(const vg_config *c, const char *name);
+const vg_group *vg_config_group_of(const vg_config *c, const char *resource);
+const char *vg_resource_param(const vg_resource *r, const char *key);
+
+/* Parsers shared with the CLI and simulate: return 0 on success, -1 on bad input. */
+int vg_parse_duration_ms(const char *s, uint64_t *out_ms); /* "500ms" "10s" "5m" "1h" */
+int vg_parse_score(const char *s, int *out);               /* "100" "inf" "-inf" "+inf" */
+const char *vg_op_name(vg_op_kind k);
+int vg_op_from_name(const char *s, vg_op_kind *out);
+const char *vg_class_name(vg_rclass c);
+
+/* Saturating score addition. */
+int vg_score_add(int a, int b);
+
+#endif

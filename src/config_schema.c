@@ -1,0 +1,1 @@
+/* placeholder: config_schema.c (being written) */

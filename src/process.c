@@ -1,0 +1,1 @@
+/* placeholder: process.c (being written) */

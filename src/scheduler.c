@@ -1,0 +1,1 @@
+/* placeholder: scheduler.c (being written) */

@@ -1,0 +1,1 @@
+/* placeholder: simulate.c (being written) */

@@ -1,0 +1,1 @@
+/* placeholder: yamlpos.c (being written) */
