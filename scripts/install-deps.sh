@@ -4,7 +4,7 @@
 set -eu
 PKGS="
 build-essential meson ninja-build pkg-config
-libuv1-dev libjansson-dev libcyaml-dev libyaml-dev libsodium-dev libmnl-dev libmicrohttpd-dev
+libuv1-dev libjansson-dev libcyaml-dev libyaml-dev libsodium-dev libmnl-dev libmicrohttpd-dev libxml2-dev
 libcmocka-dev valgrind clang-format
 corosync libcpg-dev libquorum-dev libvotequorum-dev libcmap-dev libcorosync-common-dev
 resource-agents pacemaker-resource-agents fence-agents

@@ -1,1 +1,820 @@
-/* placeholder: supervisor.c (being written) */
+/* supervisor.c - the resources on this node (see supervisor.h).
+ *
+ * Every resource has an observed state and at most one operation in flight. Operations of
+ * every class end in one place, op_done(), which updates the observed state and applies the
+ * failure policy; reconcile() then compares observed with wanted and starts what may start
+ * now (level-triggered: it is simply called again after every change). Must not: block, or
+ * know how a class performs an operation (executor, process, vip and check do).
+ */
+#include "supervisor.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "backoff.h"
+#include "check.h"
+#include "executor.h"
+#include "garp.h"
+#include "log.h"
+#include "process.h"
+#include "vip.h"
+
+/* What this node knows about a resource. */
+typedef enum {
+	OBS_UNKNOWN, /* not probed yet */
+	OBS_STOPPED,
+	OBS_RUNNING,
+	OBS_UNCLEAN, /* may be partly running: must be stopped before it starts again */
+} observed;
+
+enum { GARP_COUNT = 3, GARP_INTERVAL_MS = 250, BACKOFF_BASE_MS = 100, BACKOFF_MAX_MS = 30000,
+       BACKOFF_STABLE_MS = 10000 };
+
+typedef struct rsc rsc;
+struct rsc {
+	vg_supervisor *sv;
+	const vg_resource *cfg;
+	size_t index;
+	observed obs;
+	bool promoted;
+	bool busy;
+	vg_op_kind busy_op;
+	bool busy_probe;
+	vg_exec_op *exec;
+	bool gave_up;      /* failed for good (threshold, on_fail stop): target stopped */
+	bool blocked;      /* on_fail block, or stop failed: hands off until cleanup */
+	bool waiting;      /* back-off delay before the next start */
+	uint32_t failcount;
+	int64_t last_failure_ms; /* wall clock, for display and expiry */
+	char last_error[512];
+	uint64_t running_since; /* monotonic ms */
+	uint64_t restarts;
+	vg_backoff backoff;
+	vg_proc *proc;
+	char vip_if[64]; /* where the address went (for announcements) */
+	int garp_left;
+	uv_timer_t monitor_timer;
+	uv_timer_t retry_timer;
+	uv_timer_t expire_timer;
+	uv_timer_t aux_timer; /* process stop escalation; GARP repeats */
+	struct {
+		bool valid;
+		vg_op_kind op;
+		bool probe;
+		int exit_code;
+		vg_outcome outcome;
+		uint64_t duration_us;
+		char output[512];
+		int64_t when_ms;
+	} last_op;
+};
+
+struct vg_supervisor {
+	uv_loop_t *loop;
+	const vg_config *cfg;
+	char *node;
+	char *data_dir;
+	char *ocf_root;
+	rsc *r;
+	size_t n;
+	size_t probes_pending;
+	bool started;
+	bool shutting_down;
+	vg_supervisor_done_cb done_cb;
+	void *done_arg;
+	int open_handles;
+	bool freeing;
+};
+
+static void reconcile(vg_supervisor *s);
+static void run_op(rsc *r, vg_op_kind op, bool probe);
+
+static uint64_t mono_ms(void)
+{
+	return uv_hrtime() / 1000000;
+}
+
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static rsc *find(const vg_supervisor *s, const char *name)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (!strcmp(s->r[i].cfg->name, name))
+			return &s->r[i];
+	return NULL;
+}
+
+static uint64_t op_timeout(const rsc *r, vg_op_kind op)
+{
+	uint64_t t = r->cfg->ops[op].timeout_ms;
+	return t ? t : 20000;
+}
+
+/* ---- completion of every operation ---------------------------------------- */
+
+static void on_monitor_timer(uv_timer_t *t);
+
+static void schedule_monitor(rsc *r)
+{
+	uint64_t iv = r->cfg->ops[VG_OP_MONITOR].interval_ms;
+	if (iv > 0 && r->obs == OBS_RUNNING && !r->blocked && !r->sv->shutting_down)
+		uv_timer_start(&r->monitor_timer, on_monitor_timer, iv, 0);
+	else
+		uv_timer_stop(&r->monitor_timer);
+}
+
+static void on_expire(uv_timer_t *t)
+{
+	rsc *r = t->data;
+	vg_info("%s: failures expired (failure_timeout)", r->cfg->name);
+	r->failcount = 0;
+	r->gave_up = false;
+	r->waiting = false;
+	vg_backoff_reset(&r->backoff);
+	reconcile(r->sv);
+}
+
+static void on_retry(uv_timer_t *t)
+{
+	rsc *r = t->data;
+	r->waiting = false;
+	reconcile(r->sv);
+}
+
+/* Count a failure and decide, per on_fail and migration_threshold, what comes next. */
+static void record_failure(rsc *r, const char *what)
+{
+	vg_supervisor *s = r->sv;
+	r->failcount++;
+	r->last_failure_ms = wall_ms();
+	snprintf(r->last_error, sizeof r->last_error, "%s", what);
+	uint64_t ran = r->running_since ? mono_ms() - r->running_since : 0;
+	r->running_since = 0;
+	uv_timer_stop(&r->monitor_timer);
+	if (r->cfg->failure_timeout_ms > 0)
+		uv_timer_start(&r->expire_timer, on_expire, r->cfg->failure_timeout_ms, 0);
+
+	const char *policy = "restart";
+	switch (r->cfg->on_fail) {
+	case VG_ON_FAIL_BLOCK:
+		r->blocked = true;
+		policy = "block (left as it is until cleanup)";
+		break;
+	case VG_ON_FAIL_STOP:
+	case VG_ON_FAIL_STANDBY:
+	case VG_ON_FAIL_FENCE: /* standalone: nobody to fence us; stop it and keep it stopped */
+		r->gave_up = true;
+		policy = "stop";
+		break;
+	case VG_ON_FAIL_RESTART:
+		if (r->failcount >= r->cfg->migration_threshold) {
+			r->gave_up = true;
+			policy = "give up (migration_threshold reached)";
+		} else {
+			uint64_t delay = vg_backoff_next(&r->backoff, ran);
+			if (delay > 0) {
+				r->waiting = true;
+				uv_timer_start(&r->retry_timer, on_retry, delay, 0);
+			}
+		}
+		break;
+	}
+	vg_warn("%s: %s (failcount %u of %u): %s", r->cfg->name, what, r->failcount,
+		r->cfg->migration_threshold, policy);
+	(void)s;
+}
+
+static void op_done(rsc *r, vg_op_kind op, bool probe, vg_outcome out, int exit_code,
+		    const char *detail, uint64_t duration_us)
+{
+	vg_supervisor *s = r->sv;
+	r->busy = false;
+	r->exec = NULL;
+	r->last_op.valid = true;
+	r->last_op.op = op;
+	r->last_op.probe = probe;
+	r->last_op.exit_code = exit_code;
+	r->last_op.outcome = out;
+	r->last_op.duration_us = duration_us;
+	r->last_op.when_ms = wall_ms();
+	snprintf(r->last_op.output, sizeof r->last_op.output, "%s", detail ? detail : "");
+	vg_debug("%s: %s%s -> %s (rc %d, %llu us)", r->cfg->name, probe ? "probe" : vg_op_name(op),
+		 "", vg_outcome_name(out), exit_code, (unsigned long long)duration_us);
+
+	char what[480];
+	const char *name = probe ? "probe" : vg_op_name(op);
+	if (detail && *detail)
+		snprintf(what, sizeof what, "%s %s: %.380s", name, vg_outcome_name(out), detail);
+	else
+		snprintf(what, sizeof what, "%s %s (rc %d)", name, vg_outcome_name(out), exit_code);
+
+	if (probe) {
+		if (s->probes_pending > 0)
+			s->probes_pending--;
+		if (out == VG_OUTCOME_OK || out == VG_OUTCOME_PROMOTED) {
+			r->obs = OBS_RUNNING;
+			r->promoted = out == VG_OUTCOME_PROMOTED;
+			r->running_since = mono_ms();
+			vg_info("%s: found running, adopted", r->cfg->name);
+			schedule_monitor(r);
+		} else if (out == VG_OUTCOME_NOT_RUNNING) {
+			r->obs = OBS_STOPPED;
+		} else {
+			r->obs = OBS_UNCLEAN;
+			record_failure(r, what);
+		}
+	} else if (op == VG_OP_START) {
+		if (out == VG_OUTCOME_OK) {
+			r->obs = OBS_RUNNING;
+			r->running_since = mono_ms();
+			vg_info("%s: started (%llu ms)", r->cfg->name,
+				(unsigned long long)(duration_us / 1000));
+			schedule_monitor(r);
+		} else {
+			r->obs = OBS_UNCLEAN;
+			if (out == VG_OUTCOME_HARD || out == VG_OUTCOME_FATAL)
+				r->gave_up = true; /* cannot run here at all */
+			record_failure(r, what);
+		}
+	} else if (op == VG_OP_STOP) {
+		if (out == VG_OUTCOME_OK || out == VG_OUTCOME_NOT_RUNNING) {
+			r->obs = OBS_STOPPED;
+			r->promoted = false;
+			vg_info("%s: stopped", r->cfg->name);
+		} else {
+			/* A failed stop means we no longer know what runs: hands off. In a
+			 * cluster this is where the node gets fenced. */
+			r->obs = OBS_UNCLEAN;
+			r->blocked = true;
+			snprintf(r->last_error, sizeof r->last_error, "%s", what);
+			vg_error("%s: stop failed, resource blocked until cleanup: %s",
+				 r->cfg->name, what);
+		}
+	} else if (op == VG_OP_MONITOR) {
+		if (out == VG_OUTCOME_OK || out == VG_OUTCOME_PROMOTED) {
+			schedule_monitor(r);
+		} else if (r->obs == OBS_RUNNING) {
+			r->obs = OBS_UNCLEAN; /* stopped or broken: stop it cleanly first */
+			record_failure(r, what);
+		}
+	}
+	reconcile(s);
+}
+
+static void on_exec_done(void *arg, const vg_op_result *res)
+{
+	rsc *r = arg;
+	op_done(r, r->busy_op, res->probe, res->outcome, res->exit_code, res->output,
+		res->duration_us);
+}
+
+/* ---- native classes: process ------------------------------------------------ */
+
+static void process_log_path(const rsc *r, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/%s.log", r->sv->data_dir, r->cfg->name);
+}
+
+static void on_process_exit(void *arg, int status, int sig)
+{
+	rsc *r = arg;
+	vg_proc_release(r->proc);
+	r->proc = NULL;
+	vg_proc_record_remove(r->sv->data_dir, r->cfg->name);
+	if (r->busy && r->busy_op == VG_OP_STOP) {
+		uv_timer_stop(&r->aux_timer);
+		op_done(r, VG_OP_STOP, false, VG_OUTCOME_OK, 0, NULL, 0);
+		return;
+	}
+	char what[128];
+	if (sig > 0)
+		snprintf(what, sizeof what, "process exited on signal %d", sig);
+	else if (status >= 0)
+		snprintf(what, sizeof what, "process exited with status %d", status);
+	else
+		snprintf(what, sizeof what, "process exited");
+	/* An exit during a monitor or check: the monitor's result no longer matters. */
+	if (r->busy && r->exec)
+		vg_exec_cancel(r->exec);
+	r->obs = OBS_STOPPED;
+	r->restarts++;
+	record_failure(r, what);
+	reconcile(r->sv);
+}
+
+static void on_process_kill(uv_timer_t *t)
+{
+	rsc *r = t->data;
+	vg_warn("%s: did not stop within its timeout, killing it", r->cfg->name);
+	vg_proc_signal(r->proc, SIGKILL);
+}
+
+static void process_op(rsc *r, vg_op_kind op, bool probe)
+{
+	vg_supervisor *s = r->sv;
+	const char *cmd = vg_resource_param(r->cfg, "command");
+	if (probe) {
+		pid_t pid = vg_proc_record_read(s->data_dir, r->cfg->name);
+		if (pid > 0)
+			r->proc = vg_proc_adopt(s->loop, pid, on_process_exit, r);
+		op_done(r, op, true, r->proc ? VG_OUTCOME_OK : VG_OUTCOME_NOT_RUNNING, 0, NULL, 0);
+		return;
+	}
+	switch (op) {
+	case VG_OP_START: {
+		char logp[4096], err[256];
+		process_log_path(r, logp, sizeof logp);
+		uint64_t t0 = uv_hrtime();
+		r->proc = vg_proc_spawn(s->loop, cmd, logp, on_process_exit, r, err, sizeof err);
+		if (!r->proc) {
+			op_done(r, op, false, VG_OUTCOME_FAILED, -1, err, 0);
+			return;
+		}
+		vg_proc_record_write(s->data_dir, r->cfg->name, vg_proc_pid(r->proc));
+		op_done(r, op, false, VG_OUTCOME_OK, 0, NULL, (uv_hrtime() - t0) / 1000);
+		return;
+	}
+	case VG_OP_STOP:
+		if (!r->proc) {
+			op_done(r, op, false, VG_OUTCOME_OK, 0, NULL, 0);
+			return;
+		}
+		vg_proc_signal(r->proc, SIGTERM);
+		uv_timer_start(&r->aux_timer, on_process_kill, op_timeout(r, VG_OP_STOP), 0);
+		return; /* on_process_exit completes it */
+	default: {
+		bool alive = vg_proc_alive(r->proc);
+		op_done(r, op, false, alive ? VG_OUTCOME_OK : VG_OUTCOME_NOT_RUNNING, alive ? 0 : 7,
+			alive ? NULL : "process is gone", 0);
+		return;
+	}
+	}
+}
+
+/* ---- native classes: vip ------------------------------------------------------ */
+
+static void on_garp_timer(uv_timer_t *t)
+{
+	rsc *r = t->data;
+	char err[256];
+	if (r->obs != OBS_RUNNING || r->garp_left <= 0)
+		return;
+	if (vg_garp_send_once(r->vip_if, vg_resource_param(r->cfg, "address"), err, sizeof err))
+		vg_warn("%s: announcement failed: %s", r->cfg->name, err);
+	if (--r->garp_left > 0)
+		uv_timer_start(&r->aux_timer, on_garp_timer, GARP_INTERVAL_MS, 0);
+}
+
+static void vip_op(rsc *r, vg_op_kind op, bool probe)
+{
+	const char *addr = vg_resource_param(r->cfg, "address");
+	const char *ifn = vg_resource_param(r->cfg, "interface"); /* NULL: by subnet */
+	char err[256] = "";
+	uint64_t t0 = uv_hrtime();
+	vg_outcome out;
+	if (probe || op == VG_OP_MONITOR) {
+		/* Not there, or its interface gone: not running (a monitor counts it failed). */
+		int p = vg_vip_present(ifn, addr, err, sizeof err);
+		out = p > 0 ? VG_OUTCOME_OK : VG_OUTCOME_NOT_RUNNING;
+		if (p == 0)
+			snprintf(err, sizeof err, "%s is not on %s", addr, ifn ? ifn : "any interface");
+	} else if (op == VG_OP_START) {
+		out = vg_vip_add(ifn, addr, err, sizeof err) == 0 &&
+				      vg_vip_locate(addr, r->vip_if, err, sizeof err) == 1
+			      ? VG_OUTCOME_OK
+			      : VG_OUTCOME_FAILED;
+		if (out == VG_OUTCOME_OK) {
+			r->garp_left = GARP_COUNT;
+			r->obs = OBS_RUNNING; /* so the first announcement goes out now */
+			on_garp_timer(&r->aux_timer);
+		}
+	} else if (op == VG_OP_STOP) {
+		uv_timer_stop(&r->aux_timer);
+		/* Absent (or its interface gone) is stopped. */
+		out = vg_vip_present(ifn, addr, err, sizeof err) != 1 ||
+				      vg_vip_del(ifn, addr, err, sizeof err) == 0
+			      ? VG_OUTCOME_OK
+			      : VG_OUTCOME_FAILED;
+	} else {
+		out = VG_OUTCOME_OK;
+	}
+	op_done(r, op, probe, out, out == VG_OUTCOME_OK ? 0 : 1, out == VG_OUTCOME_OK ? NULL : err,
+		(uv_hrtime() - t0) / 1000);
+}
+
+/* ---- native health checks as the monitor ------------------------------------- */
+
+static void on_check_done(void *arg, bool ok, const char *detail)
+{
+	rsc *r = arg;
+	if (!r->busy || r->busy_op != VG_OP_MONITOR)
+		return; /* the process exited meanwhile and that was handled */
+	op_done(r, VG_OP_MONITOR, false, ok ? VG_OUTCOME_OK : VG_OUTCOME_FAILED, ok ? 0 : 1,
+		detail, 0);
+}
+
+/* ---- running operations -------------------------------------------------------- */
+
+static void run_op(rsc *r, vg_op_kind op, bool probe)
+{
+	vg_supervisor *s = r->sv;
+	r->busy = true;
+	r->busy_op = probe ? VG_OP_MONITOR : op;
+	r->busy_probe = probe;
+	bool use_check = !probe && op == VG_OP_MONITOR && r->cfg->check.kind != VG_CHECK_NONE;
+	if (use_check && (r->cfg->cls != VG_CLASS_PROCESS || vg_proc_alive(r->proc))) {
+		if (vg_check_run(s->loop, &r->cfg->check, op_timeout(r, VG_OP_MONITOR),
+				 on_check_done, r) != 0)
+			op_done(r, op, false, VG_OUTCOME_FAILED, 1, "cannot run the check", 0);
+		return;
+	}
+	switch (r->cfg->cls) {
+	case VG_CLASS_PROCESS:
+		process_op(r, probe ? VG_OP_MONITOR : op, probe);
+		return;
+	case VG_CLASS_VIP:
+		vip_op(r, probe ? VG_OP_MONITOR : op, probe);
+		return;
+	default:
+		r->exec = vg_exec_run(s->loop, s->ocf_root, s->node, r->cfg, op, probe,
+				      op_timeout(r, probe ? VG_OP_MONITOR : op), on_exec_done, r);
+		if (!r->exec)
+			op_done(r, op, probe, VG_OUTCOME_FAILED, -1, "out of memory", 0);
+		return;
+	}
+}
+
+static void on_monitor_timer(uv_timer_t *t)
+{
+	rsc *r = t->data;
+	if (r->obs != OBS_RUNNING || r->sv->shutting_down)
+		return;
+	if (r->busy) {
+		schedule_monitor(r);
+		return;
+	}
+	run_op(r, VG_OP_MONITOR, false);
+}
+
+/* ---- the standalone policy: what should run, and in which order --------------- */
+
+static bool wanted(const rsc *r)
+{
+	return !r->sv->shutting_down && !r->cfg->disabled && !r->gave_up && !r->blocked;
+}
+
+static bool is_up(const rsc *r)
+{
+	return r->obs == OBS_RUNNING && !r->busy;
+}
+
+static bool is_down(const rsc *r)
+{
+	return r->obs == OBS_STOPPED && !(r->busy && r->busy_op == VG_OP_START);
+}
+
+/* May r start now? Its group predecessor and every `first` of an order must be up. */
+static bool start_allowed(const vg_supervisor *s, const rsc *r)
+{
+	const vg_group *g = vg_config_group_of(s->cfg, r->cfg->name);
+	if (g) {
+		for (size_t i = 0; i < g->n_members && strcmp(g->members[i], r->cfg->name); i++) {
+			const rsc *p = find(s, g->members[i]);
+			if (p && !is_up(p))
+				return false;
+		}
+	}
+	for (size_t i = 0; i < s->cfg->n_constraints; i++) {
+		const vg_constraint *c = &s->cfg->constraints[i];
+		if (c->kind != VG_CONS_ORDER || c->u.order.optional ||
+		    strcmp(c->u.order.then, r->cfg->name))
+			continue;
+		const rsc *f = find(s, c->u.order.first);
+		if (f && !is_up(f) && wanted(f))
+			return false;
+	}
+	return true;
+}
+
+/* May r stop now? What depends on it (later group members, `then` of orders) is down. */
+static bool stop_allowed(const vg_supervisor *s, const rsc *r)
+{
+	if (s->shutting_down) { /* strictly in reverse order of the configuration */
+		for (size_t j = r->index + 1; j < s->n; j++)
+			if (!is_down(&s->r[j]) && !s->r[j].blocked)
+				return false;
+		return true;
+	}
+	const vg_group *g = vg_config_group_of(s->cfg, r->cfg->name);
+	if (g) {
+		bool after = false;
+		for (size_t i = 0; i < g->n_members; i++) {
+			if (after) {
+				const rsc *p = find(s, g->members[i]);
+				if (p && !is_down(p) && !p->blocked)
+					return false;
+			}
+			after = after || !strcmp(g->members[i], r->cfg->name);
+		}
+	}
+	for (size_t i = 0; i < s->cfg->n_constraints; i++) {
+		const vg_constraint *c = &s->cfg->constraints[i];
+		if (c->kind != VG_CONS_ORDER || strcmp(c->u.order.first, r->cfg->name))
+			continue;
+		const rsc *t = find(s, c->u.order.then);
+		if (t && !is_down(t) && !t->blocked)
+			return false;
+	}
+	return true;
+}
+
+static bool all_down(const vg_supervisor *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->r[i].busy || (s->r[i].obs != OBS_STOPPED && !s->r[i].blocked))
+			return false;
+	return true;
+}
+
+static void reconcile(vg_supervisor *s)
+{
+	if (!s->started || s->probes_pending > 0 || s->freeing)
+		return;
+	bool changed;
+	do {
+		changed = false;
+		for (size_t k = 0; k < s->n; k++) {
+			/* Stops go from the last resource to the first. */
+			size_t i = s->shutting_down ? s->n - 1 - k : k;
+			rsc *r = &s->r[i];
+			if (r->busy || r->blocked)
+				continue;
+			bool want = wanted(r);
+			if ((r->obs == OBS_UNCLEAN || (r->obs == OBS_RUNNING && !want)) &&
+			    stop_allowed(s, r)) {
+				run_op(r, VG_OP_STOP, false);
+				changed = true;
+			} else if (want && r->obs == OBS_STOPPED && !r->waiting &&
+				   start_allowed(s, r)) {
+				run_op(r, VG_OP_START, false);
+				changed = true;
+			}
+		}
+	} while (changed && !s->freeing);
+	if (s->shutting_down && all_down(s) && s->done_cb) {
+		vg_supervisor_done_cb cb = s->done_cb;
+		s->done_cb = NULL;
+		cb(s->done_arg);
+	}
+}
+
+/* ---- lifecycle ----------------------------------------------------------------- */
+
+static void timer_init(vg_supervisor *s, uv_timer_t *t, rsc *r)
+{
+	uv_timer_init(s->loop, t);
+	t->data = r;
+}
+
+vg_supervisor *vg_supervisor_new(const vg_supervisor_opts *o)
+{
+	vg_supervisor *s = calloc(1, sizeof *s);
+	s->loop = o->loop;
+	s->cfg = o->config;
+	s->node = strdup(o->node_name);
+	s->data_dir = strdup(o->data_dir);
+	s->ocf_root = o->ocf_root ? strdup(o->ocf_root) : NULL;
+	s->n = o->config->n_resources;
+	s->r = calloc(s->n ? s->n : 1, sizeof *s->r);
+	for (size_t i = 0; i < s->n; i++) {
+		rsc *r = &s->r[i];
+		r->sv = s;
+		r->cfg = &o->config->resources[i];
+		r->index = i;
+		r->obs = OBS_UNKNOWN;
+		vg_backoff_init(&r->backoff, BACKOFF_BASE_MS, BACKOFF_MAX_MS, BACKOFF_STABLE_MS);
+		timer_init(s, &r->monitor_timer, r);
+		timer_init(s, &r->retry_timer, r);
+		timer_init(s, &r->expire_timer, r);
+		timer_init(s, &r->aux_timer, r);
+	}
+	return s;
+}
+
+void vg_supervisor_start(vg_supervisor *s)
+{
+	s->started = true;
+	s->probes_pending = s->n;
+	vg_info("probing %zu resources", s->n);
+	for (size_t i = 0; i < s->n; i++)
+		run_op(&s->r[i], VG_OP_MONITOR, true);
+	reconcile(s);
+}
+
+void vg_supervisor_shutdown(vg_supervisor *s, vg_supervisor_done_cb cb, void *arg)
+{
+	vg_info("stopping all resources");
+	s->shutting_down = true;
+	s->done_cb = cb;
+	s->done_arg = arg;
+	for (size_t i = 0; i < s->n; i++) {
+		uv_timer_stop(&s->r[i].monitor_timer);
+		uv_timer_stop(&s->r[i].retry_timer);
+		s->r[i].waiting = false;
+	}
+	reconcile(s);
+}
+
+static void on_free_close(uv_handle_t *h)
+{
+	rsc *r = h->data;
+	vg_supervisor *s = r->sv;
+	if (--s->open_handles == 0) {
+		free(s->r);
+		free(s->node);
+		free(s->data_dir);
+		free(s->ocf_root);
+		free(s);
+	}
+}
+
+void vg_supervisor_free(vg_supervisor *s)
+{
+	if (!s)
+		return;
+	s->freeing = true;
+	if (s->n == 0) {
+		free(s->r);
+		free(s->node);
+		free(s->data_dir);
+		free(s->ocf_root);
+		free(s);
+		return;
+	}
+	for (size_t i = 0; i < s->n; i++) {
+		rsc *r = &s->r[i];
+		if (r->exec)
+			vg_exec_cancel(r->exec);
+		vg_proc_release(r->proc);
+		r->proc = NULL;
+		uv_timer_t *ts[] = {&r->monitor_timer, &r->retry_timer, &r->expire_timer,
+				    &r->aux_timer};
+		for (size_t k = 0; k < 4; k++) {
+			s->open_handles++;
+			uv_close((uv_handle_t *)ts[k], on_free_close);
+		}
+	}
+}
+
+/* ---- views and operator actions ------------------------------------------------ */
+
+static const char *state_name(const rsc *r)
+{
+	if (r->busy && !r->busy_probe && r->busy_op == VG_OP_START)
+		return "starting";
+	if (r->busy && !r->busy_probe && r->busy_op == VG_OP_STOP)
+		return "stopping";
+	if (r->blocked)
+		return r->obs == OBS_STOPPED ? "failed" : "unmanaged";
+	if (r->obs == OBS_UNCLEAN || (r->gave_up && r->failcount > 0))
+		return "failed";
+	if (r->obs == OBS_RUNNING)
+		return "running";
+	if (r->obs == OBS_STOPPED && r->waiting)
+		return "failed"; /* waiting out a back-off before restarting */
+	return r->obs == OBS_UNKNOWN ? "unknown" : "stopped";
+}
+
+static json_t *resource_json(const vg_supervisor *s, const rsc *r)
+{
+	const char *st = state_name(r);
+	json_t *inst = json_array();
+	if (r->obs == OBS_RUNNING || r->obs == OBS_UNCLEAN || r->busy) {
+		if (!(r->obs == OBS_STOPPED && !r->busy))
+			json_array_append_new(inst,
+					      json_pack("{s:s, s:s, s:s}", "node", s->node, "role",
+							r->promoted ? "promoted" : "started",
+							"state", st));
+	}
+	json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:o, s:o}", "name", r->cfg->name, "type",
+			      r->cfg->type, "state", st, "failcount", (json_int_t)r->failcount,
+			      "instances", inst, "last_error",
+			      r->last_error[0] ? json_string(r->last_error) : json_null());
+	return o;
+}
+
+json_t *vg_supervisor_status(const vg_supervisor *s)
+{
+	json_t *nodes = json_array();
+	for (size_t i = 0; i < s->cfg->n_nodes; i++) {
+		const vg_node *n = &s->cfg->nodes[i];
+		json_array_append_new(
+			nodes, json_pack("{s:s, s:s, s:s}", "name", n->name, "role",
+					 n->role == VG_ROLE_SERVER ? "server" : "agent", "state",
+					 strcmp(n->name, s->node) ? "offline" : "online"));
+	}
+	json_t *res = json_array();
+	for (size_t i = 0; i < s->n; i++)
+		json_array_append_new(res, resource_json(s, &s->r[i]));
+	return json_pack("{s:{s:s, s:s, s:b, s:s}, s:o, s:o}", "cluster", "name", s->cfg->name,
+			 "leader", s->node, "quorate", 1, "mode", "standalone", "nodes", nodes,
+			 "resources", res);
+}
+
+json_t *vg_supervisor_resource(const vg_supervisor *s, const char *name)
+{
+	const rsc *r = find(s, name);
+	if (!r)
+		return NULL;
+	json_t *o = resource_json(s, r);
+	json_t *params = json_object();
+	for (size_t i = 0; i < r->cfg->n_params; i++)
+		json_object_set_new(params, r->cfg->params[i].key,
+				    json_string(r->cfg->params[i].value));
+	json_object_set_new(o, "params", params);
+	json_t *ops = json_object();
+	for (int k = 0; k < VG_OP_COUNT; k++) {
+		const vg_op *op = &r->cfg->ops[k];
+		if (k != VG_OP_START && k != VG_OP_STOP && k != VG_OP_MONITOR && !op->configured)
+			continue;
+		json_object_set_new(ops, vg_op_name((vg_op_kind)k),
+				    json_pack("{s:I, s:I}", "timeout_ms", (json_int_t)op->timeout_ms,
+					      "interval_ms", (json_int_t)op->interval_ms));
+	}
+	json_object_set_new(o, "ops", ops);
+	json_object_set_new(o, "migration_threshold",
+			    json_integer((json_int_t)r->cfg->migration_threshold));
+	json_object_set_new(o, "failure_timeout_ms",
+			    json_integer((json_int_t)r->cfg->failure_timeout_ms));
+	json_object_set_new(o, "restarts", json_integer((json_int_t)r->restarts));
+	json_object_set_new(o, "last_failure_ms",
+			    r->last_failure_ms ? json_integer(r->last_failure_ms) : json_null());
+	if (r->proc)
+		json_object_set_new(o, "pid", json_integer(vg_proc_pid(r->proc)));
+	if (r->last_op.valid)
+		json_object_set_new(
+			o, "last_op",
+			json_pack("{s:s, s:i, s:s, s:I, s:s, s:I}", "op",
+				  r->last_op.probe ? "probe" : vg_op_name(r->last_op.op), "rc",
+				  r->last_op.exit_code, "outcome",
+				  vg_outcome_name(r->last_op.outcome), "duration_us",
+				  (json_int_t)r->last_op.duration_us, "output", r->last_op.output,
+				  "time_ms", (json_int_t)r->last_op.when_ms));
+	return o;
+}
+
+int vg_supervisor_restart(vg_supervisor *s, const char *name)
+{
+	rsc *r = find(s, name);
+	if (!r)
+		return -1;
+	if (r->busy)
+		return -2;
+	if (r->obs == OBS_RUNNING) {
+		r->obs = OBS_UNCLEAN; /* stop, then the policy starts it again */
+		uv_timer_stop(&r->monitor_timer);
+		r->running_since = 0;
+	}
+	r->waiting = false;
+	uv_timer_stop(&r->retry_timer);
+	reconcile(s);
+	return 0;
+}
+
+int vg_supervisor_cleanup(vg_supervisor *s, const char *name)
+{
+	rsc *r = find(s, name);
+	if (!r)
+		return -1;
+	if (r->busy)
+		return -2;
+	r->failcount = 0;
+	r->gave_up = false;
+	r->blocked = false;
+	r->waiting = false;
+	r->last_error[0] = '\0';
+	vg_backoff_reset(&r->backoff);
+	uv_timer_stop(&r->retry_timer);
+	uv_timer_stop(&r->expire_timer);
+	/* Forget what we knew and ask again, as after a restart of vigild. */
+	uv_timer_stop(&r->monitor_timer);
+	if (r->proc) {
+		r->obs = OBS_RUNNING;
+		schedule_monitor(r);
+		reconcile(s);
+		return 0;
+	}
+	s->probes_pending++;
+	run_op(r, VG_OP_MONITOR, true);
+	return 0;
+}

@@ -1,1 +1,278 @@
-int main(void) { return 0; }
+/* vigild.c - the daemon: arguments, start-up, the loop, signals, control commands.
+ *
+ * Owns: main's context (the one place with process-wide state), the order of start-up and
+ * shutdown, and the mapping of control commands onto the supervisor. Must not: hold resource
+ * logic (supervisor.c) or configuration rules (config.c).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <uv.h>
+
+#include "config.h"
+#include "control.h"
+#include "log.h"
+#include "supervisor.h"
+
+typedef struct {
+	uv_loop_t loop;
+	vg_log_config log;
+	vg_config *config;
+	vg_supervisor *sv;
+	vg_control *ctl;
+	uv_signal_t sigterm, sigint, sigpipe;
+	const char *node;
+	const char *data_dir;
+	const char *socket_path;
+	bool stopping;
+	int exit_code;
+} daemon_ctx;
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: vigild -c FILE -n NODE [--data-dir DIR] [--socket PATH] [--foreground]\n"
+		   "              [--log-format text|json] [--log-level error|warn|info|debug]\n"
+		   "defaults: --data-dir /var/lib/vigil, --socket /run/vigil/vigild.sock\n");
+}
+
+static int mkdir_p(const char *path)
+{
+	char buf[4096];
+	snprintf(buf, sizeof buf, "%s", path);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p == '/') {
+			*p = '\0';
+			if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+				return -1;
+			*p = '/';
+		}
+	}
+	return mkdir(buf, 0700) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* ---- control commands ------------------------------------------------------ */
+
+static void fail(vg_control_reply *r, int code, const char *fmt, const char *arg)
+{
+	r->code = code;
+	snprintf(r->error, sizeof r->error, fmt, arg);
+}
+
+static void handle(void *arg, const char *cmd, json_t *args, vg_control_reply *r)
+{
+	daemon_ctx *d = arg;
+	const char *name = json_string_value(json_object_get(args, "name"));
+	if (!strcmp(cmd, "status")) {
+		r->result = vg_supervisor_status(d->sv);
+		return;
+	}
+	if (!strcmp(cmd, "ping")) {
+		r->result = json_pack("{s:s}", "node", d->node);
+		return;
+	}
+	bool needs_name = !strcmp(cmd, "resource.show") || !strcmp(cmd, "resource.restart") ||
+			  !strcmp(cmd, "resource.cleanup");
+	if (!needs_name) {
+		fail(r, 2, "unknown command '%s'", cmd);
+		return;
+	}
+	if (!name) {
+		fail(r, 2, "%s needs a resource name", cmd);
+		return;
+	}
+	if (d->stopping) {
+		fail(r, 1, "vigild is shutting down; %s refused", cmd);
+		return;
+	}
+	int rc = 0;
+	if (!strcmp(cmd, "resource.show")) {
+		r->result = vg_supervisor_resource(d->sv, name);
+		rc = r->result ? 0 : -1;
+	} else if (!strcmp(cmd, "resource.restart")) {
+		rc = vg_supervisor_restart(d->sv, name);
+	} else {
+		rc = vg_supervisor_cleanup(d->sv, name);
+	}
+	if (rc == -1)
+		fail(r, 2, "no resource named '%s'", name);
+	else if (rc == -2)
+		fail(r, 1, "an operation on '%s' is in progress; try again", name);
+}
+
+/* ---- lifecycle ---------------------------------------------------------------- */
+
+static void on_handle_close_walk(uv_handle_t *h, void *arg)
+{
+	(void)arg;
+	if (!uv_is_closing(h))
+		uv_close(h, NULL);
+}
+
+static void on_all_stopped(void *arg)
+{
+	daemon_ctx *d = arg;
+	vg_info("all resources stopped; exiting");
+	vg_control_close(d->ctl);
+	d->ctl = NULL;
+	vg_supervisor_free(d->sv);
+	d->sv = NULL;
+	uv_signal_stop(&d->sigterm);
+	uv_signal_stop(&d->sigint);
+	uv_signal_stop(&d->sigpipe);
+	uv_close((uv_handle_t *)&d->sigterm, NULL);
+	uv_close((uv_handle_t *)&d->sigint, NULL);
+	uv_close((uv_handle_t *)&d->sigpipe, NULL);
+}
+
+static void on_signal(uv_signal_t *h, int sig)
+{
+	daemon_ctx *d = h->data;
+	if (sig == SIGPIPE)
+		return;
+	if (d->stopping) {
+		vg_warn("signal %d again while stopping: still waiting for resources to stop", sig);
+		return;
+	}
+	vg_info("signal %d: stopping", sig);
+	d->stopping = true;
+	vg_supervisor_shutdown(d->sv, on_all_stopped, d);
+}
+
+int main(int argc, char **argv)
+{
+	daemon_ctx d = {.data_dir = "/var/lib/vigil", .socket_path = "/run/vigil/vigild.sock"};
+	d.log.level = VG_LOG_INFO;
+	d.log.use_syslog = true;
+	const char *config_path = NULL;
+	bool foreground = false;
+	static const struct option longopts[] = {
+		{"config", required_argument, 0, 'c'},
+		{"node", required_argument, 0, 'n'},
+		{"data-dir", required_argument, 0, 'd'},
+		{"socket", required_argument, 0, 's'},
+		{"foreground", no_argument, 0, 'f'},
+		{"log-format", required_argument, 0, 'L'},
+		{"log-level", required_argument, 0, 'l'},
+		{"version", no_argument, 0, 'V'},
+		{"help", no_argument, 0, 'h'},
+		{0, 0, 0, 0},
+	};
+	int ch;
+	while ((ch = getopt_long(argc, argv, "c:n:d:s:fh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': config_path = optarg; break;
+		case 'n': d.node = optarg; break;
+		case 'd': d.data_dir = optarg; break;
+		case 's': d.socket_path = optarg; break;
+		case 'f': foreground = true; break;
+		case 'L':
+			if (strcmp(optarg, "json") && strcmp(optarg, "text")) {
+				fprintf(stderr, "vigild: --log-format must be text or json\n");
+				return 2;
+			}
+			d.log.json = !strcmp(optarg, "json");
+			break;
+		case 'l': {
+			static const char *const lv[] = {"error", "warn", "info", "debug"};
+			size_t i = 0;
+			while (i < 4 && strcmp(optarg, lv[i]))
+				i++;
+			if (i == 4) {
+				fprintf(stderr, "vigild: unknown --log-level '%s'\n", optarg);
+				return 2;
+			}
+			d.log.level = (vg_log_level)i;
+			break;
+		}
+		case 'V': printf("vigild %s\n", VIGIL_VERSION); return 0;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (!config_path || !d.node || optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	d.log.node = d.node;
+	vg_log_init(&d.log);
+
+	vg_config_errors errs = {0};
+	d.config = vg_config_load(config_path, NULL, &errs);
+	if (!d.config) {
+		for (size_t i = 0; i < errs.count; i++) {
+			char line[1024];
+			vg_config_error_format(&errs.items[i], line, sizeof line);
+			fprintf(stderr, "%s\n", line);
+		}
+		fprintf(stderr, "vigild: %s: %zu error(s); nothing was started\n", config_path,
+			errs.count);
+		vg_config_errors_free(&errs);
+		return 2;
+	}
+	const vg_node *self = vg_config_node(d.config, d.node);
+	if (!self) {
+		fprintf(stderr, "vigild: %s: node '%s' is not in the nodes list\n", config_path,
+			d.node);
+		vg_config_free(d.config);
+		return 2;
+	}
+	size_t servers = 0;
+	for (size_t i = 0; i < d.config->n_nodes; i++)
+		servers += d.config->nodes[i].role == VG_ROLE_SERVER;
+	if (servers > 1 || self->role != VG_ROLE_SERVER) {
+		fprintf(stderr,
+			"vigild: %s: %zu server nodes: cluster mode (over Corosync) is not "
+			"available in this version; a standalone node is a single server\n",
+			config_path, servers);
+		vg_config_free(d.config);
+		return 1;
+	}
+	if (mkdir_p(d.data_dir) != 0) {
+		fprintf(stderr, "vigild: cannot create data directory %s: %s\n", d.data_dir,
+			strerror(errno));
+		vg_config_free(d.config);
+		return 1;
+	}
+	if (!foreground && daemon(0, 0) != 0) {
+		fprintf(stderr, "vigild: cannot detach: %s\n", strerror(errno));
+		vg_config_free(d.config);
+		return 1;
+	}
+
+	uv_loop_init(&d.loop);
+	char err[512];
+	d.ctl = vg_control_open(&d.loop, d.socket_path, handle, &d, err, sizeof err);
+	if (!d.ctl) {
+		vg_error("%s", err);
+		uv_walk(&d.loop, on_handle_close_walk, NULL);
+		uv_run(&d.loop, UV_RUN_DEFAULT);
+		uv_loop_close(&d.loop);
+		vg_config_free(d.config);
+		return 1;
+	}
+	vg_supervisor_opts so = {.loop = &d.loop, .config = d.config, .node_name = d.node,
+				 .data_dir = d.data_dir};
+	d.sv = vg_supervisor_new(&so);
+	uv_signal_t *sigs[] = {&d.sigterm, &d.sigint, &d.sigpipe};
+	int signums[] = {SIGTERM, SIGINT, SIGPIPE};
+	for (int i = 0; i < 3; i++) {
+		uv_signal_init(&d.loop, sigs[i]);
+		sigs[i]->data = &d;
+		uv_signal_start(sigs[i], on_signal, signums[i]);
+	}
+	vg_info("vigild %s: node %s, cluster %s (standalone), %zu resources, socket %s",
+		VIGIL_VERSION, d.node, d.config->name, d.config->n_resources, d.socket_path);
+	vg_supervisor_start(d.sv);
+	uv_run(&d.loop, UV_RUN_DEFAULT);
+	uv_walk(&d.loop, on_handle_close_walk, NULL);
+	uv_run(&d.loop, UV_RUN_DEFAULT);
+	uv_loop_close(&d.loop);
+	vg_config_free(d.config);
+	return d.exit_code;
+}

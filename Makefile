@@ -1,0 +1,32 @@
+# vigil: the two set-up commands are `make demo` and `make check` (README.md).
+BUILD ?= build
+
+.PHONY: all deps build check demo bench format clean
+
+all: build
+
+deps:
+	sh scripts/install-deps.sh
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD)
+
+build: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+# Unit tests (cmocka) and integration tests (pytest, real namespaces, real agents), then
+# both again under AddressSanitizer + UBSan, and the unit tests under valgrind.
+check: deps
+	bash scripts/check.sh
+
+demo: build
+	bash scripts/demo.sh
+
+bench: build
+	bash scripts/bench.sh
+
+format:
+	clang-format -i src/*.c src/*.h tests/unit/*.c bench/*.c
+
+clean:
+	rm -rf $(BUILD) build-asan
