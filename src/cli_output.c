@@ -74,8 +74,8 @@ static void instances_text(json_t *res, char *buf, size_t len)
 
 void vg_print_resource_list(FILE *f, json_t *status)
 {
-	static const char *const hdr[] = {"RESOURCE", "TYPE", "STATE", "WHERE", "FAILS",
-					  "LAST ERROR"};
+	static const char *const hdr[] = {"RESOURCE", "TYPE",  "STATE",
+					  "WHERE",    "FAILS", "LAST ERROR"};
 	vg_table t;
 	vg_table_init(&t, 6, hdr);
 	json_t *res;
@@ -86,8 +86,9 @@ void vg_print_resource_list(FILE *f, json_t *status)
 		instances_text(res, where, sizeof where);
 		snprintf(fails, sizeof fails, "%lld",
 			 (long long)json_integer_value(json_object_get(res, "failcount")));
-		const char *row[] = {str(res, "name"), str(res, "type"), str(res, "state"), where,
-				     fails, str(res, "last_error")};
+		const char *row[] = {
+		    str(res, "name"),	   str(res, "type"), str(res, "state"), where, fails,
+		    str(res, "last_error")};
 		vg_table_row(&t, row);
 	}
 	vg_table_print(f, &t);
@@ -98,8 +99,8 @@ void vg_print_status(FILE *f, json_t *st)
 {
 	json_t *c = json_object_get(st, "cluster");
 	fprintf(f, "cluster %s: %s, leader %s, %s\n\n", str(c, "name"), str(c, "mode"),
-		str(c, "leader"), json_is_true(json_object_get(c, "quorate")) ? "quorate"
-									   : "WITHOUT QUORUM");
+		str(c, "leader"),
+		json_is_true(json_object_get(c, "quorate")) ? "quorate" : "WITHOUT QUORUM");
 	static const char *const nh[] = {"NODE", "ROLE", "STATE"};
 	vg_table t;
 	vg_table_init(&t, 3, nh);
@@ -126,12 +127,14 @@ void vg_print_resource(FILE *f, json_t *r)
 		(long long)json_integer_value(json_object_get(r, "failcount")),
 		(long long)json_integer_value(json_object_get(r, "migration_threshold")));
 	if (json_object_get(r, "pid"))
-		fprintf(f, "pid        %lld\n", (long long)json_integer_value(json_object_get(r, "pid")));
+		fprintf(f, "pid        %lld\n",
+			(long long)json_integer_value(json_object_get(r, "pid")));
 	fprintf(f, "last error %s\n", str(r, "last_error"));
 	json_t *lo = json_object_get(r, "last_op");
 	if (lo)
 		fprintf(f, "last op    %s: %s (rc %lld, %.1f ms)%s%s\n", str(lo, "op"),
-			str(lo, "outcome"), (long long)json_integer_value(json_object_get(lo, "rc")),
+			str(lo, "outcome"),
+			(long long)json_integer_value(json_object_get(lo, "rc")),
 			(double)json_integer_value(json_object_get(lo, "duration_us")) / 1000.0,
 			*str(lo, "output") && strcmp(str(lo, "output"), "-") ? ": " : "",
 			strcmp(str(lo, "output"), "-") ? str(lo, "output") : "");
@@ -139,12 +142,12 @@ void vg_print_resource(FILE *f, json_t *r)
 	json_t *v;
 	fprintf(f, "params\n");
 	json_object_foreach(json_object_get(r, "params"), k, v)
-		fprintf(f, "  %s = %s\n", k, json_string_value(v));
+	    fprintf(f, "  %s = %s\n", k, json_string_value(v));
 	fprintf(f, "ops\n");
 	json_object_foreach(json_object_get(r, "ops"), k, v)
-		fprintf(f, "  %-8s timeout %lld ms, interval %lld ms\n", k,
-			(long long)json_integer_value(json_object_get(v, "timeout_ms")),
-			(long long)json_integer_value(json_object_get(v, "interval_ms")));
+	    fprintf(f, "  %-8s timeout %lld ms, interval %lld ms\n", k,
+		    (long long)json_integer_value(json_object_get(v, "timeout_ms")),
+		    (long long)json_integer_value(json_object_get(v, "interval_ms")));
 }
 
 void vg_print_agent(FILE *f, const char *type, const vg_ocf_metadata *md)

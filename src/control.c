@@ -95,7 +95,8 @@ static void handle_line(conn *c)
 	json_t *req = json_loadb(c->buf, c->len, 0, &jerr);
 	if (!req || !json_is_object(req)) {
 		char msg[300];
-		snprintf(msg, sizeof msg, "malformed request: %s", req ? "not an object" : jerr.text);
+		snprintf(msg, sizeof msg, "malformed request: %s",
+			 req ? "not an object" : jerr.text);
 		json_decref(req);
 		reply_error(c, 2, msg);
 		return;
@@ -263,12 +264,13 @@ static int remaining_ms(const struct timespec *deadline)
 {
 	struct timespec now;
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	long ms = (deadline->tv_sec - now.tv_sec) * 1000 + (deadline->tv_nsec - now.tv_nsec) / 1000000;
+	long ms =
+	    (deadline->tv_sec - now.tv_sec) * 1000 + (deadline->tv_nsec - now.tv_nsec) / 1000000;
 	return ms > 0 ? (int)ms : 0;
 }
 
-json_t *vg_control_call(const char *path, const char *cmd, json_t *args, int timeout_ms,
-			char *err, size_t errlen)
+json_t *vg_control_call(const char *path, const char *cmd, json_t *args, int timeout_ms, char *err,
+			size_t errlen)
 {
 	struct timespec deadline;
 	clock_gettime(CLOCK_MONOTONIC, &deadline);

@@ -35,7 +35,7 @@ void vg_control_close(vg_control *c);
 
 /* Client side (the CLI): send {"cmd":..., "args":...} and wait for the reply, with a
  * timeout. Returns the parsed reply object, or NULL with err filled when unreachable. */
-json_t *vg_control_call(const char *path, const char *cmd, json_t *args, int timeout_ms,
-			char *err, size_t errlen);
+json_t *vg_control_call(const char *path, const char *cmd, json_t *args, int timeout_ms, char *err,
+			size_t errlen);
 
 #endif

@@ -152,8 +152,8 @@ static void on_spawn_failed(uv_timer_t *t)
 }
 
 /* Map LSB/systemd results onto OCF meaning, so one outcome table serves all classes. */
-static int build_command(vg_exec_op *o, const char *ocf_root, const vg_resource *r,
-			 vg_op_kind op, bool probe)
+static int build_command(vg_exec_op *o, const char *ocf_root, const vg_resource *r, vg_op_kind op,
+			 bool probe)
 {
 	const char *action = probe ? "monitor" : vg_op_name(op);
 	switch (r->cls) {
@@ -225,19 +225,19 @@ vg_exec_op *vg_exec_run(uv_loop_t *loop, const char *ocf_root, const char *node_
 	o->open_handles++;
 	uv_pipe_open(&o->out, fds[0]);
 	uv_stdio_container_t stdio[3] = {
-		{.flags = UV_IGNORE},
-		{.flags = UV_INHERIT_FD, .data.fd = fds[1]},
-		{.flags = UV_INHERIT_FD, .data.fd = fds[1]},
+	    {.flags = UV_IGNORE},
+	    {.flags = UV_INHERIT_FD, .data.fd = fds[1]},
+	    {.flags = UV_INHERIT_FD, .data.fd = fds[1]},
 	};
 	uv_process_options_t opts = {
-		.exit_cb = on_child_exit,
-		.file = o->path,
-		.args = o->argv,
-		.env = o->env,
-		.cwd = "/",
-		.flags = UV_PROCESS_DETACHED, /* own session: the timeout kills the group */
-		.stdio_count = 3,
-		.stdio = stdio,
+	    .exit_cb = on_child_exit,
+	    .file = o->path,
+	    .args = o->argv,
+	    .env = o->env,
+	    .cwd = "/",
+	    .flags = UV_PROCESS_DETACHED, /* own session: the timeout kills the group */
+	    .stdio_count = 3,
+	    .stdio = stdio,
 	};
 	o->proc.data = o;
 	int rc = uv_spawn(loop, &o->proc, &opts);

@@ -20,12 +20,12 @@
 
 typedef struct {
 	vg_op_kind op;
-	bool probe;          /* a one-off monitor (interval 0) */
-	int exit_code;       /* agent's exit code; -1 when killed or not started */
+	bool probe;    /* a one-off monitor (interval 0) */
+	int exit_code; /* agent's exit code; -1 when killed or not started */
 	vg_outcome outcome;
 	bool timed_out;
 	uint64_t duration_us;
-	char output[512];    /* tail of the agent's stdout+stderr */
+	char output[512]; /* tail of the agent's stdout+stderr */
 } vg_op_result;
 
 typedef void (*vg_exec_cb)(void *arg, const vg_op_result *res);

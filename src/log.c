@@ -62,8 +62,9 @@ void vg_log(vg_log_level lvl, const char *fmt, ...)
 	if (sink && sink->json) {
 		char esc[4200];
 		json_escape(esc, sizeof esc, msg);
-		fprintf(stderr, "{\"time\":\"%s\",\"level\":\"%s\",\"node\":\"%s\",\"msg\":\"%s\"}\n",
-			when, level_names[lvl], node, esc);
+		fprintf(stderr,
+			"{\"time\":\"%s\",\"level\":\"%s\",\"node\":\"%s\",\"msg\":\"%s\"}\n", when,
+			level_names[lvl], node, esc);
 	} else {
 		fprintf(stderr, "%s %s %-5s %s\n", when, node, level_names[lvl], msg);
 	}

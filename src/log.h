@@ -12,9 +12,9 @@ typedef enum { VG_LOG_ERROR, VG_LOG_WARN, VG_LOG_INFO, VG_LOG_DEBUG } vg_log_lev
 
 typedef struct {
 	vg_log_level level; /* messages above this level are dropped */
-	bool json;          /* --log-format json */
+	bool json;	    /* --log-format json */
 	bool use_syslog;
-	const char *node;   /* node name added to each line */
+	const char *node; /* node name added to each line */
 } vg_log_config;
 
 /* Set the sink (the pointer is kept; it lives in main's context). NULL: stderr, info. */

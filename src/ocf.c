@@ -62,27 +62,40 @@ vg_outcome vg_ocf_outcome(vg_op_kind action, int rc)
 const char *vg_ocf_exit_name(int rc)
 {
 	switch (rc) {
-	case 0: return "OCF_SUCCESS";
-	case 1: return "OCF_ERR_GENERIC";
-	case 2: return "OCF_ERR_ARGS";
-	case 3: return "OCF_ERR_UNIMPLEMENTED";
-	case 4: return "OCF_ERR_PERM";
-	case 5: return "OCF_ERR_INSTALLED";
-	case 6: return "OCF_ERR_CONFIGURED";
-	case 7: return "OCF_NOT_RUNNING";
-	case 8: return "OCF_RUNNING_PROMOTED";
-	case 9: return "OCF_FAILED_PROMOTED";
-	case 190: return "OCF_DEGRADED";
-	case 191: return "OCF_DEGRADED_PROMOTED";
-	default: return "unknown";
+	case 0:
+		return "OCF_SUCCESS";
+	case 1:
+		return "OCF_ERR_GENERIC";
+	case 2:
+		return "OCF_ERR_ARGS";
+	case 3:
+		return "OCF_ERR_UNIMPLEMENTED";
+	case 4:
+		return "OCF_ERR_PERM";
+	case 5:
+		return "OCF_ERR_INSTALLED";
+	case 6:
+		return "OCF_ERR_CONFIGURED";
+	case 7:
+		return "OCF_NOT_RUNNING";
+	case 8:
+		return "OCF_RUNNING_PROMOTED";
+	case 9:
+		return "OCF_FAILED_PROMOTED";
+	case 190:
+		return "OCF_DEGRADED";
+	case 191:
+		return "OCF_DEGRADED_PROMOTED";
+	default:
+		return "unknown";
 	}
 }
 
 const char *vg_outcome_name(vg_outcome o)
 {
-	static const char *const names[] = {"ok", "not running", "promoted", "failed",
-					    "failed promoted", "hard error", "fatal error",
-					    "timeout"};
+	static const char *const names[] = {"ok",	   "not running",     "promoted",
+					    "failed",	   "failed promoted", "hard error",
+					    "fatal error", "timeout"};
 	return o <= VG_OUTCOME_TIMEOUT ? names[o] : "?";
 }
 
@@ -243,7 +256,8 @@ static void parse_params(xmlNodePtr params, vg_ocf_metadata *md)
 		q->unique = xml_attr_true(p, "unique");
 		q->shortdesc = xml_text_of(p, "shortdesc");
 		for (xmlNodePtr c = p->children; c; c = c->next) {
-			if (c->type == XML_ELEMENT_NODE && !xmlStrcmp(c->name, BAD_CAST "content")) {
+			if (c->type == XML_ELEMENT_NODE &&
+			    !xmlStrcmp(c->name, BAD_CAST "content")) {
 				q->type = xml_attr(c, "type");
 				q->def = xml_attr(c, "default");
 			}
@@ -423,8 +437,8 @@ int vg_ocf_metadata_get(const char *root, const char *provider, const char *agen
 			 provider ? provider : "?", agent ? agent : "?", vg_ocf_root(root));
 		return -1;
 	}
-	vg_resource r = {.name = (char *)"meta-data", .provider = (char *)provider,
-			 .agent = (char *)agent};
+	vg_resource r = {
+	    .name = (char *)"meta-data", .provider = (char *)provider, .agent = (char *)agent};
 	char **env = vg_ocf_env(root, &r, VG_OP_MONITOR, timeout_ms, 0, NULL);
 	char *xml = NULL;
 	size_t len = 0;

@@ -32,30 +32,30 @@ enum {
 
 /* What an operation's outcome means for the resource, independent of the action. */
 typedef enum {
-	VG_OUTCOME_OK,           /* action succeeded; for monitor: running */
-	VG_OUTCOME_NOT_RUNNING,  /* monitor/probe: cleanly stopped */
-	VG_OUTCOME_PROMOTED,     /* monitor: running in the promoted role */
-	VG_OUTCOME_FAILED,       /* soft failure: recoverable on this node (restart) */
+	VG_OUTCOME_OK,		/* action succeeded; for monitor: running */
+	VG_OUTCOME_NOT_RUNNING, /* monitor/probe: cleanly stopped */
+	VG_OUTCOME_PROMOTED,	/* monitor: running in the promoted role */
+	VG_OUTCOME_FAILED,	/* soft failure: recoverable on this node (restart) */
 	VG_OUTCOME_FAILED_PROMOTED,
-	VG_OUTCOME_HARD,         /* this node cannot run it (not installed, perms): move away */
-	VG_OUTCOME_FATAL,        /* misconfigured: cannot run anywhere */
-	VG_OUTCOME_TIMEOUT,      /* operation timed out (counts as failed) */
+	VG_OUTCOME_HARD,    /* this node cannot run it (not installed, perms): move away */
+	VG_OUTCOME_FATAL,   /* misconfigured: cannot run anywhere */
+	VG_OUTCOME_TIMEOUT, /* operation timed out (counts as failed) */
 } vg_outcome;
 
 typedef struct {
 	char *name;
 	bool required;
 	bool unique;
-	char *type;     /* "string", "integer", "boolean", ... */
-	char *def;      /* default, or NULL */
+	char *type; /* "string", "integer", "boolean", ... */
+	char *def;  /* default, or NULL */
 	char *shortdesc;
 } vg_ocf_param;
 
 typedef struct {
-	char *name;        /* "start", "monitor", ... */
+	char *name; /* "start", "monitor", ... */
 	uint64_t timeout_ms;
 	uint64_t interval_ms;
-	char *role;        /* or NULL */
+	char *role; /* or NULL */
 } vg_ocf_action;
 
 typedef struct {
@@ -88,8 +88,8 @@ int vg_ocf_agent_path(const char *root, const char *provider, const char *agent,
  * OCF_RESOURCE_INSTANCE, OCF_RESOURCE_TYPE, OCF_RESOURCE_PROVIDER, OCF_RESKEY_<param>,
  * OCF_RESKEY_CRM_meta_timeout / _interval (ms), OCF_RESKEY_CRM_meta_on_node, and the
  * clone meta variables when the resource is a clone. */
-char **vg_ocf_env(const char *root, const vg_resource *r, vg_op_kind action,
-		  uint64_t timeout_ms, uint64_t interval_ms, const char *node_name);
+char **vg_ocf_env(const char *root, const vg_resource *r, vg_op_kind action, uint64_t timeout_ms,
+		  uint64_t interval_ms, const char *node_name);
 void vg_env_free(char **env);
 
 /* Parse meta-data XML text. 0 ok, -1 on malformed XML (err filled). */

@@ -27,7 +27,7 @@ struct vg_proc {
 	int pidfd;
 	int open_handles;
 	uv_process_t child; /* spawned */
-	uv_poll_t poll;     /* adopted: pidfd readable = exited */
+	uv_poll_t poll;	    /* adopted: pidfd readable = exited */
 	vg_proc_exit_cb cb;
 	void *arg;
 };
@@ -67,8 +67,8 @@ static void on_pidfd(uv_poll_t *h, int status, int events)
 vg_proc *vg_proc_spawn(uv_loop_t *loop, const char *command, const char *log_path,
 		       vg_proc_exit_cb cb, void *arg, char *err, size_t errlen)
 {
-	int logfd = open(log_path ? log_path : "/dev/null", O_WRONLY | O_CREAT | O_APPEND |
-			 O_CLOEXEC, 0640);
+	int logfd = open(log_path ? log_path : "/dev/null",
+			 O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
 	if (logfd < 0) {
 		snprintf(err, errlen, "cannot open %s: %s", log_path, strerror(errno));
 		return NULL;
@@ -83,18 +83,18 @@ vg_proc *vg_proc_spawn(uv_loop_t *loop, const char *command, const char *log_pat
 		abort();
 	char *argv[] = {(char *)"/bin/sh", (char *)"-c", script, NULL};
 	uv_stdio_container_t stdio[3] = {
-		{.flags = UV_IGNORE},
-		{.flags = UV_INHERIT_FD, .data.fd = logfd},
-		{.flags = UV_INHERIT_FD, .data.fd = logfd},
+	    {.flags = UV_IGNORE},
+	    {.flags = UV_INHERIT_FD, .data.fd = logfd},
+	    {.flags = UV_INHERIT_FD, .data.fd = logfd},
 	};
 	uv_process_options_t opts = {
-		.exit_cb = on_child_exit,
-		.file = argv[0],
-		.args = argv,
-		.cwd = "/",
-		.flags = UV_PROCESS_DETACHED,
-		.stdio_count = 3,
-		.stdio = stdio,
+	    .exit_cb = on_child_exit,
+	    .file = argv[0],
+	    .args = argv,
+	    .cwd = "/",
+	    .flags = UV_PROCESS_DETACHED,
+	    .stdio_count = 3,
+	    .stdio = stdio,
 	};
 	p->child.data = p;
 	int rc = uv_spawn(loop, &p->child, &opts);

@@ -32,8 +32,13 @@ typedef enum {
 	OBS_UNCLEAN, /* may be partly running: must be stopped before it starts again */
 } observed;
 
-enum { GARP_COUNT = 3, GARP_INTERVAL_MS = 250, BACKOFF_BASE_MS = 100, BACKOFF_MAX_MS = 30000,
-       BACKOFF_STABLE_MS = 10000 };
+enum {
+	GARP_COUNT = 3,
+	GARP_INTERVAL_MS = 250,
+	BACKOFF_BASE_MS = 100,
+	BACKOFF_MAX_MS = 30000,
+	BACKOFF_STABLE_MS = 10000
+};
 
 typedef struct rsc rsc;
 struct rsc {
@@ -46,9 +51,9 @@ struct rsc {
 	vg_op_kind busy_op;
 	bool busy_probe;
 	vg_exec_op *exec;
-	bool gave_up;      /* failed for good (threshold, on_fail stop): target stopped */
-	bool blocked;      /* on_fail block, or stop failed: hands off until cleanup */
-	bool waiting;      /* back-off delay before the next start */
+	bool gave_up; /* failed for good (threshold, on_fail stop): target stopped */
+	bool blocked; /* on_fail block, or stop failed: hands off until cleanup */
+	bool waiting; /* back-off delay before the next start */
 	uint32_t failcount;
 	int64_t last_failure_ms; /* wall clock, for display and expiry */
 	char last_error[512];
@@ -387,12 +392,13 @@ static void vip_op(rsc *r, vg_op_kind op, bool probe)
 		int p = vg_vip_present(ifn, addr, err, sizeof err);
 		out = p > 0 ? VG_OUTCOME_OK : VG_OUTCOME_NOT_RUNNING;
 		if (p == 0)
-			snprintf(err, sizeof err, "%s is not on %s", addr, ifn ? ifn : "any interface");
+			snprintf(err, sizeof err, "%s is not on %s", addr,
+				 ifn ? ifn : "any interface");
 	} else if (op == VG_OP_START) {
 		out = vg_vip_add(ifn, addr, err, sizeof err) == 0 &&
-				      vg_vip_locate(addr, r->vip_if, err, sizeof err) == 1
-			      ? VG_OUTCOME_OK
-			      : VG_OUTCOME_FAILED;
+			      vg_vip_locate(addr, r->vip_if, err, sizeof err) == 1
+			  ? VG_OUTCOME_OK
+			  : VG_OUTCOME_FAILED;
 		if (out == VG_OUTCOME_OK) {
 			r->garp_left = GARP_COUNT;
 			r->obs = OBS_RUNNING; /* so the first announcement goes out now */
@@ -402,9 +408,9 @@ static void vip_op(rsc *r, vg_op_kind op, bool probe)
 		uv_timer_stop(&r->aux_timer);
 		/* Absent (or its interface gone) is stopped. */
 		out = vg_vip_present(ifn, addr, err, sizeof err) != 1 ||
-				      vg_vip_del(ifn, addr, err, sizeof err) == 0
-			      ? VG_OUTCOME_OK
-			      : VG_OUTCOME_FAILED;
+			      vg_vip_del(ifn, addr, err, sizeof err) == 0
+			  ? VG_OUTCOME_OK
+			  : VG_OUTCOME_FAILED;
 	} else {
 		out = VG_OUTCOME_OK;
 	}
@@ -419,8 +425,8 @@ static void on_check_done(void *arg, bool ok, const char *detail)
 	rsc *r = arg;
 	if (!r->busy || r->busy_op != VG_OP_MONITOR)
 		return; /* the process exited meanwhile and that was handled */
-	op_done(r, VG_OP_MONITOR, false, ok ? VG_OUTCOME_OK : VG_OUTCOME_FAILED, ok ? 0 : 1,
-		detail, 0);
+	op_done(r, VG_OP_MONITOR, false, ok ? VG_OUTCOME_OK : VG_OUTCOME_FAILED, ok ? 0 : 1, detail,
+		0);
 }
 
 /* ---- running operations -------------------------------------------------------- */
@@ -701,15 +707,14 @@ static json_t *resource_json(const vg_supervisor *s, const rsc *r)
 	json_t *inst = json_array();
 	if (r->obs == OBS_RUNNING || r->obs == OBS_UNCLEAN || r->busy) {
 		if (!(r->obs == OBS_STOPPED && !r->busy))
-			json_array_append_new(inst,
-					      json_pack("{s:s, s:s, s:s}", "node", s->node, "role",
-							r->promoted ? "promoted" : "started",
-							"state", st));
+			json_array_append_new(
+			    inst, json_pack("{s:s, s:s, s:s}", "node", s->node, "role",
+					    r->promoted ? "promoted" : "started", "state", st));
 	}
-	json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:o, s:o}", "name", r->cfg->name, "type",
-			      r->cfg->type, "state", st, "failcount", (json_int_t)r->failcount,
-			      "instances", inst, "last_error",
-			      r->last_error[0] ? json_string(r->last_error) : json_null());
+	json_t *o =
+	    json_pack("{s:s, s:s, s:s, s:i, s:o, s:o}", "name", r->cfg->name, "type", r->cfg->type,
+		      "state", st, "failcount", (json_int_t)r->failcount, "instances", inst,
+		      "last_error", r->last_error[0] ? json_string(r->last_error) : json_null());
 	return o;
 }
 
@@ -719,9 +724,9 @@ json_t *vg_supervisor_status(const vg_supervisor *s)
 	for (size_t i = 0; i < s->cfg->n_nodes; i++) {
 		const vg_node *n = &s->cfg->nodes[i];
 		json_array_append_new(
-			nodes, json_pack("{s:s, s:s, s:s}", "name", n->name, "role",
-					 n->role == VG_ROLE_SERVER ? "server" : "agent", "state",
-					 strcmp(n->name, s->node) ? "offline" : "online"));
+		    nodes, json_pack("{s:s, s:s, s:s}", "name", n->name, "role",
+				     n->role == VG_ROLE_SERVER ? "server" : "agent", "state",
+				     strcmp(n->name, s->node) ? "offline" : "online"));
 	}
 	json_t *res = json_array();
 	for (size_t i = 0; i < s->n; i++)
@@ -748,8 +753,9 @@ json_t *vg_supervisor_resource(const vg_supervisor *s, const char *name)
 		if (k != VG_OP_START && k != VG_OP_STOP && k != VG_OP_MONITOR && !op->configured)
 			continue;
 		json_object_set_new(ops, vg_op_name((vg_op_kind)k),
-				    json_pack("{s:I, s:I}", "timeout_ms", (json_int_t)op->timeout_ms,
-					      "interval_ms", (json_int_t)op->interval_ms));
+				    json_pack("{s:I, s:I}", "timeout_ms",
+					      (json_int_t)op->timeout_ms, "interval_ms",
+					      (json_int_t)op->interval_ms));
 	}
 	json_object_set_new(o, "ops", ops);
 	json_object_set_new(o, "migration_threshold",
@@ -763,13 +769,12 @@ json_t *vg_supervisor_resource(const vg_supervisor *s, const char *name)
 		json_object_set_new(o, "pid", json_integer(vg_proc_pid(r->proc)));
 	if (r->last_op.valid)
 		json_object_set_new(
-			o, "last_op",
-			json_pack("{s:s, s:i, s:s, s:I, s:s, s:I}", "op",
-				  r->last_op.probe ? "probe" : vg_op_name(r->last_op.op), "rc",
-				  r->last_op.exit_code, "outcome",
-				  vg_outcome_name(r->last_op.outcome), "duration_us",
-				  (json_int_t)r->last_op.duration_us, "output", r->last_op.output,
-				  "time_ms", (json_int_t)r->last_op.when_ms));
+		    o, "last_op",
+		    json_pack("{s:s, s:i, s:s, s:I, s:s, s:I}", "op",
+			      r->last_op.probe ? "probe" : vg_op_name(r->last_op.op), "rc",
+			      r->last_op.exit_code, "outcome", vg_outcome_name(r->last_op.outcome),
+			      "duration_us", (json_int_t)r->last_op.duration_us, "output",
+			      r->last_op.output, "time_ms", (json_int_t)r->last_op.when_ms));
 	return o;
 }
 

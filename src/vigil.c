@@ -35,20 +35,19 @@ typedef struct {
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: vigil [-s SOCKET] COMMAND [--json]\n"
-		"  status [--watch]                      cluster, nodes and resources\n"
-		"  resource list                         resources and where they run\n"
-		"  resource show|restart|cleanup NAME    one resource\n"
-		"  agents list                           installed OCF resource agents\n"
-		"  agents show ocf:PROVIDER:AGENT        an agent's parameters and actions\n"
-		"  simulate --config FILE [--state FILE] [--node-down N] [--node-up N]\n"
-		"           [--fail RESOURCE@NODE] [--standby N]\n"
-		"  keygen FILE                           create the cluster key\n"
-		"  version\n"
-		"The socket is -s PATH, $VIGIL_SOCKET, or /run/vigil/vigild.sock.\n"
-		"Exit codes: 0 ok, 1 operation failed, 2 usage or validation error,\n"
-		"            3 cluster unreachable or without quorum.\n");
+	fprintf(f, "usage: vigil [-s SOCKET] COMMAND [--json]\n"
+		   "  status [--watch]                      cluster, nodes and resources\n"
+		   "  resource list                         resources and where they run\n"
+		   "  resource show|restart|cleanup NAME    one resource\n"
+		   "  agents list                           installed OCF resource agents\n"
+		   "  agents show ocf:PROVIDER:AGENT        an agent's parameters and actions\n"
+		   "  simulate --config FILE [--state FILE] [--node-down N] [--node-up N]\n"
+		   "           [--fail RESOURCE@NODE] [--standby N]\n"
+		   "  keygen FILE                           create the cluster key\n"
+		   "  version\n"
+		   "The socket is -s PATH, $VIGIL_SOCKET, or /run/vigil/vigild.sock.\n"
+		   "Exit codes: 0 ok, 1 operation failed, 2 usage or validation error,\n"
+		   "            3 cluster unreachable or without quorum.\n");
 }
 
 static int usage_error(const char *fmt, const char *arg)
@@ -193,23 +192,21 @@ static int cmd_agents(const cli *c)
 		json_t *params = json_array(), *actions = json_array();
 		for (size_t i = 0; i < md.n_params; i++) {
 			const vg_ocf_param *p = &md.params[i];
-			json_array_append_new(
-				params, json_pack("{s:s, s:b, s:b, s:s?, s:s?, s:s?}", "name",
-						  p->name, "required", p->required, "unique",
-						  p->unique, "type", p->type, "default", p->def,
-						  "shortdesc", p->shortdesc));
+			json_array_append_new(params,
+					      json_pack("{s:s, s:b, s:b, s:s?, s:s?, s:s?}", "name",
+							p->name, "required", p->required, "unique",
+							p->unique, "type", p->type, "default",
+							p->def, "shortdesc", p->shortdesc));
 		}
 		for (size_t i = 0; i < md.n_actions; i++)
 			json_array_append_new(
-				actions, json_pack("{s:s, s:I, s:I, s:s?}", "name",
-						   md.actions[i].name, "timeout_ms",
-						   (json_int_t)md.actions[i].timeout_ms,
-						   "interval_ms",
-						   (json_int_t)md.actions[i].interval_ms, "role",
-						   md.actions[i].role));
-		json_t *o = json_pack("{s:s, s:s?, s:s?, s:o, s:o}", "name", type, "version",
-				      md.version, "shortdesc", md.shortdesc, "parameters", params,
-				      "actions", actions);
+			    actions, json_pack("{s:s, s:I, s:I, s:s?}", "name", md.actions[i].name,
+					       "timeout_ms", (json_int_t)md.actions[i].timeout_ms,
+					       "interval_ms", (json_int_t)md.actions[i].interval_ms,
+					       "role", md.actions[i].role));
+		json_t *o =
+		    json_pack("{s:s, s:s?, s:s?, s:o, s:o}", "name", type, "version", md.version,
+			      "shortdesc", md.shortdesc, "parameters", params, "actions", actions);
 		print_json(o);
 		json_decref(o);
 	} else {
@@ -250,8 +247,8 @@ static int cmd_keygen(const cli *c)
 	return EXIT_OK;
 }
 
-static const char *const cluster_commands[] = {"node", "events", "availability", "config",
-					       "apply", "corosync-conf"};
+static const char *const cluster_commands[] = {"node",	 "events", "availability",
+					       "config", "apply",  "corosync-conf"};
 
 int main(int argc, char **argv)
 {
@@ -305,7 +302,8 @@ int main(int argc, char **argv)
 	if (watch && strcmp(cmd, "status"))
 		rc = usage_error("--watch goes with %s only", "status");
 	else if (!strcmp(cmd, "status"))
-		rc = c.argc == 1 ? cmd_status(&c, watch) : usage_error("status takes no %s", "NAME");
+		rc =
+		    c.argc == 1 ? cmd_status(&c, watch) : usage_error("status takes no %s", "NAME");
 	else if (!strcmp(cmd, "resource"))
 		rc = cmd_resource(&c);
 	else if (!strcmp(cmd, "agents"))

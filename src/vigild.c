@@ -152,25 +152,35 @@ int main(int argc, char **argv)
 	const char *config_path = NULL;
 	bool foreground = false;
 	static const struct option longopts[] = {
-		{"config", required_argument, 0, 'c'},
-		{"node", required_argument, 0, 'n'},
-		{"data-dir", required_argument, 0, 'd'},
-		{"socket", required_argument, 0, 's'},
-		{"foreground", no_argument, 0, 'f'},
-		{"log-format", required_argument, 0, 'L'},
-		{"log-level", required_argument, 0, 'l'},
-		{"version", no_argument, 0, 'V'},
-		{"help", no_argument, 0, 'h'},
-		{0, 0, 0, 0},
+	    {"config", required_argument, 0, 'c'},
+	    {"node", required_argument, 0, 'n'},
+	    {"data-dir", required_argument, 0, 'd'},
+	    {"socket", required_argument, 0, 's'},
+	    {"foreground", no_argument, 0, 'f'},
+	    {"log-format", required_argument, 0, 'L'},
+	    {"log-level", required_argument, 0, 'l'},
+	    {"version", no_argument, 0, 'V'},
+	    {"help", no_argument, 0, 'h'},
+	    {0, 0, 0, 0},
 	};
 	int ch;
 	while ((ch = getopt_long(argc, argv, "c:n:d:s:fh", longopts, NULL)) != -1) {
 		switch (ch) {
-		case 'c': config_path = optarg; break;
-		case 'n': d.node = optarg; break;
-		case 'd': d.data_dir = optarg; break;
-		case 's': d.socket_path = optarg; break;
-		case 'f': foreground = true; break;
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'n':
+			d.node = optarg;
+			break;
+		case 'd':
+			d.data_dir = optarg;
+			break;
+		case 's':
+			d.socket_path = optarg;
+			break;
+		case 'f':
+			foreground = true;
+			break;
 		case 'L':
 			if (strcmp(optarg, "json") && strcmp(optarg, "text")) {
 				fprintf(stderr, "vigild: --log-format must be text or json\n");
@@ -190,9 +200,15 @@ int main(int argc, char **argv)
 			d.log.level = (vg_log_level)i;
 			break;
 		}
-		case 'V': printf("vigild %s\n", VIGIL_VERSION); return 0;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 'V':
+			printf("vigild %s\n", VIGIL_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
 		}
 	}
 	if (!config_path || !d.node || optind != argc) {
@@ -256,8 +272,8 @@ int main(int argc, char **argv)
 		vg_config_free(d.config);
 		return 1;
 	}
-	vg_supervisor_opts so = {.loop = &d.loop, .config = d.config, .node_name = d.node,
-				 .data_dir = d.data_dir};
+	vg_supervisor_opts so = {
+	    .loop = &d.loop, .config = d.config, .node_name = d.node, .data_dir = d.data_dir};
 	d.sv = vg_supervisor_new(&so);
 	uv_signal_t *sigs[] = {&d.sigterm, &d.sigint, &d.sigpipe};
 	int signums[] = {SIGTERM, SIGINT, SIGPIPE};

@@ -14,16 +14,12 @@ static void test_sequence(void **state)
 		uint64_t ran_ms;
 		uint64_t want_delay;
 	} steps[] = {
-		{60000, 0},   /* first crash after a stable run: restart at once */
-		{10, 100},    /* quick crash: base */
-		{10, 200},    /* doubles */
-		{10, 400},
-		{10, 800},
-		{10, 1600},
-		{10, 2000},   /* capped */
-		{10, 2000},
-		{5000, 0},    /* ran >= stable: streak resets */
-		{10, 100},
+	    {60000, 0}, /* first crash after a stable run: restart at once */
+	    {10, 100},	/* quick crash: base */
+	    {10, 200},	/* doubles */
+	    {10, 400},	{10, 800}, {10, 1600}, {10, 2000}, /* capped */
+	    {10, 2000}, {5000, 0},			   /* ran >= stable: streak resets */
+	    {10, 100},
 	};
 	vg_backoff b;
 	vg_backoff_init(&b, 100, 2000, 5000);
@@ -59,9 +55,9 @@ static void test_no_overflow(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_sequence),
-		cmocka_unit_test(test_reset),
-		cmocka_unit_test(test_no_overflow),
+	    cmocka_unit_test(test_sequence),
+	    cmocka_unit_test(test_reset),
+	    cmocka_unit_test(test_no_overflow),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
