@@ -32,13 +32,7 @@ typedef enum {
 	OBS_UNCLEAN, /* may be partly running: must be stopped before it starts again */
 } observed;
 
-enum {
-	GARP_COUNT = 3,
-	GARP_INTERVAL_MS = 250,
-	BACKOFF_BASE_MS = 100,
-	BACKOFF_MAX_MS = 30000,
-	BACKOFF_STABLE_MS = 10000
-};
+enum { BACKOFF_BASE_MS = 100, BACKOFF_MAX_MS = 30000, BACKOFF_STABLE_MS = 10000 };
 
 typedef struct rsc rsc;
 struct rsc {
@@ -51,6 +45,8 @@ struct rsc {
 	vg_op_kind busy_op;
 	bool busy_probe;
 	vg_exec_op *exec;
+	vg_check_op *check;
+	uint64_t check_started_ns;
 	bool gave_up; /* failed for good (threshold, on_fail stop): target stopped */
 	bool blocked; /* on_fail block, or stop failed: hands off until cleanup */
 	bool waiting; /* back-off delay before the next start */
@@ -377,7 +373,7 @@ static void on_garp_timer(uv_timer_t *t)
 	if (vg_garp_send_once(r->vip_if, vg_resource_param(r->cfg, "address"), err, sizeof err))
 		vg_warn("%s: announcement failed: %s", r->cfg->name, err);
 	if (--r->garp_left > 0)
-		uv_timer_start(&r->aux_timer, on_garp_timer, GARP_INTERVAL_MS, 0);
+		uv_timer_start(&r->aux_timer, on_garp_timer, VG_GARP_INTERVAL_MS, 0);
 }
 
 static void vip_op(rsc *r, vg_op_kind op, bool probe)
@@ -400,7 +396,7 @@ static void vip_op(rsc *r, vg_op_kind op, bool probe)
 			  ? VG_OUTCOME_OK
 			  : VG_OUTCOME_FAILED;
 		if (out == VG_OUTCOME_OK) {
-			r->garp_left = GARP_COUNT;
+			r->garp_left = VG_GARP_COUNT;
 			r->obs = OBS_RUNNING; /* so the first announcement goes out now */
 			on_garp_timer(&r->aux_timer);
 		}
@@ -439,8 +435,9 @@ static void run_op(rsc *r, vg_op_kind op, bool probe)
 	r->busy_probe = probe;
 	bool use_check = !probe && op == VG_OP_MONITOR && r->cfg->check.kind != VG_CHECK_NONE;
 	if (use_check && (r->cfg->cls != VG_CLASS_PROCESS || vg_proc_alive(r->proc))) {
-		if (vg_check_run(s->loop, &r->cfg->check, op_timeout(r, VG_OP_MONITOR),
-				 on_check_done, r) != 0)
+		r->check_started_ns = uv_hrtime();
+		if (vg_check_start(s->loop, &r->cfg->check, op_timeout(r, VG_OP_MONITOR),
+				   on_check_done, r, &r->check) != 0)
 			op_done(r, op, false, VG_OUTCOME_FAILED, 1, "cannot run the check", 0);
 		return;
 	}
@@ -671,6 +668,8 @@ void vg_supervisor_free(vg_supervisor *s)
 		rsc *r = &s->r[i];
 		if (r->exec)
 			vg_exec_cancel(r->exec);
+		if (r->check)
+			vg_check_cancel(r->check);
 		vg_proc_release(r->proc);
 		r->proc = NULL;
 		uv_timer_t *ts[] = {&r->monitor_timer, &r->retry_timer, &r->expire_timer,
