@@ -1,1 +1,508 @@
-int main(void) { return 1; } /* placeholder: replace */
+/* test_config.c - unit tests of the configuration loader (src/config.c, config_schema.c,
+ * yamlpos.c): good files with their defaults, one bad file per error class with its exact
+ * line and field, and the shared parsers. Runs from the repository root with
+ * OCF_ROOT=/usr/lib/ocf (real agents: Dummy, anything, IPaddr2, Stateful).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+
+#define DATA "tests/unit/data/config/"
+
+static vg_config *load_ok(const char *file)
+{
+	vg_config_errors e;
+	vg_config *c = vg_config_load(file, NULL, &e);
+	for (size_t i = 0; i < e.count; i++) {
+		char buf[1024];
+		vg_config_error_format(&e.items[i], buf, sizeof(buf));
+		print_error("unexpected: %s\n", buf);
+	}
+	assert_int_equal(e.count, 0);
+	assert_non_null(c);
+	vg_config_errors_free(&e);
+	return c;
+}
+
+static const vg_constraint *cons(const vg_config *c, size_t i)
+{
+	assert_true(i < c->n_constraints);
+	return &c->constraints[i];
+}
+
+/* ---- good files ----------------------------------------------------------- */
+
+static void test_full_cluster_and_nodes(void **state)
+{
+	(void)state;
+	vg_config *c = load_ok(DATA "good_full.yaml");
+	assert_string_equal(c->name, "demo");
+	assert_string_equal(c->key_file, "/etc/vigil/authkey");
+	assert_int_equal(c->token_ms, 1000);
+	assert_int_equal(c->no_quorum, VG_NO_QUORUM_FREEZE);
+	assert_int_equal(c->stickiness, 50);
+	assert_string_equal(c->http_address, "0.0.0.0:7481");
+	assert_string_equal(c->source, DATA "good_full.yaml");
+	assert_int_equal(c->n_nodes, 4);
+	assert_int_equal(vg_config_node(c, "n2")->id, 2);
+	assert_int_equal(vg_config_node(c, "c1")->id, 10);
+	assert_int_equal(vg_config_node(c, "c1")->role, VG_ROLE_AGENT);
+	assert_int_equal(vg_config_node(c, "n3")->line, 12);
+	assert_null(vg_config_node(c, "n9"));
+
+	assert_int_equal(c->n_fence_devices, 1);
+	const vg_fence_device *f = &c->fence_devices[0];
+	assert_string_equal(f->agent, "fence_apc");
+	assert_int_equal(f->n_params, 5);
+	assert_string_equal(f->params[3].key, "port");
+	assert_string_equal(f->params[3].value, "23");
+	assert_string_equal(f->params[4].value, "false");
+	assert_int_equal(f->n_targets, 3);
+	assert_string_equal(f->targets[2], "n3");
+	assert_int_equal(f->level, 1);
+	assert_int_equal(f->timeout_ms, 60000);
+	vg_config_free(c);
+}
+
+static void test_full_resources(void **state)
+{
+	(void)state;
+	vg_config *c = load_ok(DATA "good_full.yaml");
+	assert_int_equal(c->n_resources, 7);
+	const vg_resource *web = vg_config_resource(c, "web");
+	assert_int_equal(web->line, 21);
+	assert_int_equal(web->cls, VG_CLASS_OCF);
+	assert_string_equal(web->provider, "heartbeat");
+	assert_string_equal(web->agent, "anything");
+	assert_string_equal(vg_resource_param(web, "cmdline_options"), "-m http.server 8080");
+	assert_null(vg_resource_param(web, "nope"));
+	assert_true(web->ops[VG_OP_MONITOR].configured);
+	assert_int_equal(web->ops[VG_OP_MONITOR].interval_ms, 5000);
+	assert_int_equal(web->ops[VG_OP_START].timeout_ms, 20000);
+	assert_false(web->ops[VG_OP_STOP].configured);
+	assert_int_equal(web->check.kind, VG_CHECK_HTTP);
+	assert_int_equal(web->check.port, 8080);
+	assert_string_equal(web->check.host, "127.0.0.1");
+	assert_string_equal(web->check.path, "/index.html");
+	assert_int_equal(web->check.expect, 200);
+	assert_int_equal(web->requires, VG_REQUIRES_FENCING);
+
+	const vg_resource *api = vg_config_resource(c, "api");
+	assert_true(api->clone.enabled);
+	assert_int_equal(api->clone.max, 3);
+	assert_false(api->clone.promotable);
+	assert_int_equal(api->requires, VG_REQUIRES_QUORUM);
+
+	const vg_resource *db = vg_config_resource(c, "db");
+	assert_true(db->clone.promotable);
+	assert_int_equal(db->clone.promoted_max, 1);
+	assert_true(db->has_stickiness);
+	assert_int_equal(db->stickiness, 200);
+	assert_int_equal(db->migration_threshold, 3);
+	assert_int_equal(db->failure_timeout_ms, 600000);
+
+	const vg_resource *ip2 = vg_config_resource(c, "ip2");
+	assert_true(ip2->disabled);
+	assert_int_equal(ip2->check.kind, VG_CHECK_TCP);
+	assert_string_equal(ip2->check.host, "10.0.0.200");
+	assert_null(ip2->check.path);
+	assert_int_equal(vg_config_resource(c, "dummy")->ops[VG_OP_STOP].timeout_ms, 500);
+	const vg_resource *vip6 = vg_config_resource(c, "vip6");
+	assert_int_equal(vip6->on_fail, VG_ON_FAIL_BLOCK);
+	assert_int_equal(vip6->requires, VG_REQUIRES_FENCING);
+	assert_string_equal(vg_resource_param(vip6, "address"), "fd00::100/64");
+	vg_config_free(c);
+}
+
+static void test_full_groups_constraints(void **state)
+{
+	(void)state;
+	vg_config *c = load_ok(DATA "good_full.yaml");
+	assert_int_equal(c->n_groups, 1);
+	assert_string_equal(vg_config_group_of(c, "web")->name, "frontend");
+	assert_null(vg_config_group_of(c, "db"));
+	assert_int_equal(c->n_constraints, 8);
+	assert_int_equal(cons(c, 0)->kind, VG_CONS_COLOCATE);
+	assert_int_equal(cons(c, 0)->u.colocate.score, VG_SCORE_INF);
+	assert_int_equal(cons(c, 1)->u.colocate.with_role, VG_RROLE_PROMOTED);
+	assert_int_equal(cons(c, 1)->u.colocate.role, VG_RROLE_ANY);
+	assert_int_equal(cons(c, 2)->kind, VG_CONS_ORDER);
+	assert_int_equal(cons(c, 2)->u.order.first_action, VG_OP_START);
+	assert_false(cons(c, 2)->u.order.optional);
+	assert_int_equal(cons(c, 3)->u.order.first_action, VG_OP_PROMOTE);
+	assert_true(cons(c, 3)->u.order.optional);
+	assert_string_equal(cons(c, 4)->u.location.node, "n1");
+	assert_int_equal(cons(c, 4)->u.location.score, 100);
+	assert_int_equal(cons(c, 5)->u.location.score, -VG_SCORE_INF);
+	assert_int_equal(cons(c, 5)->line, 65);
+	assert_null(cons(c, 6)->u.location.node);
+	assert_string_equal(cons(c, 6)->u.location.rule_attribute, "rack");
+	assert_int_equal(cons(c, 6)->u.location.rule_op, VG_RULE_OP_EQ);
+	assert_string_equal(cons(c, 6)->u.location.rule_value, "a");
+	assert_int_equal(cons(c, 6)->u.location.score, VG_SCORE_INF);
+	assert_int_equal(cons(c, 7)->u.location.rule_op, VG_RULE_OP_DEFINED);
+	assert_null(cons(c, 7)->u.location.rule_value);
+	assert_int_equal(cons(c, 7)->u.location.role, VG_RROLE_STARTED);
+	vg_config_free(c);
+}
+
+static void test_defaults(void **state)
+{
+	(void)state;
+	vg_config *c = load_ok(DATA "good_defaults.yaml");
+	assert_int_equal(c->token_ms, 500);
+	assert_int_equal(c->no_quorum, VG_NO_QUORUM_STOP);
+	assert_int_equal(c->stickiness, 0);
+	assert_null(c->key_file);
+	assert_string_equal(c->http_address, "127.0.0.1:7480");
+	/* b has id 1, so a and c get the next free ids in file order */
+	assert_int_equal(vg_config_node(c, "a")->id, 2);
+	assert_int_equal(vg_config_node(c, "b")->id, 1);
+	assert_int_equal(vg_config_node(c, "c")->id, 3);
+	assert_int_equal(vg_config_node(c, "a")->role, VG_ROLE_SERVER);
+
+	const vg_resource *d = vg_config_resource(c, "dummy");
+	for (int k = 0; k < VG_OP_COUNT; k++) {
+		assert_int_equal(d->ops[k].timeout_ms, 20000);
+		assert_false(d->ops[k].configured);
+		assert_int_equal(d->ops[k].interval_ms, k == VG_OP_MONITOR ? 10000 : 0);
+	}
+	assert_int_equal(d->migration_threshold, 1000000);
+	assert_int_equal(d->failure_timeout_ms, 0);
+	assert_int_equal(d->on_fail, VG_ON_FAIL_RESTART);
+	assert_int_equal(d->requires, VG_REQUIRES_FENCING);
+	assert_false(d->has_stickiness);
+	assert_false(d->clone.enabled);
+	assert_false(d->disabled);
+	assert_int_equal(d->check.kind, VG_CHECK_NONE);
+
+	const vg_resource *ip = vg_config_resource(c, "ip");
+	assert_int_equal(ip->cls, VG_CLASS_VIP);
+	assert_null(ip->agent);
+	assert_int_equal(ip->ops[VG_OP_MONITOR].interval_ms, 5000);
+	assert_int_equal(ip->requires, VG_REQUIRES_QUORUM);
+
+	const vg_resource *p = vg_config_resource(c, "proc");
+	assert_int_equal(p->ops[VG_OP_MONITOR].interval_ms, 10000);
+	assert_int_equal(p->requires, VG_REQUIRES_QUORUM);
+	assert_string_equal(p->check.host, "127.0.0.1");
+	assert_string_equal(p->check.path, "/");
+	assert_int_equal(p->check.expect, 200);
+
+	const vg_resource *ps = vg_config_resource(c, "procs");
+	assert_true(ps->clone.enabled);
+	assert_int_equal(ps->clone.max, 3);
+	assert_int_equal(ps->clone.max_per_node, 1);
+	assert_int_equal(ps->requires, VG_REQUIRES_QUORUM);
+
+	const vg_resource *db = vg_config_resource(c, "db");
+	assert_int_equal(db->clone.promoted_max, 1);
+	assert_int_equal(db->clone.max, 3);
+	assert_int_equal(db->requires, VG_REQUIRES_FENCING);
+
+	const vg_resource *svc = vg_config_resource(c, "svc");
+	assert_int_equal(svc->cls, VG_CLASS_SYSTEMD);
+	assert_string_equal(svc->agent, "chrony.service");
+	assert_int_equal(svc->requires, VG_REQUIRES_FENCING);
+	assert_int_equal(vg_config_resource(c, "init")->cls, VG_CLASS_LSB);
+
+	assert_int_equal(cons(c, 0)->u.colocate.score, VG_SCORE_INF);
+	assert_int_equal(cons(c, 1)->u.order.then_action, VG_OP_START);
+	assert_false(cons(c, 1)->u.order.optional);
+	vg_config_free(c);
+}
+
+static void test_example_file(void **state)
+{
+	(void)state;
+	vg_config *c = load_ok("examples/cluster.yaml");
+	assert_int_equal(c->n_nodes, 1);
+	assert_string_equal(vg_resource_param(vg_config_resource(c, "vip"), "address"),
+			    "10.200.0.100/24");
+	assert_int_equal(vg_config_resource(c, "web")->check.port, 8080);
+	assert_int_equal(vg_config_resource(c, "worker")->cls, VG_CLASS_PROCESS);
+	vg_config_free(c);
+}
+
+/* ---- bad files: one error each, exact line and field ---------------------- */
+
+typedef struct {
+	int line;
+	const char *field;
+	const char *msg; /* substring of the message */
+} want_err;
+
+static void expect_errors(const char *file, const want_err *want, size_t n)
+{
+	vg_config_errors e;
+	vg_config *c = vg_config_load(file, NULL, &e);
+	assert_null(c);
+	for (size_t i = 0; i < e.count; i++) {
+		char buf[1024];
+		vg_config_error_format(&e.items[i], buf, sizeof(buf));
+		print_message("  %s\n", buf);
+	}
+	assert_int_equal(e.count, n);
+	for (size_t i = 0; i < n; i++) {
+		assert_string_equal(e.items[i].file, file);
+		assert_int_equal(e.items[i].line, want[i].line);
+		assert_string_equal(e.items[i].field, want[i].field);
+		if (!strstr(e.items[i].message, want[i].msg))
+			fail_msg("%s: message '%s' lacks '%s'", file, e.items[i].message,
+				 want[i].msg);
+	}
+	vg_config_errors_free(&e);
+}
+
+static const struct {
+	const char *file;
+	want_err err;
+} bad_files[] = {
+    {"bad_syntax.yaml", {10, "(document)", "YAML syntax error"}},
+    {"bad_empty.yaml", {0, "(document)", "empty"}},
+    {"bad_alias.yaml", {13, "(document)", "aliases are not supported"}},
+    {"bad_unknown_key.yaml", {9, "resources[0].parms", "unknown key"}},
+    {"bad_wrong_type.yaml", {9, "resources[0].migration_threshold", "integer"}},
+    {"bad_missing_field.yaml", {7, "resources[0].type", "missing required field"}},
+    {"bad_duplicate_name.yaml",
+     {10, "groups[0].name", "duplicate name 'd' (first used at line 7)"}},
+    {"bad_duration.yaml", {10, "resources[0].ops.monitor.timeout", "invalid duration '20'"}},
+    {"bad_score.yaml", {10, "constraints[0].location.score", "invalid score 'infinite'"}},
+    {"bad_enum.yaml", {9, "resources[0].on_fail", "invalid value 'explode'"}},
+    {"bad_unknown_ref.yaml", {10, "constraints[0].order.then", "unknown resource or group"}},
+    {"bad_unknown_node.yaml", {10, "constraints[0].location.node", "unknown node 'n9'"}},
+    {"bad_fence_target.yaml", {9, "fence_devices[0].targets[1]", "unknown node 'n3'"}},
+    {"bad_ocf_required.yaml", {9, "resources[0].params", "missing required parameter 'ip'"}},
+    {"bad_agent_missing.yaml", {8, "resources[0].type", "is not installed"}},
+    {"bad_type_class.yaml", {8, "resources[0].type", "unknown resource type 'docker:nginx'"}},
+    {"bad_vip_no_address.yaml", {9, "resources[0].params", "missing required parameter 'address'"}},
+    {"bad_vip_address.yaml", {9, "resources[0].params.address", "invalid value '10.0.0.300/24'"}},
+    {"bad_native_param.yaml", {11, "resources[0].params.user", "unknown parameter"}},
+    {"bad_two_groups.yaml", {11, "groups[1].members[0]", "already a member of group 'g1'"}},
+    {"bad_clone_in_group.yaml", {13, "groups[0].members[1]", "a clone cannot be a group member"}},
+    {"bad_check_port.yaml", {10, "resources[0].check.port", "between 1 and 65535"}},
+    {"bad_check_interval.yaml", {12, "resources[0].ops.monitor.interval", "greater than 0"}},
+    {"bad_migration.yaml", {9, "resources[0].migration_threshold", "1 or more"}},
+    {"bad_name.yaml", {7, "resources[0].name", "invalid name 'my web'"}},
+    {"bad_two_docs.yaml", {10, "(document)", "only one YAML document"}},
+    {"bad_params_type.yaml", {10, "resources[0].params.command", "mapping of names to scalar"}},
+    {"bad_alerts.yaml", {6, "alerts", "unknown key"}},
+};
+
+static void test_bad_files(void **state)
+{
+	(void)state;
+	char path[256];
+	for (size_t i = 0; i < sizeof(bad_files) / sizeof(bad_files[0]); i++) {
+		snprintf(path, sizeof(path), DATA "%s", bad_files[i].file);
+		print_message("%s\n", path);
+		expect_errors(path, &bad_files[i].err, 1);
+	}
+}
+
+static void test_all_semantic_errors_collected(void **state)
+{
+	(void)state;
+	static const want_err want[] = {
+	    {3, "cluster.token", "invalid duration 'fast'"},
+	    {6, "nodes[1].name", "duplicate name 'n1'"},
+	    {11, "resources[0].stickiness", "invalid score 'lots'"},
+	    {13, "resources[1].type", "unknown resource type 'lsb:'"},
+	    {17, "resources[2].ops.start.interval", "only the monitor operation"},
+	    {19, "groups[0].members[1]", "unknown resource 'nosuch'"},
+	    {21, "constraints[0].colocate.with_role", "not a promotable clone"},
+	    {22, "constraints[1]", "exactly one of location, colocate or order"},
+	};
+	expect_errors(DATA "bad_many.yaml", want, sizeof(want) / sizeof(want[0]));
+}
+
+static void test_all_schema_errors_collected(void **state)
+{
+	(void)state;
+	static const want_err want[] = {
+	    {3, "cluster.colour", "unknown key"},
+	    {5, "nodes[0].weight", "unknown key"},
+	    {7, "resources[0].type", "missing required field"},
+	    {9, "resources[0].clone.max", "expected a non-negative integer, got '-1'"},
+	    {9, "resources[0].clone.promotable", "expected a boolean"},
+	    {11, "resources[1].ops.restart", "unknown key"},
+	    {13, "resources[1].name", "duplicate key"},
+	};
+	expect_errors(DATA "bad_many_schema.yaml", want, sizeof(want) / sizeof(want[0]));
+}
+
+static void test_missing_file_and_format(void **state)
+{
+	(void)state;
+	vg_config_errors e;
+	assert_null(vg_config_load(DATA "no_such_file.yaml", NULL, &e));
+	assert_int_equal(e.count, 1);
+	assert_int_equal(e.items[0].line, 0);
+	assert_non_null(strstr(e.items[0].message, "No such file"));
+	vg_config_errors_free(&e);
+
+	static const char yaml[] = "cluster: {name: x}\nnodes: []\n";
+	assert_null(vg_config_load_buffer("mem.yaml", yaml, sizeof(yaml) - 1, NULL, &e));
+	assert_int_equal(e.count, 1);
+	char buf[256];
+	vg_config_error_format(&e.items[0], buf, sizeof(buf));
+	assert_string_equal(buf, "mem.yaml:2: nodes: needs at least 1 entry");
+	vg_config_errors_free(&e);
+	vg_config_errors_free(&e); /* idempotent */
+}
+
+static void test_buffer_ok(void **state)
+{
+	(void)state;
+	static const char yaml[] = "cluster: {name: x}\n"
+				   "nodes: [{name: n1, address: 127.0.0.1}]\n"
+				   "resources:\n"
+				   "  - {name: p, type: process, params: {command: 'sleep 9'}}\n";
+	vg_config_errors e;
+	vg_config *c =
+	    vg_config_load_buffer("mem.yaml", yaml, sizeof(yaml) - 1, "/usr/lib/ocf", &e);
+	assert_non_null(c);
+	assert_int_equal(e.count, 0);
+	assert_string_equal(vg_resource_param(&c->resources[0], "command"), "sleep 9");
+	assert_int_equal(c->resources[0].line, 4);
+	vg_config_free(c);
+	vg_config_free(NULL);
+}
+
+/* ---- parsers -------------------------------------------------------------- */
+
+static void test_durations(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *s;
+		int rc;
+		uint64_t ms;
+	} t[] = {
+	    {"500ms", 0, 500},
+	    {"10s", 0, 10000},
+	    {"5m", 0, 300000},
+	    {"1h", 0, 3600000},
+	    {"0s", 0, 0},
+	    {"0ms", 0, 0},
+	    {"20", -1, 0},
+	    {"", -1, 0},
+	    {"s", -1, 0},
+	    {"-1s", -1, 0},
+	    {"1.5s", -1, 0},
+	    {"10 s", -1, 0},
+	    {" 10s", -1, 0},
+	    {"10S", -1, 0},
+	    {"1d", -1, 0},
+	    {"10sec", -1, 0},
+	    {"99999999999999999999s", -1, 0},
+	    {"18446744073709551615h", -1, 0},
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		uint64_t ms = 12345;
+		print_message("duration '%s'\n", t[i].s);
+		assert_int_equal(vg_parse_duration_ms(t[i].s, &ms), t[i].rc);
+		if (t[i].rc == 0)
+			assert_int_equal(ms, t[i].ms);
+	}
+	uint64_t ms;
+	assert_int_equal(vg_parse_duration_ms(NULL, &ms), -1);
+}
+
+static void test_scores(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *s;
+		int rc;
+		int v;
+	} t[] = {
+	    {"100", 0, 100},
+	    {"-100", 0, -100},
+	    {"+7", 0, 7},
+	    {"0", 0, 0},
+	    {"inf", 0, VG_SCORE_INF},
+	    {"+inf", 0, VG_SCORE_INF},
+	    {"-inf", 0, -VG_SCORE_INF},
+	    {"5000000", 0, VG_SCORE_INF},
+	    {"-5000000", 0, -VG_SCORE_INF},
+	    {"99999999999999999999", 0, VG_SCORE_INF},
+	    {"infinite", -1, 0},
+	    {"INF", -1, 0},
+	    {"", -1, 0},
+	    {"-", -1, 0},
+	    {"1e3", -1, 0},
+	    {"12abc", -1, 0},
+	    {" 1", -1, 0},
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		int v = 12345;
+		print_message("score '%s'\n", t[i].s);
+		assert_int_equal(vg_parse_score(t[i].s, &v), t[i].rc);
+		if (t[i].rc == 0)
+			assert_int_equal(v, t[i].v);
+	}
+}
+
+static void test_score_add(void **state)
+{
+	(void)state;
+	static const int t[][3] = {
+	    {1, 2, 3},
+	    {VG_SCORE_INF, 5, VG_SCORE_INF},
+	    {-VG_SCORE_INF, 5, -VG_SCORE_INF},
+	    {VG_SCORE_INF, -VG_SCORE_INF, -VG_SCORE_INF},
+	    {600000, 600000, VG_SCORE_INF},
+	    {-600000, -600000, -VG_SCORE_INF},
+	    {VG_SCORE_INF - 1, -1, VG_SCORE_INF - 2},
+	    {100, -300, -200},
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		assert_int_equal(vg_score_add(t[i][0], t[i][1]), t[i][2]);
+}
+
+static void test_names(void **state)
+{
+	(void)state;
+	for (int k = 0; k < VG_OP_COUNT; k++) {
+		vg_op_kind back;
+		assert_int_equal(vg_op_from_name(vg_op_name((vg_op_kind)k), &back), 0);
+		assert_int_equal(back, k);
+	}
+	vg_op_kind k;
+	assert_int_equal(vg_op_from_name("reload", &k), -1);
+	assert_int_equal(vg_op_from_name(NULL, &k), -1);
+	assert_string_equal(vg_op_name(VG_OP_MONITOR), "monitor");
+	assert_string_equal(vg_class_name(VG_CLASS_OCF), "ocf");
+	assert_string_equal(vg_class_name(VG_CLASS_SYSTEMD), "systemd");
+	assert_string_equal(vg_class_name(VG_CLASS_PROCESS), "process");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_full_cluster_and_nodes),
+	    cmocka_unit_test(test_full_resources),
+	    cmocka_unit_test(test_full_groups_constraints),
+	    cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_example_file),
+	    cmocka_unit_test(test_bad_files),
+	    cmocka_unit_test(test_all_semantic_errors_collected),
+	    cmocka_unit_test(test_all_schema_errors_collected),
+	    cmocka_unit_test(test_missing_file_and_format),
+	    cmocka_unit_test(test_buffer_ok),
+	    cmocka_unit_test(test_durations),
+	    cmocka_unit_test(test_scores),
+	    cmocka_unit_test(test_score_add),
+	    cmocka_unit_test(test_names),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
