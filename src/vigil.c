@@ -17,6 +17,7 @@
 #include "cli_output.h"
 #include "config.h"
 #include "control.h"
+#include "corosync_conf.h"
 #include "ocf.h"
 #if __has_include("simulate.h") /* TEMP until simulate lands */
 #include "simulate.h"
@@ -247,8 +248,7 @@ static int cmd_keygen(const cli *c)
 	return EXIT_OK;
 }
 
-static const char *const cluster_commands[] = {"node",	 "events", "availability",
-					       "config", "apply",  "corosync-conf"};
+static const char *const cluster_commands[] = {"node", "events", "availability", "config", "apply"};
 
 int main(int argc, char **argv)
 {
@@ -276,6 +276,9 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
+	/* Commands with options of their own get the raw words. */
+	if (!strcmp(argv[i], "corosync-conf"))
+		return vg_corosync_conf_main(argc - i, argv + i, stdout, stderr);
 #ifdef HAVE_SIM
 	if (!strcmp(argv[i], "simulate"))
 		return vg_simulate_main(argc - i, argv + i, stdout, stderr);
