@@ -19,10 +19,7 @@
 #include "control.h"
 #include "corosync_conf.h"
 #include "ocf.h"
-#if __has_include("simulate.h") /* TEMP until simulate lands */
 #include "simulate.h"
-#define HAVE_SIM 1
-#endif
 
 enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3 };
 enum { CALL_TIMEOUT_MS = 30000, KEY_BYTES = 64 };
@@ -279,10 +276,8 @@ int main(int argc, char **argv)
 	/* Commands with options of their own get the raw words. */
 	if (!strcmp(argv[i], "corosync-conf"))
 		return vg_corosync_conf_main(argc - i, argv + i, stdout, stderr);
-#ifdef HAVE_SIM
 	if (!strcmp(argv[i], "simulate"))
 		return vg_simulate_main(argc - i, argv + i, stdout, stderr);
-#endif
 
 	/* The command's words; --json and --watch may stand anywhere after the command. */
 	bool watch = false;
