@@ -59,7 +59,7 @@ unit() { # unit DIR LABEL [wrapper...]
 	shift 2
 	local t out rc
 	for t in "$dir"/test_*; do
-		[ -x "$t" ] || continue
+		[ -f "$t" ] && [ -x "$t" ] || continue
 		out=$(mktemp)
 		OCF_ROOT=/usr/lib/ocf VIGIL_SRC=$ROOT "$@" "$t" >"$out" 2>&1
 		rc=$?

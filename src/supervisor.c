@@ -272,9 +272,15 @@ static void op_done(rsc *r, vg_op_kind op, bool probe, vg_outcome out, int exit_
 	reconcile(s);
 }
 
+static void sv_unref(vg_supervisor *s);
+
 static void on_exec_done(void *arg, const vg_op_result *res)
 {
 	rsc *r = arg;
+	if (r->sv->freeing) {
+		sv_unref(r->sv);
+		return;
+	}
 	op_done(r, r->busy_op, res->probe, res->outcome, res->exit_code, res->output,
 		res->duration_us);
 }
@@ -328,7 +334,8 @@ static void process_op(rsc *r, vg_op_kind op, bool probe)
 		pid_t pid = vg_proc_record_read(s->data_dir, r->cfg->name);
 		if (pid > 0)
 			r->proc = vg_proc_adopt(s->loop, pid, on_process_exit, r);
-		op_done(r, op, true, r->proc ? VG_OUTCOME_OK : VG_OUTCOME_NOT_RUNNING, 0, NULL, 0);
+		op_done(r, op, true, r->proc ? VG_OUTCOME_OK : VG_OUTCOME_NOT_RUNNING,
+			r->proc ? 0 : VG_OCF_NOT_RUNNING, NULL, 0);
 		return;
 	}
 	switch (op) {
@@ -486,6 +493,34 @@ static bool is_down(const rsc *r)
 	return r->obs == OBS_STOPPED && !(r->busy && r->busy_op == VG_OP_START);
 }
 
+/* The resource an order's end stands for: itself, or for a group its first member (as
+ * `then`) or its last (as `first`). */
+static const rsc *order_end(const vg_supervisor *s, const char *name, bool last)
+{
+	for (size_t i = 0; i < s->cfg->n_groups; i++) {
+		const vg_group *g = &s->cfg->groups[i];
+		if (!strcmp(g->name, name) && g->n_members > 0)
+			return find(s, g->members[last ? g->n_members - 1 : 0]);
+	}
+	return find(s, name);
+}
+
+/* An order running against a group's own order (`then` before `first` in one group) would
+ * wait forever; the group's order wins, as in the scheduler. */
+static bool order_against_group(const vg_supervisor *s, const vg_order *o)
+{
+	const vg_group *g = vg_config_group_of(s->cfg, o->first);
+	if (!g || g != vg_config_group_of(s->cfg, o->then))
+		return false;
+	for (size_t i = 0; i < g->n_members; i++) {
+		if (!strcmp(g->members[i], o->first))
+			return false;
+		if (!strcmp(g->members[i], o->then))
+			return true;
+	}
+	return false;
+}
+
 /* May r start now? Its group predecessor and every `first` of an order must be up. */
 static bool start_allowed(const vg_supervisor *s, const rsc *r)
 {
@@ -500,9 +535,10 @@ static bool start_allowed(const vg_supervisor *s, const rsc *r)
 	for (size_t i = 0; i < s->cfg->n_constraints; i++) {
 		const vg_constraint *c = &s->cfg->constraints[i];
 		if (c->kind != VG_CONS_ORDER || c->u.order.optional ||
-		    strcmp(c->u.order.then, r->cfg->name))
+		    order_end(s, c->u.order.then, false) != r ||
+		    order_against_group(s, &c->u.order))
 			continue;
-		const rsc *f = find(s, c->u.order.first);
+		const rsc *f = order_end(s, c->u.order.first, true);
 		if (f && !is_up(f) && wanted(f))
 			return false;
 	}
@@ -532,9 +568,10 @@ static bool stop_allowed(const vg_supervisor *s, const rsc *r)
 	}
 	for (size_t i = 0; i < s->cfg->n_constraints; i++) {
 		const vg_constraint *c = &s->cfg->constraints[i];
-		if (c->kind != VG_CONS_ORDER || strcmp(c->u.order.first, r->cfg->name))
+		if (c->kind != VG_CONS_ORDER || order_end(s, c->u.order.first, true) != r ||
+		    order_against_group(s, &c->u.order))
 			continue;
-		const rsc *t = find(s, c->u.order.then);
+		const rsc *t = order_end(s, c->u.order.then, false);
 		if (t && !is_down(t) && !t->blocked)
 			return false;
 	}
@@ -638,17 +675,22 @@ void vg_supervisor_shutdown(vg_supervisor *s, vg_supervisor_done_cb cb, void *ar
 	reconcile(s);
 }
 
+/* The supervisor is freed when the last of its handles and cancelled operations is done. */
+static void sv_unref(vg_supervisor *s)
+{
+	if (--s->open_handles > 0)
+		return;
+	free(s->r);
+	free(s->node);
+	free(s->data_dir);
+	free(s->ocf_root);
+	free(s);
+}
+
 static void on_free_close(uv_handle_t *h)
 {
 	rsc *r = h->data;
-	vg_supervisor *s = r->sv;
-	if (--s->open_handles == 0) {
-		free(s->r);
-		free(s->node);
-		free(s->data_dir);
-		free(s->ocf_root);
-		free(s);
-	}
+	sv_unref(r->sv);
 }
 
 void vg_supervisor_free(vg_supervisor *s)
@@ -656,20 +698,19 @@ void vg_supervisor_free(vg_supervisor *s)
 	if (!s)
 		return;
 	s->freeing = true;
-	if (s->n == 0) {
-		free(s->r);
-		free(s->node);
-		free(s->data_dir);
-		free(s->ocf_root);
-		free(s);
-		return;
-	}
+	s->open_handles++; /* held until every close below is issued */
 	for (size_t i = 0; i < s->n; i++) {
 		rsc *r = &s->r[i];
-		if (r->exec)
+		if (r->exec) {
+			s->open_handles++; /* its callback still comes, and drops this */
 			vg_exec_cancel(r->exec);
-		if (r->check)
+			r->exec = NULL;
+		}
+		if (r->check) {
+			s->open_handles++;
 			vg_check_cancel(r->check);
+			r->check = NULL;
+		}
 		vg_proc_release(r->proc);
 		r->proc = NULL;
 		uv_timer_t *ts[] = {&r->monitor_timer, &r->retry_timer, &r->expire_timer,
@@ -679,6 +720,7 @@ void vg_supervisor_free(vg_supervisor *s)
 			uv_close((uv_handle_t *)ts[k], on_free_close);
 		}
 	}
+	sv_unref(s);
 }
 
 /* ---- views and operator actions ------------------------------------------------ */
@@ -695,8 +737,6 @@ static const char *state_name(const rsc *r)
 		return "failed";
 	if (r->obs == OBS_RUNNING)
 		return "running";
-	if (r->obs == OBS_STOPPED && r->waiting)
-		return "failed"; /* waiting out a back-off before restarting */
 	return r->obs == OBS_UNKNOWN ? "unknown" : "stopped";
 }
 

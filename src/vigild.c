@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -261,6 +263,21 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
+	/* One vigild per data directory: two would both adopt and restart the same resources.
+	 * The descriptor is close-on-exec so that no resource inherits the lock. */
+	char lock_path[4096];
+	snprintf(lock_path, sizeof lock_path, "%s/vigild.lock", d.data_dir);
+	int lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (lock_fd < 0 || flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+		fprintf(stderr, "vigild: %s: %s\n", lock_path,
+			lock_fd < 0 ? strerror(errno)
+				    : "another vigild is running with this data directory");
+		if (lock_fd >= 0)
+			close(lock_fd);
+		vg_config_free(d.config);
+		return 1;
+	}
+
 	uv_loop_init(&d.loop);
 	char err[512];
 	d.ctl = vg_control_open(&d.loop, d.socket_path, handle, &d, err, sizeof err);
@@ -270,6 +287,7 @@ int main(int argc, char **argv)
 		uv_run(&d.loop, UV_RUN_DEFAULT);
 		uv_loop_close(&d.loop);
 		vg_config_free(d.config);
+		close(lock_fd);
 		return 1;
 	}
 	vg_supervisor_opts so = {
@@ -290,5 +308,6 @@ int main(int argc, char **argv)
 	uv_run(&d.loop, UV_RUN_DEFAULT);
 	uv_loop_close(&d.loop);
 	vg_config_free(d.config);
+	close(lock_fd);
 	return d.exit_code;
 }

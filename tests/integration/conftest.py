@@ -1,0 +1,63 @@
+"""pytest fixtures for vigil's integration tests: a fresh namespace LAN per test (netlab.py).
+
+Must not: leave holders, namespaces or temp dirs behind (the fixture closes the lab even when
+the test fails; netlab also closes leftovers at exit). Adds the vigild logs to a failed
+test's report.
+"""
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import netlab  # noqa: E402
+
+
+def pytest_configure(config):
+    if os.geteuid() != 0:
+        raise pytest.UsageError("vigil's integration tests need root (network namespaces)")
+    for b in (netlab.VIGILD, netlab.VIGIL):
+        if not os.access(b, os.X_OK):
+            raise pytest.UsageError(f"{b} is not built (set VIGIL_BUILD_DIR)")
+    netlab.cleanup_stale()  # what an earlier, SIGKILLed run left behind
+
+
+@pytest.hookimpl(tryfirst=True, hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    setattr(item, "rep_" + rep.when, rep)
+    lab = item.funcargs.get("lab") if hasattr(item, "funcargs") else None
+    if rep.failed and lab is not None:
+        rep.sections.append(("vigild logs", lab.logs()))
+
+
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+
+
+def sanitizer_reports(text):
+    """Lines where ASan, LSan or UBSan reported something in a vigild log."""
+    return [line for line in text.splitlines() if any(m in line for m in SANITIZER_MARKS)]
+
+
+@pytest.fixture
+def lab(request):
+    """One node (n1) and a client on a private LAN. A sanitizer report in any vigild log
+    of the test fails it, whatever the test itself asserted."""
+    lab = netlab.Lab(nodes=["n1"], client=True)
+    lab.start()
+    logs = ""
+    try:
+        yield lab
+        logs = lab.logs()
+    finally:
+        lab.close()
+    reports = sanitizer_reports(logs)
+    if reports:
+        pytest.fail("sanitizer reports in vigild's log:\n" + "\n".join(reports[:20]) +
+                    "\n\n" + logs[-20000:], pytrace=False)
+
+
+@pytest.fixture
+def node(lab):
+    return lab.node("n1")
