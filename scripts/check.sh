@@ -49,7 +49,10 @@ build() { # build DIR [meson options...]
 	local dir=$1
 	shift
 	if [ ! -f "$dir/build.ninja" ]; then
-		meson setup "$dir" "$@" >"$dir.setup.log" 2>&1 || { cat "$dir.setup.log"; return 1; }
+		local log
+		log=$(mktemp)
+		meson setup "$dir" "$@" >"$log" 2>&1 || { cat "$log"; rm -f "$log"; return 1; }
+		rm -f "$log"
 	fi
 	ninja -C "$dir"
 }

@@ -6,6 +6,7 @@
  * repeats with a uv timer), or keep state between calls.
  */
 #include "garp.h"
+#include "errbuf.h"
 #include "vip.h"
 
 #include <arpa/inet.h>
@@ -44,19 +45,6 @@ struct garp_na {
 	uint8_t mac[6];
 } __attribute__((packed));
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	if (!err || errlen == 0)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 static int send_arp(const char *ifname, const char *cidr, const vg_vip_addr *a,
 		    const vg_vip_ifinfo *info, char *err, size_t errlen)
 {
@@ -66,8 +54,8 @@ static int send_arp(const char *ifname, const char *cidr, const vg_vip_addr *a,
 
 	fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, htons(ETH_P_ARP));
 	if (fd < 0) {
-		seterr(err, errlen, "gratuitous ARP for %s on %s: packet socket: %s", cidr, ifname,
-		       strerror(errno));
+		vg_seterr(err, errlen, "gratuitous ARP for %s on %s: packet socket: %s", cidr,
+			  ifname, strerror(errno));
 		return -1;
 	}
 	memset(&sll, 0, sizeof sll);
@@ -96,8 +84,8 @@ static int send_arp(const char *ifname, const char *cidr, const vg_vip_addr *a,
 	if (ret == 0 && sendto(fd, &pkt, sizeof pkt, 0, (struct sockaddr *)&sll, sizeof sll) < 0)
 		ret = -1;
 	if (ret < 0)
-		seterr(err, errlen, "gratuitous ARP for %s on %s: %s", cidr, ifname,
-		       strerror(errno));
+		vg_seterr(err, errlen, "gratuitous ARP for %s on %s: %s", cidr, ifname,
+			  strerror(errno));
 	close(fd);
 	return ret;
 }
@@ -156,8 +144,8 @@ static int send_na(const char *ifname, const char *cidr, const vg_vip_addr *a,
 	close(fd);
 	return 0;
 fail:
-	seterr(err, errlen, "neighbour advertisement for %s on %s: %s: %s", cidr, ifname, what,
-	       strerror(errno));
+	vg_seterr(err, errlen, "neighbour advertisement for %s on %s: %s: %s", cidr, ifname, what,
+		  strerror(errno));
 	if (fd >= 0)
 		close(fd);
 	return -1;
@@ -171,29 +159,29 @@ int vg_garp_send_once(const char *ifname, const char *cidr, char *err, size_t er
 	vg_vip_ifinfo info;
 
 	if (vg_vip_parse(cidr, &a, perr, sizeof perr) < 0) {
-		seterr(err, errlen, "%s", perr);
+		vg_seterr(err, errlen, "%s", perr);
 		return -1;
 	}
 	if (!ifname) {
 		int r = vg_vip_locate(cidr, name, perr, sizeof perr);
 		if (r < 0) {
-			seterr(err, errlen, "%s", perr);
+			vg_seterr(err, errlen, "%s", perr);
 			return -1;
 		}
 		if (r == 0) {
-			seterr(err, errlen, "cannot announce %s: no interface holds it", cidr);
+			vg_seterr(err, errlen, "cannot announce %s: no interface holds it", cidr);
 			return -1;
 		}
 		ifname = name;
 	}
 	if (vg_vip_ifinfo_get(ifname, &info, perr, sizeof perr) < 0) {
-		seterr(err, errlen, "cannot announce %s: %s", cidr, perr);
+		vg_seterr(err, errlen, "cannot announce %s: %s", cidr, perr);
 		return -1;
 	}
 	if (info.hwtype != ARPHRD_ETHER || info.mac_len != 6 || (info.flags & IFF_NOARP))
 		return 1;
 	if (!(info.flags & IFF_UP)) {
-		seterr(err, errlen, "cannot announce %s: interface %s is down", cidr, ifname);
+		vg_seterr(err, errlen, "cannot announce %s: interface %s is down", cidr, ifname);
 		return -1;
 	}
 	if (a.family == AF_INET)

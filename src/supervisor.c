@@ -426,10 +426,15 @@ static void vip_op(rsc *r, vg_op_kind op, bool probe)
 static void on_check_done(void *arg, bool ok, const char *detail)
 {
 	rsc *r = arg;
+	r->check = NULL; /* the check has freed itself */
+	if (r->sv->freeing) {
+		sv_unref(r->sv);
+		return;
+	}
 	if (!r->busy || r->busy_op != VG_OP_MONITOR)
 		return; /* the process exited meanwhile and that was handled */
 	op_done(r, VG_OP_MONITOR, false, ok ? VG_OUTCOME_OK : VG_OUTCOME_FAILED, ok ? 0 : 1, detail,
-		0);
+		(uv_hrtime() - r->check_started_ns) / 1000);
 }
 
 /* ---- running operations -------------------------------------------------------- */

@@ -6,6 +6,7 @@
  * keep state between calls, or announce addresses (garp.c does that).
  */
 #include "vip.h"
+#include "errbuf.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -49,19 +50,6 @@ typedef struct {
 	bool oom;
 } addr_list;
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	if (!err || errlen == 0)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 static size_t addr_len(int family)
 {
 	return family == AF_INET ? 4 : 16;
@@ -77,13 +65,13 @@ int vg_vip_parse(const char *cidr, vg_vip_addr *out, char *err, size_t errlen)
 
 	memset(out, 0, sizeof *out);
 	if (!cidr || !*cidr) {
-		seterr(err, errlen, "empty address");
+		vg_seterr(err, errlen, "empty address");
 		return -1;
 	}
 	slash = strchr(cidr, '/');
 	hlen = slash ? (size_t)(slash - cidr) : strlen(cidr);
 	if (hlen == 0 || hlen >= sizeof host) {
-		seterr(err, errlen, "invalid address '%s'", cidr);
+		vg_seterr(err, errlen, "invalid address '%s'", cidr);
 		return -1;
 	}
 	memcpy(host, cidr, hlen);
@@ -95,15 +83,15 @@ int vg_vip_parse(const char *cidr, vg_vip_addr *out, char *err, size_t errlen)
 		out->family = AF_INET6;
 		out->prefixlen = 128;
 	} else {
-		seterr(err, errlen, "invalid address '%s': '%s' is not an IPv4 or IPv6 address",
-		       cidr, host);
+		vg_seterr(err, errlen, "invalid address '%s': '%s' is not an IPv4 or IPv6 address",
+			  cidr, host);
 		return -1;
 	}
 	if (slash) {
 		const char *p = slash + 1;
 		unsigned int max = out->prefixlen, v = 0;
 		if (!*p) {
-			seterr(err, errlen, "invalid address '%s': missing prefix length", cidr);
+			vg_seterr(err, errlen, "invalid address '%s': missing prefix length", cidr);
 			return -1;
 		}
 		for (; *p; p++) {
@@ -114,8 +102,8 @@ int vg_vip_parse(const char *cidr, vg_vip_addr *out, char *err, size_t errlen)
 			v = v * 10 + (unsigned int)(*p - '0');
 		}
 		if (v > max) {
-			seterr(err, errlen, "invalid address '%s': prefix length must be 0..%u",
-			       cidr, max);
+			vg_seterr(err, errlen, "invalid address '%s': prefix length must be 0..%u",
+				  cidr, max);
 			return -1;
 		}
 		out->prefixlen = v;
@@ -152,12 +140,12 @@ static int nl_open(nl_ctx *c, char *err, size_t errlen)
 
 	c->nl = mnl_socket_open(NETLINK_ROUTE);
 	if (!c->nl) {
-		seterr(err, errlen, "netlink socket: %s", strerror(errno));
+		vg_seterr(err, errlen, "netlink socket: %s", strerror(errno));
 		return -1;
 	}
 	if (setsockopt(mnl_socket_get_fd(c->nl), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0 ||
 	    mnl_socket_bind(c->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		seterr(err, errlen, "netlink socket setup: %s", strerror(errno));
+		vg_seterr(err, errlen, "netlink socket setup: %s", strerror(errno));
 		mnl_socket_close(c->nl);
 		c->nl = NULL;
 		return -1;
@@ -332,7 +320,7 @@ static int resolve_ifname(const char *ifname, unsigned int *idx, const char *cid
 		return 0;
 	*idx = if_nametoindex(ifname);
 	if (*idx == 0) {
-		seterr(err, errlen, "interface %s (for %s) not found", ifname, cidr);
+		vg_seterr(err, errlen, "interface %s (for %s) not found", ifname, cidr);
 		return -1;
 	}
 	return 0;
@@ -347,7 +335,7 @@ static int prepare(const char *ifname, const char *cidr, vg_vip_addr *a, unsigne
 	c->nl = NULL;
 	memset(l, 0, sizeof *l);
 	if (vg_vip_parse(cidr, a, perr, sizeof perr) < 0) {
-		seterr(err, errlen, "%s", perr);
+		vg_seterr(err, errlen, "%s", perr);
 		return -1;
 	}
 	if (resolve_ifname(ifname, idx, cidr, err, errlen) < 0)
@@ -356,7 +344,7 @@ static int prepare(const char *ifname, const char *cidr, vg_vip_addr *a, unsigne
 		return -1;
 	int r = addr_dump(c, a->family, l);
 	if (r < 0) {
-		seterr(err, errlen, "listing addresses (for %s): %s", cidr, nl_strerror(r));
+		vg_seterr(err, errlen, "listing addresses (for %s): %s", cidr, nl_strerror(r));
 		nl_close(c);
 		free(l->items);
 		memset(l, 0, sizeof *l);
@@ -398,10 +386,10 @@ int vg_vip_add(const char *ifname, const char *cidr, char *err, size_t errlen)
 				idx = l.items[i].ifindex;
 		}
 		if (!idx) {
-			seterr(err, errlen,
-			       "no interface has an address in the subnet of %s; "
-			       "give the interface explicitly",
-			       cidr);
+			vg_seterr(err, errlen,
+				  "no interface has an address in the subnet of %s; "
+				  "give the interface explicitly",
+				  cidr);
 			goto out;
 		}
 	}
@@ -409,7 +397,7 @@ int vg_vip_add(const char *ifname, const char *cidr, char *err, size_t errlen)
 		snprintf(name, sizeof name, "#%u", idx);
 	int r = addr_request(&c, RTM_NEWADDR, idx, &a, a.prefixlen);
 	if (r < 0 && r != -EEXIST) {
-		seterr(err, errlen, "adding %s to interface %s: %s", cidr, name, nl_strerror(r));
+		vg_seterr(err, errlen, "adding %s to interface %s: %s", cidr, name, nl_strerror(r));
 		goto out;
 	}
 	ret = 0;
@@ -437,8 +425,8 @@ int vg_vip_del(const char *ifname, const char *cidr, char *err, size_t errlen)
 			char name[IF_NAMESIZE] = "?";
 			if (!if_indextoname(e->ifindex, name))
 				snprintf(name, sizeof name, "#%u", e->ifindex);
-			seterr(err, errlen, "removing %s from interface %s: %s", cidr, name,
-			       nl_strerror(r));
+			vg_seterr(err, errlen, "removing %s from interface %s: %s", cidr, name,
+				  nl_strerror(r));
 			ret = -1;
 			break;
 		}
@@ -477,8 +465,8 @@ int vg_vip_locate(const char *cidr, char *ifname, char *err, size_t errlen)
 		if (if_indextoname(l.items[i].ifindex, ifname)) {
 			ret = 1;
 		} else {
-			seterr(err, errlen, "interface #%u holding %s: %s", l.items[i].ifindex,
-			       cidr, strerror(errno));
+			vg_seterr(err, errlen, "interface #%u holding %s: %s", l.items[i].ifindex,
+				  cidr, strerror(errno));
 			ret = -1;
 		}
 	}
@@ -528,7 +516,7 @@ int vg_vip_ifinfo_get(const char *ifname, vg_vip_ifinfo *out, char *err, size_t 
 
 	memset(out, 0, sizeof *out);
 	if (!ifname || !*ifname || strlen(ifname) >= IF_NAMESIZE) {
-		seterr(err, errlen, "invalid interface name '%s'", ifname ? ifname : "");
+		vg_seterr(err, errlen, "invalid interface name '%s'", ifname ? ifname : "");
 		return -1;
 	}
 	if (nl_open(&c, err, errlen) < 0)
@@ -545,8 +533,8 @@ int vg_vip_ifinfo_get(const char *ifname, vg_vip_ifinfo *out, char *err, size_t 
 	if (r == 0 && out->ifindex == 0)
 		r = -ENODEV;
 	if (r < 0) {
-		seterr(err, errlen, "interface %s: %s", ifname,
-		       r == -ENODEV ? "not found" : nl_strerror(r));
+		vg_seterr(err, errlen, "interface %s: %s", ifname,
+			  r == -ENODEV ? "not found" : nl_strerror(r));
 		return -1;
 	}
 	return 0;

@@ -218,12 +218,7 @@ def wait_members(nodes, member_names, quorate=True, timeout=20, interval=0.05):
 
 def logs(lab):
     """Every Corosync log of the lab, for a failed test's report."""
-    out = []
-    for f in sorted(os.listdir(lab.dir)) if os.path.isdir(lab.dir) else []:
-        if f.endswith("-corosync.log"):
-            with open(os.path.join(lab.dir, f), errors="replace") as fh:
-                out.append(f"===== {f}\n{fh.read()[-6000:]}")
-    return "\n".join(out)
+    return lab.logs("-corosync.log", tail=6000)
 
 
 def now():

@@ -538,13 +538,15 @@ class Lab:
     def hosts(self):
         return list(self.nodes.values()) + ([self.client] if self.client else [])
 
-    def logs(self):
-        """All vigild logs of this lab, for printing on failure."""
+    def logs(self, suffix=".log", tail=None):
+        """The logs of this lab whose names end in suffix (the last `tail` characters of
+        each, or all), for printing on failure."""
         out = []
         for f in sorted(os.listdir(self.dir)) if os.path.isdir(self.dir) else []:
-            if f.endswith(".log"):
+            if f.endswith(suffix):
                 with open(os.path.join(self.dir, f), errors="replace") as fh:
-                    out.append(f"===== {f}\n{fh.read()}")
+                    text = fh.read()
+                out.append(f"===== {f}\n{text[-tail:] if tail else text}")
         return "\n".join(out)
 
     def close(self):
