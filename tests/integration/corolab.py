@@ -126,11 +126,7 @@ class Corosync:
             self._log.close()
 
     def log(self):
-        try:
-            with open(self.log_path, errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
+        return netlab.read_text(self.log_path)
 
 
 def start_cluster(lab, names=None, token=None, key_path=None, keys=None):

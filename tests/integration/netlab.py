@@ -87,6 +87,15 @@ def _run(cmd, check=True, timeout=30, **kw):
     return p
 
 
+def read_text(path):
+    """A file's text, or "" when it cannot be read."""
+    try:
+        with open(path, errors="replace") as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
 def _pid_alive(pid):
     try:
         with open(f"/proc/{pid}/stat") as f:
@@ -213,11 +222,7 @@ class Vigild:
         return self.wait(10)
 
     def log(self):
-        try:
-            with open(self.log_path, errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
+        return read_text(self.log_path)
 
 
 class Host:
@@ -328,33 +333,33 @@ class Host:
         """Machine PIDs of the node's processes whose command line (args joined by spaces)
         matches regex (re.search); reads /proc directly, no process is forked."""
         rx = re.compile(regex)
-        my_ns = os.readlink(f"/proc/{self.pid}/ns/pid")
         out = []
-        for d in os.listdir("/proc"):
-            if not d.isdigit():
-                continue
+        for pid in self._machine_pids():
             try:
-                if os.readlink(f"/proc/{d}/ns/pid") != my_ns:
-                    continue
-                with open(f"/proc/{d}/cmdline", "rb") as f:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
                     cmd = f.read().rstrip(b"\0").replace(b"\0", b" ").decode(errors="replace")
             except OSError:
                 continue
-            if rx.search(cmd) and _pid_alive(int(d)):
-                out.append(int(d))
+            if rx.search(cmd) and _pid_alive(pid):
+                out.append(pid)
         return sorted(out)
+
+    def _machine_pids(self):
+        """Machine PIDs of the processes in this node's PID namespace."""
+        my_ns = os.readlink(f"/proc/{self.pid}/ns/pid")
+        for d in os.listdir("/proc"):
+            try:
+                if d.isdigit() and os.readlink(f"/proc/{d}/ns/pid") == my_ns:
+                    yield int(d)
+            except OSError:
+                continue
 
     def host_pid_of(self, pid):
         """The machine's PID of a process known by its PID inside the node."""
-        my_ns = os.readlink(f"/proc/{self.pid}/ns/pid")
-        for d in os.listdir("/proc"):
-            if not d.isdigit():
-                continue
+        for host_pid in self._machine_pids():
             try:
-                if os.readlink(f"/proc/{d}/ns/pid") != my_ns:
-                    continue
-                if ns_pid(int(d)) == pid:
-                    return int(d)
+                if ns_pid(host_pid) == pid:
+                    return host_pid
             except (OSError, LabError):
                 continue
         return None
