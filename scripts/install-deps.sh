@@ -7,7 +7,7 @@ build-essential meson ninja-build pkg-config
 libuv1-dev libjansson-dev libcyaml-dev libyaml-dev libsodium-dev libmnl-dev libmicrohttpd-dev libxml2-dev
 libcmocka-dev valgrind clang-format
 corosync libcpg-dev libquorum-dev libvotequorum-dev libcmap-dev libcorosync-common-dev
-resource-agents pacemaker-resource-agents fence-agents
+resource-agents pacemaker-resource-agents pacemaker-cli-utils fence-agents
 python3 python3-pytest
 iproute2 iputils-ping iputils-arping tcpdump tini procps psmisc util-linux curl
 stress-ng
@@ -29,4 +29,4 @@ echo "install-deps: installing:$missing"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 # shellcheck disable=SC2086
-apt-get install -y -q --no-install-recommends $missing
+apt-get install -y -q $missing
