@@ -1,0 +1,486 @@
+/* membership.c - the one place vigil talks to the local Corosync for membership, quorum and
+ * ordered messaging.
+ *
+ * Owns: the libcpg and libquorum handles, their descriptors on the libuv loop (uv_poll), the
+ * reconnect timer (every 500 ms while Corosync is absent), and the bounded queue of messages
+ * that Corosync asked us to send again later (CS_ERR_TRY_AGAIN), kept in order.
+ * Must not: decide anything about resources; it only reports membership and quorum and carries
+ * messages. Must not block the loop: every Corosync call here is a quick local IPC call made
+ * when its descriptor is readable, and nothing sleeps.
+ */
+#include "membership.h"
+
+#include <corosync/corotypes.h>
+#include <corosync/cpg.h>
+#include <corosync/quorum.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+#define RETRY_MS      500
+#define SEND_RETRY_MS 10
+#define QUEUE_MAX     4096
+#define MEMBERS_MAX   384 /* Corosync's PROCESSOR_COUNT_MAX */
+
+enum { POLL_CPG, POLL_QUORUM };
+
+typedef struct qmsg {
+	struct qmsg *next;
+	size_t len;
+	unsigned char data[];
+} qmsg;
+
+/* One descriptor of one connection; closing it finalizes its library handle. */
+typedef struct {
+	uv_poll_t poll;
+	vg_membership *m;
+	int kind;
+	uint64_t handle;
+} conn_poll;
+
+struct vg_membership {
+	uv_loop_t *loop;
+	struct cpg_name group;
+	vg_membership_cbs cbs;
+	void *arg;
+
+	uv_timer_t retry_timer;
+	uv_timer_t send_timer;
+	int open_handles; /* timers and polls not yet closed */
+	bool freeing;
+
+	bool connected;
+	bool logged_wait;
+	cpg_handle_t cpg;
+	quorum_handle_t quorum;
+	bool have_cpg, have_quorum;
+	conn_poll *cpg_poll, *quorum_poll;
+	uint32_t local_nodeid;
+
+	/* what is known of the current ring */
+	uint32_t gmembers[MEMBERS_MAX];
+	size_t n_group;
+	bool group_known;
+	uint32_t totem[MEMBERS_MAX];
+	size_t n_totem;
+	uint64_t totem_seq;
+	bool totem_known;
+	bool totem_stale; /* a member's node went down; its new ring is not known yet */
+	bool quorate;
+	uint64_t quorum_seq;
+	bool quorum_known;
+
+	/* last reported */
+	uint32_t rep_members[MEMBERS_MAX];
+	size_t rep_n;
+	bool rep_quorate;
+	uint64_t rep_ring;
+	bool reported;
+
+	qmsg *q_head, *q_tail;
+	size_t q_len;
+};
+
+static void start_connect(vg_membership *m);
+
+static void retry_cb(uv_timer_t *t)
+{
+	start_connect(t->data);
+}
+
+static void maybe_release(vg_membership *m)
+{
+	if (m->freeing && m->open_handles == 0)
+		free(m);
+}
+
+static void handle_closed(uv_handle_t *h)
+{
+	vg_membership *m = h->data;
+	m->open_handles--;
+	maybe_release(m);
+}
+
+static void poll_closed(uv_handle_t *h)
+{
+	conn_poll *p = h->data;
+	vg_membership *m = p->m;
+	if (p->kind == POLL_CPG)
+		cpg_finalize(p->handle);
+	else
+		quorum_finalize(p->handle);
+	free(p);
+	m->open_handles--;
+	maybe_release(m);
+}
+
+static void queue_clear(vg_membership *m)
+{
+	while (m->q_head) {
+		qmsg *q = m->q_head;
+		m->q_head = q->next;
+		free(q);
+	}
+	m->q_tail = NULL;
+	m->q_len = 0;
+}
+
+static void close_poll(vg_membership *m, conn_poll **pp)
+{
+	conn_poll *p = *pp;
+	if (!p)
+		return;
+	*pp = NULL;
+	uv_poll_stop(&p->poll);
+	uv_close((uv_handle_t *)&p->poll, poll_closed);
+	(void)m;
+}
+
+/* Drop the connection: handles are finalized when their polls have closed. */
+static void teardown(vg_membership *m)
+{
+	if (m->cpg_poll)
+		close_poll(m, &m->cpg_poll);
+	else if (m->have_cpg)
+		cpg_finalize(m->cpg);
+	if (m->quorum_poll)
+		close_poll(m, &m->quorum_poll);
+	else if (m->have_quorum)
+		quorum_finalize(m->quorum);
+	m->have_cpg = m->have_quorum = false;
+	m->group_known = m->totem_known = m->quorum_known = false;
+	m->totem_stale = false;
+	m->reported = false;
+	m->local_nodeid = 0;
+	uv_timer_stop(&m->send_timer);
+	if (m->q_len)
+		vg_warn("membership: dropping %zu unsent messages", m->q_len);
+	queue_clear(m);
+}
+
+static void lost(vg_membership *m, const char *why)
+{
+	bool was = m->connected;
+	vg_warn("membership: lost the connection to corosync (%s); reconnecting", why);
+	teardown(m);
+	m->connected = false;
+	m->logged_wait = true; /* already said why */
+	uv_timer_start(&m->retry_timer, retry_cb, RETRY_MS, 0);
+	if (was && m->cbs.on_connection)
+		m->cbs.on_connection(m->arg, false);
+}
+
+static bool in_list(uint32_t id, const uint32_t *l, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (l[i] == id)
+			return true;
+	return false;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Report when the group, the totem ring and quorum agree on one ring and something changed. */
+static void try_report(vg_membership *m)
+{
+	if (!m->group_known || !m->totem_known || !m->quorum_known || m->freeing)
+		return;
+	if (m->quorum_seq != m->totem_seq || m->totem_stale)
+		return; /* the other half of this change is still on its way */
+	for (size_t i = 0; i < m->n_group; i++)
+		if (!in_list(m->gmembers[i], m->totem, m->n_totem))
+			return; /* the group's confchg for this ring has not arrived yet */
+	if (m->reported && m->rep_n == m->n_group && m->rep_quorate == m->quorate &&
+	    m->rep_ring == m->totem_seq &&
+	    memcmp(m->rep_members, m->gmembers, m->n_group * sizeof(uint32_t)) == 0)
+		return;
+	memcpy(m->rep_members, m->gmembers, m->n_group * sizeof(uint32_t));
+	m->rep_n = m->n_group;
+	m->rep_quorate = m->quorate;
+	m->rep_ring = m->totem_seq;
+	m->reported = true;
+	if (m->cbs.on_change)
+		m->cbs.on_change(m->arg, m->rep_members, m->rep_n, m->rep_quorate, m->rep_ring);
+}
+
+static vg_membership *cpg_owner(cpg_handle_t h)
+{
+	void *ctx = NULL;
+	if (cpg_context_get(h, &ctx) != CS_OK)
+		return NULL;
+	return ctx;
+}
+
+static void on_deliver(cpg_handle_t h, const struct cpg_name *group, uint32_t nodeid, uint32_t pid,
+		       void *msg, size_t len)
+{
+	(void)group;
+	(void)pid;
+	vg_membership *m = cpg_owner(h);
+	if (m && !m->freeing && m->cbs.on_message)
+		m->cbs.on_message(m->arg, nodeid, msg, len);
+}
+
+static void on_confchg(cpg_handle_t h, const struct cpg_name *group,
+		       const struct cpg_address *members, size_t n, const struct cpg_address *left,
+		       size_t n_left, const struct cpg_address *joined, size_t n_joined)
+{
+	(void)group;
+	(void)joined;
+	(void)n_joined;
+	vg_membership *m = cpg_owner(h);
+	if (!m)
+		return;
+	size_t k = 0;
+	for (size_t i = 0; i < n && k < MEMBERS_MAX; i++)
+		if (!in_list(members[i].nodeid, m->gmembers, k)) /* one entry per node */
+			m->gmembers[k++] = members[i].nodeid;
+	qsort(m->gmembers, k, sizeof(uint32_t), cmp_u32);
+	m->n_group = k;
+	m->group_known = true;
+	/* a node that went down makes a new ring: report the group with that ring, not the old */
+	for (size_t i = 0; i < n_left; i++)
+		if (left[i].reason == CPG_REASON_NODEDOWN &&
+		    in_list(left[i].nodeid, m->totem, m->n_totem))
+			m->totem_stale = true;
+	try_report(m);
+}
+
+static void on_totem_confchg(cpg_handle_t h, struct cpg_ring_id ring, uint32_t n,
+			     const uint32_t *members)
+{
+	vg_membership *m = cpg_owner(h);
+	if (!m)
+		return;
+	if (n > MEMBERS_MAX)
+		n = MEMBERS_MAX;
+	memcpy(m->totem, members, n * sizeof(uint32_t));
+	m->n_totem = n;
+	m->totem_seq = ring.seq;
+	m->totem_known = true;
+	m->totem_stale = false;
+	try_report(m);
+}
+
+static void on_quorum(quorum_handle_t h, uint32_t quorate, uint64_t ring_seq, uint32_t n,
+		      uint32_t *view)
+{
+	(void)n;
+	(void)view;
+	void *ctx = NULL;
+	if (quorum_context_get(h, (const void **)&ctx) != CS_OK || !ctx)
+		return;
+	vg_membership *m = ctx;
+	m->quorate = quorate != 0;
+	m->quorum_seq = ring_seq;
+	m->quorum_known = true;
+	try_report(m);
+}
+
+static void on_poll(uv_poll_t *ph, int status, int events)
+{
+	conn_poll *p = ph->data;
+	vg_membership *m = p->m;
+	const char *what = p->kind == POLL_CPG ? "cpg" : "quorum";
+	if (status < 0) {
+		lost(m, uv_strerror(status));
+		return;
+	}
+	cs_error_t err = p->kind == POLL_CPG ? cpg_dispatch(p->handle, CS_DISPATCH_ALL)
+					     : quorum_dispatch(p->handle, CS_DISPATCH_ALL);
+	if (m->freeing)
+		return;
+	if (err != CS_OK && err != CS_ERR_TRY_AGAIN) {
+		char why[64];
+		snprintf(why, sizeof(why), "%s dispatch: error %d", what, (int)err);
+		lost(m, why);
+		return;
+	}
+	if ((events & UV_DISCONNECT) && (p == m->cpg_poll || p == m->quorum_poll))
+		lost(m, "hang-up");
+}
+
+static conn_poll *add_poll(vg_membership *m, int kind, uint64_t handle, int fd)
+{
+	conn_poll *p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->m = m;
+	p->kind = kind;
+	p->handle = handle;
+	if (uv_poll_init(m->loop, &p->poll, fd) != 0) {
+		free(p);
+		return NULL;
+	}
+	p->poll.data = p;
+	m->open_handles++;
+	uv_poll_start(&p->poll, UV_READABLE | UV_DISCONNECT, on_poll);
+	return p;
+}
+
+static void connect_failed(vg_membership *m, const char *step, cs_error_t err)
+{
+	if (!m->logged_wait) {
+		vg_info("membership: waiting for corosync (%s: error %d); retrying every %d ms",
+			step, (int)err, RETRY_MS);
+		m->logged_wait = true;
+	}
+	teardown(m);
+	uv_timer_start(&m->retry_timer, retry_cb, RETRY_MS, 0);
+}
+
+static void start_connect(vg_membership *m)
+{
+	static const cpg_model_v1_data_t model_tmpl = {
+	    .model = CPG_MODEL_V1,
+	    .cpg_deliver_fn = on_deliver,
+	    .cpg_confchg_fn = on_confchg,
+	    .cpg_totem_confchg_fn = on_totem_confchg,
+	    .flags = CPG_MODEL_V1_DELIVER_INITIAL_TOTEM_CONF,
+	};
+	cpg_model_v1_data_t model = model_tmpl;
+	quorum_callbacks_t qcb = {.quorum_notify_fn = on_quorum};
+	uint32_t qtype = 0;
+	int fd = -1;
+	cs_error_t err;
+
+	if (m->freeing)
+		return;
+	err = cpg_model_initialize(&m->cpg, CPG_MODEL_V1, (cpg_model_data_t *)&model, m);
+	if (err != CS_OK)
+		return connect_failed(m, "cpg_model_initialize", err);
+	m->have_cpg = true;
+	err = quorum_initialize(&m->quorum, &qcb, &qtype);
+	if (err != CS_OK)
+		return connect_failed(m, "quorum_initialize", err);
+	m->have_quorum = true;
+	quorum_context_set(m->quorum, m);
+	if ((err = cpg_local_get(m->cpg, &m->local_nodeid)) != CS_OK)
+		return connect_failed(m, "cpg_local_get", err);
+	if ((err = cpg_fd_get(m->cpg, &fd)) != CS_OK)
+		return connect_failed(m, "cpg_fd_get", err);
+	if (!(m->cpg_poll = add_poll(m, POLL_CPG, m->cpg, fd)))
+		return connect_failed(m, "uv_poll_init(cpg)", CS_ERR_NO_MEMORY);
+	if ((err = quorum_fd_get(m->quorum, &fd)) != CS_OK)
+		return connect_failed(m, "quorum_fd_get", err);
+	if (!(m->quorum_poll = add_poll(m, POLL_QUORUM, m->quorum, fd)))
+		return connect_failed(m, "uv_poll_init(quorum)", CS_ERR_NO_MEMORY);
+	if ((err = quorum_trackstart(m->quorum, CS_TRACK_CHANGES | CS_TRACK_CURRENT)) != CS_OK)
+		return connect_failed(m, "quorum_trackstart", err);
+	if ((err = cpg_join(m->cpg, &m->group)) != CS_OK)
+		return connect_failed(m, "cpg_join", err);
+
+	vg_info("membership: connected to corosync as node %u, joined group %.*s", m->local_nodeid,
+		(int)m->group.length, m->group.value);
+	m->connected = true;
+	m->logged_wait = false;
+	if (m->cbs.on_connection)
+		m->cbs.on_connection(m->arg, true);
+}
+
+static void send_retry(uv_timer_t *t)
+{
+	vg_membership *m = t->data;
+	while (m->q_head && m->connected) {
+		qmsg *q = m->q_head;
+		struct iovec iov = {.iov_base = q->data, .iov_len = q->len};
+		cs_error_t err = cpg_mcast_joined(m->cpg, CPG_TYPE_AGREED, &iov, 1);
+		if (err == CS_ERR_TRY_AGAIN) {
+			uv_timer_start(&m->send_timer, send_retry, SEND_RETRY_MS, 0);
+			return;
+		}
+		if (err != CS_OK)
+			vg_warn("membership: cpg_mcast_joined: error %d; message dropped",
+				(int)err);
+		m->q_head = q->next;
+		if (!m->q_head)
+			m->q_tail = NULL;
+		m->q_len--;
+		free(q);
+	}
+}
+
+int vg_membership_send(vg_membership *m, const void *data, size_t len)
+{
+	if (!m || !m->connected || m->freeing || (len && !data))
+		return -1;
+	if (!m->q_head) {
+		struct iovec iov = {.iov_base = (void *)data, .iov_len = len};
+		cs_error_t err = cpg_mcast_joined(m->cpg, CPG_TYPE_AGREED, &iov, 1);
+		if (err == CS_OK)
+			return 0;
+		if (err != CS_ERR_TRY_AGAIN) {
+			vg_warn("membership: cpg_mcast_joined: error %d", (int)err);
+			return -1;
+		}
+	}
+	if (m->q_len >= QUEUE_MAX) {
+		vg_warn("membership: send queue full (%d messages)", QUEUE_MAX);
+		return -1;
+	}
+	qmsg *q = malloc(sizeof(*q) + len);
+	if (!q)
+		return -1;
+	q->next = NULL;
+	q->len = len;
+	if (len)
+		memcpy(q->data, data, len);
+	if (m->q_tail)
+		m->q_tail->next = q;
+	else
+		m->q_head = q;
+	m->q_tail = q;
+	m->q_len++;
+	if (m->q_len == 1)
+		vg_debug("membership: corosync is busy; queueing messages");
+	if (!uv_is_active((uv_handle_t *)&m->send_timer))
+		uv_timer_start(&m->send_timer, send_retry, SEND_RETRY_MS, 0);
+	return 0;
+}
+
+uint32_t vg_membership_local_nodeid(const vg_membership *m)
+{
+	return m && m->connected ? m->local_nodeid : 0;
+}
+
+vg_membership *vg_membership_new(uv_loop_t *loop, const char *group, const vg_membership_cbs *cbs,
+				 void *arg)
+{
+	if (!loop || !group || !*group || strlen(group) > CPG_MAX_NAME_LENGTH)
+		return NULL;
+	vg_membership *m = calloc(1, sizeof(*m));
+	if (!m)
+		return NULL;
+	m->loop = loop;
+	m->group.length = (uint32_t)strlen(group);
+	memcpy(m->group.value, group, m->group.length);
+	if (cbs)
+		m->cbs = *cbs;
+	m->arg = arg;
+	uv_timer_init(loop, &m->retry_timer);
+	uv_timer_init(loop, &m->send_timer);
+	m->retry_timer.data = m;
+	m->send_timer.data = m;
+	m->open_handles = 2;
+	start_connect(m);
+	return m;
+}
+
+void vg_membership_free(vg_membership *m)
+{
+	if (!m || m->freeing)
+		return;
+	m->freeing = true;
+	if (m->connected && m->have_cpg)
+		cpg_leave(m->cpg, &m->group);
+	teardown(m);
+	m->connected = false;
+	uv_close((uv_handle_t *)&m->retry_timer, handle_closed);
+	uv_close((uv_handle_t *)&m->send_timer, handle_closed);
+}

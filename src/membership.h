@@ -1,0 +1,42 @@
+/* membership.h - the local Corosync's CPG group membership, quorum and agreed-order messages.
+ *
+ * Owns: the connection to the local Corosync (libcpg, libquorum) on the libuv loop.
+ * Must not: decide anything about resources; it only reports membership and quorum and
+ * carries messages.
+ */
+#ifndef VIGIL_MEMBERSHIP_H
+#define VIGIL_MEMBERSHIP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+typedef struct vg_membership vg_membership;
+
+typedef struct {
+	/* The CPG group's members (node ids, ascending) and votequorum's quorate flag, given once
+	 * both are known for a ring; ring_id is the totem ring's sequence number. */
+	void (*on_change)(void *arg, const uint32_t *members, size_t n, bool quorate,
+			  uint64_t ring_id);
+	/* A message multicast to the group, in agreed order (the same order on every member). */
+	void (*on_message)(void *arg, uint32_t from_nodeid, const void *data, size_t len);
+	/* Connected to the local Corosync (and joined the group), or lost it. */
+	void (*on_connection)(void *arg, bool connected);
+} vg_membership_cbs;
+
+/* Start connecting to the local Corosync and joining `group` (retried every 500 ms while
+ * Corosync is not there). cbs is copied; any callback may be NULL. NULL on bad arguments. */
+vg_membership *vg_membership_new(uv_loop_t *loop, const char *group, const vg_membership_cbs *cbs,
+				 void *arg);
+/* Multicast data to the group in agreed order. Returns 0 when sent or queued (Corosync asked
+ * to try again; the queue is retried from a timer in order), -1 when not connected, the queue
+ * is full or Corosync refused. Queued messages are dropped if the connection is lost. */
+int vg_membership_send(vg_membership *m, const void *data, size_t len);
+/* This node's Corosync node id, 0 while not connected. */
+uint32_t vg_membership_local_nodeid(const vg_membership *m);
+/* Leave, finalize and release. The memory is released by the loop's close callbacks: run
+ * the loop (uv_run) after this before closing it. No callback is called after this. */
+void vg_membership_free(vg_membership *m);
+
+#endif
