@@ -155,7 +155,6 @@ static void on_retry(uv_timer_t *t)
 /* Count a failure and decide, per on_fail and migration_threshold, what comes next. */
 static void record_failure(rsc *r, const char *what)
 {
-	vg_supervisor *s = r->sv;
 	r->failcount++;
 	r->last_failure_ms = wall_ms();
 	snprintf(r->last_error, sizeof r->last_error, "%s", what);
@@ -192,7 +191,6 @@ static void record_failure(rsc *r, const char *what)
 	}
 	vg_warn("%s: %s (failcount %u of %u): %s", r->cfg->name, what, r->failcount,
 		r->cfg->migration_threshold, policy);
-	(void)s;
 }
 
 static void op_done(rsc *r, vg_op_kind op, bool probe, vg_outcome out, int exit_code,
@@ -209,8 +207,8 @@ static void op_done(rsc *r, vg_op_kind op, bool probe, vg_outcome out, int exit_
 	r->last_op.duration_us = duration_us;
 	r->last_op.when_ms = wall_ms();
 	snprintf(r->last_op.output, sizeof r->last_op.output, "%s", detail ? detail : "");
-	vg_debug("%s: %s%s -> %s (rc %d, %llu us)", r->cfg->name, probe ? "probe" : vg_op_name(op),
-		 "", vg_outcome_name(out), exit_code, (unsigned long long)duration_us);
+	vg_debug("%s: %s -> %s (rc %d, %llu us)", r->cfg->name, probe ? "probe" : vg_op_name(op),
+		 vg_outcome_name(out), exit_code, (unsigned long long)duration_us);
 
 	char what[480];
 	const char *name = probe ? "probe" : vg_op_name(op);

@@ -91,7 +91,7 @@ static int call(const cli *c, const char *cmd, json_t *args, json_t **result)
 
 static int cmd_status(const cli *c, bool watch)
 {
-	for (int round = 0;; round++) {
+	for (;;) {
 		json_t *st = NULL;
 		int rc = call(c, "status", NULL, &st);
 		if (rc != EXIT_OK)
@@ -107,7 +107,6 @@ static int cmd_status(const cli *c, bool watch)
 			return EXIT_OK;
 		fflush(stdout);
 		sleep(1);
-		(void)round;
 	}
 }
 
