@@ -60,13 +60,40 @@ void vg_repstate_free(vg_repstate *s)
 	free(s);
 }
 
-/* Position of node in a table sorted by node name; *found says whether it is there. */
-static size_t find_node(const vg_rs_node_admin *t, size_t n, const char *node, bool *found)
+/* The key of a sorted table: node name, and for failcounts the resource first. */
+typedef struct {
+	const char *resource; /* NULL for tables keyed by node alone */
+	const char *node;
+} table_key;
+
+typedef int (*key_cmp)(const void *elem, const table_key *k);
+
+static int node_admin_cmp(const void *e, const table_key *k)
+{
+	return strcmp(((const vg_rs_node_admin *)e)->node, k->node);
+}
+
+static int fence_cmp(const void *e, const table_key *k)
+{
+	return strcmp(((const vg_rs_fence *)e)->node, k->node);
+}
+
+static int failcount_cmp(const void *e, const table_key *k)
+{
+	const vg_rs_failcount *f = e;
+	int c = strcmp(f->resource, k->resource);
+	return c ? c : strcmp(f->node, k->node);
+}
+
+/* Position of key in a sorted table (where it is, or where it would go); *found says
+ * whether it is there. One binary search for every table of the state. */
+static size_t table_find(const void *base, size_t n, size_t elsize, key_cmp cmp, const table_key *k,
+			 bool *found)
 {
 	size_t lo = 0, hi = n;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(t[mid].node, node);
+		int c = cmp((const char *)base + mid * elsize, k);
 		if (c == 0) {
 			*found = true;
 			return mid;
@@ -78,51 +105,25 @@ static size_t find_node(const vg_rs_node_admin *t, size_t n, const char *node, b
 	}
 	*found = false;
 	return lo;
+}
+
+static size_t find_node(const vg_rs_node_admin *t, size_t n, const char *node, bool *found)
+{
+	table_key k = {.node = node};
+	return table_find(t, n, sizeof *t, node_admin_cmp, &k, found);
 }
 
 static size_t find_fence(const vg_rs_fence *t, size_t n, const char *node, bool *found)
 {
-	size_t lo = 0, hi = n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(t[mid].node, node);
-		if (c == 0) {
-			*found = true;
-			return mid;
-		}
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	*found = false;
-	return lo;
-}
-
-static int fc_cmp(const vg_rs_failcount *f, const char *resource, const char *node)
-{
-	int c = strcmp(f->resource, resource);
-	return c ? c : strcmp(f->node, node);
+	table_key k = {.node = node};
+	return table_find(t, n, sizeof *t, fence_cmp, &k, found);
 }
 
 static size_t find_failcount(const vg_rs_failcount *t, size_t n, const char *resource,
 			     const char *node, bool *found)
 {
-	size_t lo = 0, hi = n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = fc_cmp(&t[mid], resource, node);
-		if (c == 0) {
-			*found = true;
-			return mid;
-		}
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	*found = false;
-	return lo;
+	table_key k = {.resource = resource, .node = node};
+	return table_find(t, n, sizeof *t, failcount_cmp, &k, found);
 }
 
 /* Grow an array by one slot at pos (elements after it move up). 0 or -1 on OOM. */

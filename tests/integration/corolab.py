@@ -212,6 +212,25 @@ def wait_members(nodes, member_names, quorate=True, timeout=20, interval=0.05):
         raise AssertionError(f"{e}\n{last}") from None
 
 
+def server_lab(request, names, extra_logs=(), after_close=None):
+    """A fixture body: a lab of server nodes (no client), closed after the test; on failure
+    the Corosync logs (and the lab's logs ending in each of extra_logs) are printed.
+    after_close(lab) runs once the lab is closed."""
+    lab = netlab.Lab(nodes=names, client=False)
+    lab.start()
+    try:
+        yield lab
+    finally:
+        rep = getattr(request.node, "rep_call", None)
+        if rep is not None and rep.failed:
+            print(logs(lab))
+            for suffix in extra_logs:
+                print(lab.logs(suffix, tail=4000))
+        lab.close()
+        if after_close:
+            after_close(lab)
+
+
 def logs(lab):
     """Every Corosync log of the lab, for a failed test's report."""
     return lab.logs("-corosync.log", tail=6000)

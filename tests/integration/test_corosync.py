@@ -22,26 +22,14 @@ TOKEN_MS = 500  # cluster.token's default
 CRASH_BOUND_S = 10 * TOKEN_MS / 1000
 
 
-def _lab(request, names):
-    lab = netlab.Lab(nodes=names, client=False)
-    lab.start()
-    try:
-        yield lab
-    finally:
-        rep = getattr(request.node, "rep_call", None)
-        if rep is not None and rep.failed:
-            print(corolab.logs(lab))
-        lab.close()
-
-
 @pytest.fixture
 def lab3(request):
-    yield from _lab(request, ["n1", "n2", "n3"])
+    yield from corolab.server_lab(request, ["n1", "n2", "n3"])
 
 
 @pytest.fixture
 def lab2(request):
-    yield from _lab(request, ["n1", "n2"])
+    yield from corolab.server_lab(request, ["n1", "n2"])
 
 
 def _shm_names():

@@ -113,22 +113,17 @@ class Probe:
         return netlab.read_text(self.log_path)
 
 
+def _close_probes(lab):
+    for p in getattr(lab, "probes", []):
+        p.close()
+
+
 @pytest.fixture
 def lab3(request):
-    lab = netlab.Lab(nodes=NAMES, client=False)
-    probes = []
-    lab.probes = probes
-    lab.start()
-    try:
+    for lab in corolab.server_lab(request, NAMES, extra_logs=("-probe.log",),
+                                  after_close=_close_probes):
+        lab.probes = []
         yield lab
-    finally:
-        rep = getattr(request.node, "rep_call", None)
-        if rep is not None and rep.failed:
-            print(corolab.logs(lab))
-            print(lab.logs("-probe.log", tail=4000))
-        lab.close()
-        for p in probes:
-            p.close()
 
 
 def _is_members(ids, quorate=True):
