@@ -1,8 +1,10 @@
 /* cli_output.c - human-readable views for the `vigil` CLI (see cli_output.h). */
 #include "cli_output.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 void vg_table_init(vg_table *t, size_t ncols, const char *const *header)
 {
@@ -72,6 +74,24 @@ static void instances_text(json_t *res, char *buf, size_t len)
 		snprintf(buf, len, "-");
 }
 
+/* Resources that wait (cluster mode: why they are not running), one line each. */
+static void print_waiting(FILE *f, json_t *status)
+{
+	json_t *res;
+	size_t i;
+	bool header = false;
+	json_array_foreach(json_object_get(status, "resources"), i, res)
+	{
+		const char *w = json_string_value(json_object_get(res, "waiting"));
+		if (!w)
+			continue;
+		if (!header)
+			fprintf(f, "\nwaiting:\n");
+		header = true;
+		fprintf(f, "  %s: %s\n", str(res, "name"), w);
+	}
+}
+
 void vg_print_resource_list(FILE *f, json_t *status)
 {
 	static const char *const hdr[] = {"RESOURCE", "TYPE",  "STATE",
@@ -93,6 +113,37 @@ void vg_print_resource_list(FILE *f, json_t *status)
 	}
 	vg_table_print(f, &t);
 	vg_table_free(&t);
+	print_waiting(f, status);
+}
+
+static bool is_cluster(json_t *st)
+{
+	const char *mode =
+	    json_string_value(json_object_get(json_object_get(st, "cluster"), "mode"));
+	return mode && !strcmp(mode, "cluster");
+}
+
+/* Nodes; with_reason adds the REASON column (why a node is unclean, or what it waits for). */
+static void print_nodes(FILE *f, json_t *st, bool with_reason)
+{
+	static const char *const nh[] = {"NODE", "ROLE", "STATE", "REASON"};
+	vg_table t;
+	vg_table_init(&t, with_reason ? 4 : 3, nh);
+	json_t *n;
+	size_t i;
+	json_array_foreach(json_object_get(st, "nodes"), i, n)
+	{
+		const char *row[] = {str(n, "name"), str(n, "role"), str(n, "state"),
+				     str(n, "reason")};
+		vg_table_row(&t, row);
+	}
+	vg_table_print(f, &t);
+	vg_table_free(&t);
+}
+
+void vg_print_node_list(FILE *f, json_t *status)
+{
+	print_nodes(f, status, true);
 }
 
 void vg_print_status(FILE *f, json_t *st)
@@ -101,20 +152,40 @@ void vg_print_status(FILE *f, json_t *st)
 	fprintf(f, "cluster %s: %s, leader %s, %s\n\n", str(c, "name"), str(c, "mode"),
 		str(c, "leader"),
 		json_is_true(json_object_get(c, "quorate")) ? "quorate" : "WITHOUT QUORUM");
-	static const char *const nh[] = {"NODE", "ROLE", "STATE"};
+	print_nodes(f, st, is_cluster(st));
+	fprintf(f, "\n");
+	vg_print_resource_list(f, st);
+}
+
+void vg_print_events(FILE *f, json_t *events)
+{
+	if (json_array_size(events) == 0) {
+		fprintf(f, "no events\n");
+		return;
+	}
+	static const char *const eh[] = {"TIME", "KIND", "EVENT"};
 	vg_table t;
-	vg_table_init(&t, 3, nh);
-	json_t *n;
+	vg_table_init(&t, 3, eh);
+	json_t *e;
 	size_t i;
-	json_array_foreach(json_object_get(st, "nodes"), i, n)
+	json_array_foreach(events, i, e)
 	{
-		const char *row[] = {str(n, "name"), str(n, "role"), str(n, "state")};
+		char when[64] = "-";
+		json_t *ms = json_object_get(e, "time_ms");
+		if (json_is_integer(ms)) {
+			long long v = (long long)json_integer_value(ms);
+			time_t sec = (time_t)(v / 1000);
+			struct tm tm;
+			if (localtime_r(&sec, &tm)) {
+				size_t n = strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
+				snprintf(when + n, sizeof when - n, ".%03lld", v % 1000);
+			}
+		}
+		const char *row[] = {when, str(e, "kind"), str(e, "text")};
 		vg_table_row(&t, row);
 	}
 	vg_table_print(f, &t);
 	vg_table_free(&t);
-	fprintf(f, "\n");
-	vg_print_resource_list(f, st);
 }
 
 void vg_print_resource(FILE *f, json_t *r)
@@ -130,6 +201,8 @@ void vg_print_resource(FILE *f, json_t *r)
 		fprintf(f, "pid        %lld\n",
 			(long long)json_integer_value(json_object_get(r, "pid")));
 	fprintf(f, "last error %s\n", str(r, "last_error"));
+	if (json_is_string(json_object_get(r, "waiting")))
+		fprintf(f, "waiting    %s\n", str(r, "waiting"));
 	json_t *lo = json_object_get(r, "last_op");
 	if (lo)
 		fprintf(f, "last op    %s: %s (rc %lld, %.1f ms)%s%s\n", str(lo, "op"),

@@ -14,6 +14,8 @@
 
 void vg_print_status(FILE *f, json_t *status);
 void vg_print_resource_list(FILE *f, json_t *status);
+void vg_print_node_list(FILE *f, json_t *status); /* with each node's reason */
+void vg_print_events(FILE *f, json_t *events);	  /* the events array of `events` */
 void vg_print_resource(FILE *f, json_t *resource);
 void vg_print_agent(FILE *f, const char *type, const vg_ocf_metadata *md);
 

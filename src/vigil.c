@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -16,36 +17,54 @@
 
 #include "cli_output.h"
 #include "config.h"
+#include "config_diff.h"
 #include "control.h"
 #include "corosync_conf.h"
 #include "ocf.h"
 #include "simulate.h"
 
 enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3 };
-enum { CALL_TIMEOUT_MS = 30000, KEY_BYTES = 64 };
+enum { CALL_TIMEOUT_MS = 30000, FENCE_TIMEOUT_MS = 300000, KEY_BYTES = 64 };
+/* The control socket takes requests of up to 2 MiB (control.c); keep room for the framing. */
+enum { MAX_REQUEST = 2 * 1024 * 1024 - 1024 };
 
 typedef struct {
 	const char *socket;
 	bool json;
+	bool off; /* --off (node maintenance) */
 	int argc;
 	char **argv; /* the command's words, without options */
 } cli;
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: vigil [-s SOCKET] COMMAND [--json]\n"
-		   "  status [--watch]                      cluster, nodes and resources\n"
-		   "  resource list                         resources and where they run\n"
-		   "  resource show|restart|cleanup NAME    one resource\n"
-		   "  agents list                           installed OCF resource agents\n"
-		   "  agents show ocf:PROVIDER:AGENT        an agent's parameters and actions\n"
-		   "  simulate --config FILE [--state FILE] [--node-down N] [--node-up N]\n"
-		   "           [--fail RESOURCE@NODE] [--standby N]\n"
-		   "  keygen FILE                           create the cluster key\n"
-		   "  version\n"
-		   "The socket is -s PATH, $VIGIL_SOCKET, or /run/vigil/vigild.sock.\n"
-		   "Exit codes: 0 ok, 1 operation failed, 2 usage or validation error,\n"
-		   "            3 cluster unreachable or without quorum.\n");
+	fprintf(
+	    f,
+	    "usage: vigil [-s SOCKET] COMMAND [--json]\n"
+	    "  status [--watch]                      cluster, nodes and resources\n"
+	    "  resource list                         resources and where they run\n"
+	    "  resource show|restart|cleanup NAME    one resource\n"
+	    "  node list                             nodes, their state and why\n"
+	    "  node standby|unstandby NODE           move resources off NODE, or let them back\n"
+	    "  node maintenance NODE [--off]         leave NODE's resources alone (--off: manage)\n"
+	    "  node fence NODE                       power NODE off with its fence devices\n"
+	    "  node confirm-down NODE                tell the cluster NODE is certainly off\n"
+	    "  events                                the cluster's recent events\n"
+	    "  apply FILE                            validate FILE and commit it; prints the diff\n"
+	    "  config apply FILE                     the same as apply FILE\n"
+	    "  config show                           the committed configuration (YAML)\n"
+	    "  config diff FILE                      what apply FILE would change (\"no changes\"\n"
+	    "                                        when equal; exit 0 either way)\n"
+	    "  agents list                           installed OCF resource agents\n"
+	    "  agents show ocf:PROVIDER:AGENT        an agent's parameters and actions\n"
+	    "  simulate --config FILE [--state FILE] [--node-down N] [--node-up N]\n"
+	    "           [--fail RESOURCE@NODE] [--standby N]\n"
+	    "  corosync-conf -c FILE -n NODE         the corosync.conf of NODE\n"
+	    "  keygen FILE                           create the cluster key\n"
+	    "  version\n"
+	    "The socket is -s PATH, $VIGIL_SOCKET, or /run/vigil/vigild.sock.\n"
+	    "Exit codes: 0 ok, 1 operation failed, 2 usage or validation error,\n"
+	    "            3 cluster unreachable or without quorum.\n");
 }
 
 static int usage_error(const char *fmt, const char *arg)
@@ -63,11 +82,13 @@ static void print_json(json_t *v)
 	free(s);
 }
 
-/* Ask the daemon; on success *result is the reply's result (owned by the caller). */
-static int call(const cli *c, const char *cmd, json_t *args, json_t **result)
+/* Ask the daemon; on success *result is the reply's result (owned by the caller). The exit
+ * code follows the reply's code (1 failed, 2 bad request, 3 no quorum); no reply is 3. */
+static int call_timeout(const cli *c, const char *cmd, json_t *args, int timeout_ms,
+			json_t **result)
 {
 	char err[512];
-	json_t *resp = vg_control_call(c->socket, cmd, args, CALL_TIMEOUT_MS, err, sizeof err);
+	json_t *resp = vg_control_call(c->socket, cmd, args, timeout_ms, err, sizeof err);
 	json_decref(args);
 	if (!resp) {
 		fprintf(stderr, "vigil: %s\n", err);
@@ -76,7 +97,13 @@ static int call(const cli *c, const char *cmd, json_t *args, json_t **result)
 	int code = (int)json_integer_value(json_object_get(resp, "code"));
 	if (!json_is_true(json_object_get(resp, "ok"))) {
 		const char *e = json_string_value(json_object_get(resp, "error"));
-		fprintf(stderr, "vigil: %s\n", e ? e : "failed");
+		if (e && !strncmp(e, "unknown command", 15))
+			fprintf(stderr,
+				"vigil: the vigild at %s does not know '%s' (%s): it runs an older "
+				"version or without cluster support\n",
+				c->socket, cmd, e);
+		else
+			fprintf(stderr, "vigil: %s\n", e ? e : "failed");
 		json_decref(resp);
 		return code >= 1 && code <= 3 ? code : EXIT_FAILED;
 	}
@@ -87,6 +114,11 @@ static int call(const cli *c, const char *cmd, json_t *args, json_t **result)
 	}
 	json_decref(resp);
 	return EXIT_OK;
+}
+
+static int call(const cli *c, const char *cmd, json_t *args, json_t **result)
+{
+	return call_timeout(c, cmd, args, CALL_TIMEOUT_MS, result);
 }
 
 static int cmd_status(const cli *c, bool watch)
@@ -244,7 +276,301 @@ static int cmd_keygen(const cli *c)
 	return EXIT_OK;
 }
 
-static const char *const cluster_commands[] = {"node", "events", "availability", "config", "apply"};
+/* ---- configuration ---------------------------------------------------------------- */
+
+/* Load and validate FILE here, before anything is sent; errors go to stderr as
+ * FILE:LINE: FIELD: MESSAGE. Returns NULL after printing them. */
+static vg_config *load_file(const char *file)
+{
+	vg_config_errors errs = {0};
+	vg_config *cfg = vg_config_load(file, NULL, &errs);
+	for (size_t i = 0; i < errs.count; i++) {
+		char buf[1024];
+		vg_config_error_format(&errs.items[i], buf, sizeof buf);
+		fprintf(stderr, "%s\n", buf);
+	}
+	if (!cfg && errs.count == 0)
+		fprintf(stderr, "vigil: %s: cannot load\n", file);
+	else if (!cfg)
+		fprintf(stderr, "vigil: %s: %zu error%s; nothing changed\n", file, errs.count,
+			errs.count == 1 ? "" : "s");
+	vg_config_errors_free(&errs);
+	return cfg;
+}
+
+/* The whole text of FILE (NUL-terminated, *len without it), or NULL with a message. */
+static char *read_text(const char *file, size_t *len)
+{
+	FILE *f = fopen(file, "rb");
+	if (!f) {
+		fprintf(stderr, "vigil: cannot read %s: %s\n", file, strerror(errno));
+		return NULL;
+	}
+	size_t cap = 65536, n = 0;
+	char *buf = malloc(cap);
+	for (;;) {
+		if (!buf)
+			break;
+		n += fread(buf + n, 1, cap - n - 1, f);
+		if (n < cap - 1)
+			break;
+		char *nb = realloc(buf, cap *= 2);
+		if (!nb) {
+			free(buf);
+			buf = NULL;
+		} else {
+			buf = nb;
+		}
+	}
+	bool bad = ferror(f);
+	fclose(f);
+	if (!buf || bad) {
+		fprintf(stderr, "vigil: cannot read %s\n", file);
+		free(buf);
+		return NULL;
+	}
+	buf[n] = '\0';
+	*len = n;
+	return buf;
+}
+
+static int cmd_apply(const cli *c, const char *file)
+{
+	vg_config *cfg = load_file(file);
+	if (!cfg)
+		return EXIT_USAGE;
+	vg_config_free(cfg);
+	size_t len = 0;
+	char *text = read_text(file, &len);
+	if (!text)
+		return EXIT_USAGE;
+	json_t *yaml = json_stringn(text, len);
+	free(text);
+	if (!yaml) {
+		fprintf(stderr, "vigil: %s is not valid UTF-8 text\n", file);
+		return EXIT_USAGE;
+	}
+	json_t *args = json_pack("{s:o, s:s}", "yaml", yaml, "file", file);
+	if (!args) {
+		fprintf(stderr, "vigil: the file name %s is not valid UTF-8\n", file);
+		return EXIT_USAGE;
+	}
+	char *wire = json_dumps(args, JSON_COMPACT);
+	size_t wire_len = wire ? strlen(wire) : 0;
+	free(wire);
+	if (wire_len == 0 || wire_len > MAX_REQUEST) {
+		fprintf(stderr,
+			"vigil: %s is too large to send (the daemon takes %d KiB at most)\n", file,
+			MAX_REQUEST / 1024);
+		json_decref(args);
+		return EXIT_USAGE;
+	}
+	json_t *res = NULL;
+	int rc = call(c, "apply", args, &res);
+	if (rc == EXIT_OK) {
+		const char *diff = json_string_value(json_object_get(res, "diff"));
+		if (c->json)
+			print_json(res);
+		else if (diff && *diff)
+			printf("%s%s", diff, diff[strlen(diff) - 1] == '\n' ? "" : "\n");
+		else
+			printf("no changes\n");
+	}
+	json_decref(res);
+	return rc;
+}
+
+/* The committed configuration: *out is config.show's result ({yaml, epoch, version}). */
+static int get_committed(const cli *c, json_t **out)
+{
+	*out = NULL;
+	int rc = call(c, "config.show", NULL, out);
+	if (rc == EXIT_OK && !json_is_object(*out)) {
+		fprintf(stderr, "vigil: vigild sent no configuration\n");
+		json_decref(*out);
+		*out = NULL;
+		rc = EXIT_FAILED;
+	}
+	return rc;
+}
+
+static int cmd_config_show(const cli *c)
+{
+	json_t *res = NULL;
+	int rc = get_committed(c, &res);
+	if (rc != EXIT_OK)
+		return rc;
+	const char *yaml = json_string_value(json_object_get(res, "yaml"));
+	if (c->json) {
+		print_json(res);
+	} else if (!yaml) {
+		fprintf(stderr, "vigil: no configuration has been committed yet\n");
+		rc = EXIT_FAILED;
+	} else {
+		size_t n = strlen(yaml);
+		printf("%s%s", yaml, n && yaml[n - 1] != '\n' ? "\n" : "");
+	}
+	json_decref(res);
+	return rc;
+}
+
+/* `config diff FILE`: from the committed configuration to FILE, i.e. what `apply FILE`
+ * would change. Computed here; exit 0 whether or not there are differences. */
+static int cmd_config_diff(const cli *c, const char *file)
+{
+	vg_config *next = load_file(file);
+	if (!next)
+		return EXIT_USAGE;
+	json_t *res = NULL;
+	int rc = get_committed(c, &res);
+	if (rc != EXIT_OK) {
+		vg_config_free(next);
+		return rc;
+	}
+	const char *yaml = json_string_value(json_object_get(res, "yaml"));
+	vg_config *cur = NULL;
+	if (yaml) {
+		vg_config_errors errs = {0};
+		cur = vg_config_load_buffer("committed configuration", yaml, strlen(yaml), NULL,
+					    &errs);
+		for (size_t i = 0; !cur && i < errs.count; i++) {
+			char buf[1024];
+			vg_config_error_format(&errs.items[i], buf, sizeof buf);
+			fprintf(stderr, "%s\n", buf);
+		}
+		vg_config_errors_free(&errs);
+		if (!cur) {
+			fprintf(stderr, "vigil: the committed configuration does not load here\n");
+			json_decref(res);
+			vg_config_free(next);
+			return EXIT_FAILED;
+		}
+	}
+	char *diff = vg_config_diff(cur, next);
+	if (!diff) {
+		fprintf(stderr, "vigil: out of memory\n");
+		rc = EXIT_FAILED;
+	} else if (c->json) {
+		json_t *o = json_pack("{s:s, s:b, s:O?, s:O?}", "diff", diff, "changed", *diff != 0,
+				      "epoch", json_object_get(res, "epoch"), "version",
+				      json_object_get(res, "version"));
+		print_json(o);
+		json_decref(o);
+	} else {
+		printf("%s", *diff ? diff : "no changes\n");
+	}
+	free(diff);
+	vg_config_free(cur);
+	vg_config_free(next);
+	json_decref(res);
+	return rc;
+}
+
+static int cmd_config(const cli *c)
+{
+	if (c->argc < 2)
+		return usage_error("config needs a subcommand: %s", "show|apply FILE|diff FILE");
+	const char *sub = c->argv[1];
+	if (!strcmp(sub, "show"))
+		return c->argc == 2 ? cmd_config_show(c)
+				    : usage_error("config show takes no %s", "arguments");
+	if (strcmp(sub, "apply") && strcmp(sub, "diff"))
+		return usage_error("unknown config subcommand '%s' (show, apply FILE, diff FILE)",
+				   sub);
+	if (c->argc != 3)
+		return usage_error("config %s needs exactly one FILE", sub);
+	return !strcmp(sub, "apply") ? cmd_apply(c, c->argv[2]) : cmd_config_diff(c, c->argv[2]);
+}
+
+/* ---- nodes and events -------------------------------------------------------------- */
+
+static int cmd_node_list(const cli *c)
+{
+	json_t *st = NULL;
+	int rc = call(c, "status", NULL, &st);
+	if (rc == EXIT_OK) {
+		if (c->json)
+			print_json(json_object_get(st, "nodes"));
+		else
+			vg_print_node_list(stdout, st);
+	}
+	json_decref(st);
+	return rc;
+}
+
+static int cmd_node(const cli *c)
+{
+	static const char *const subs = "list|standby|unstandby|maintenance|fence|confirm-down";
+	if (c->argc < 2)
+		return usage_error("node needs a subcommand: %s", subs);
+	const char *sub = c->argv[1];
+	if (c->off && strcmp(sub, "maintenance"))
+		return usage_error("--off goes with %s only", "node maintenance");
+	if (!strcmp(sub, "list"))
+		return c->argc == 2 ? cmd_node_list(c)
+				    : usage_error("node list takes no %s", "arguments");
+	if (!strcmp(sub, "add") || !strcmp(sub, "remove")) {
+		fprintf(stderr,
+			"vigil: 'node %s' is not available yet: edit the nodes of cluster.yaml "
+			"and run `vigil apply`\n",
+			sub);
+		return EXIT_FAILED;
+	}
+	static const struct {
+		const char *sub, *cmd, *done;
+	} acts[] = {
+	    {"standby", "node.standby", "is now in standby"},
+	    {"unstandby", "node.unstandby", "is no longer in standby"},
+	    {"maintenance", "node.maintenance", "is now in maintenance"},
+	    {"fence", "node.fence", "fenced"},
+	    {"confirm-down", "node.confirm-down", "confirmed down"},
+	};
+	size_t a = 0;
+	while (a < sizeof acts / sizeof *acts && strcmp(acts[a].sub, sub))
+		a++;
+	if (a == sizeof acts / sizeof *acts)
+		return usage_error("unknown node subcommand '%s'", sub);
+	if (c->argc != 3)
+		return usage_error("node %s needs exactly one NODE", sub);
+	const char *node = c->argv[2];
+	json_t *args = json_pack("{s:s}", "node", node);
+	if (!strcmp(sub, "maintenance"))
+		json_object_set_new(args, "on", json_boolean(!c->off));
+	json_t *res = NULL;
+	int rc = call_timeout(c, acts[a].cmd, args,
+			      !strcmp(sub, "fence") ? FENCE_TIMEOUT_MS : CALL_TIMEOUT_MS, &res);
+	if (rc == EXIT_OK) {
+		if (c->json) {
+			json_t *o = json_pack("{s:b, s:s, s:s, s:O}", "ok", 1, "action", sub,
+					      "node", node, "result", res);
+			if (!strcmp(sub, "maintenance"))
+				json_object_set_new(o, "on", json_boolean(!c->off));
+			print_json(o);
+			json_decref(o);
+		} else {
+			printf("node %s %s\n", node,
+			       c->off ? "is no longer in maintenance" : acts[a].done);
+		}
+	}
+	json_decref(res);
+	return rc;
+}
+
+static int cmd_events(const cli *c)
+{
+	if (c->argc != 1)
+		return usage_error("events takes no %s", "arguments");
+	json_t *res = NULL;
+	int rc = call(c, "events", NULL, &res);
+	if (rc == EXIT_OK) {
+		if (c->json)
+			print_json(res);
+		else
+			vg_print_events(stdout, json_object_get(res, "events"));
+	}
+	json_decref(res);
+	return rc;
+}
 
 int main(int argc, char **argv)
 {
@@ -286,6 +612,8 @@ int main(int argc, char **argv)
 			c.json = true;
 		else if (!strcmp(argv[k], "--watch"))
 			watch = true;
+		else if (!strcmp(argv[k], "--off"))
+			c.off = true;
 		else if (argv[k][0] == '-' && argv[k][1]) {
 			int rc = usage_error("unknown option '%s'", argv[k]);
 			free(words);
@@ -298,6 +626,8 @@ int main(int argc, char **argv)
 	int rc;
 	if (watch && strcmp(cmd, "status"))
 		rc = usage_error("--watch goes with %s only", "status");
+	else if (c.off && strcmp(cmd, "node"))
+		rc = usage_error("--off goes with %s only", "node maintenance");
 	else if (!strcmp(cmd, "status"))
 		rc =
 		    c.argc == 1 ? cmd_status(&c, watch) : usage_error("status takes no %s", "NAME");
@@ -307,21 +637,23 @@ int main(int argc, char **argv)
 		rc = cmd_agents(&c);
 	else if (!strcmp(cmd, "keygen"))
 		rc = cmd_keygen(&c);
-	else if (!strcmp(cmd, "version")) {
+	else if (!strcmp(cmd, "node"))
+		rc = cmd_node(&c);
+	else if (!strcmp(cmd, "events"))
+		rc = cmd_events(&c);
+	else if (!strcmp(cmd, "config"))
+		rc = cmd_config(&c);
+	else if (!strcmp(cmd, "apply"))
+		rc = c.argc == 2 ? cmd_apply(&c, c.argv[1])
+				 : usage_error("apply needs exactly one %s", "FILE");
+	else if (!strcmp(cmd, "availability")) {
+		fprintf(stderr, "vigil: 'availability' is not available yet\n");
+		rc = EXIT_FAILED;
+	} else if (!strcmp(cmd, "version")) {
 		printf("vigil %s\n", VIGIL_VERSION);
 		rc = EXIT_OK;
 	} else {
-		rc = -1;
-		for (size_t k = 0; k < sizeof cluster_commands / sizeof *cluster_commands; k++)
-			if (!strcmp(cmd, cluster_commands[k])) {
-				fprintf(stderr,
-					"vigil: '%s' needs cluster mode, which this version does "
-					"not have yet\n",
-					cmd);
-				rc = EXIT_FAILED;
-			}
-		if (rc < 0)
-			rc = usage_error("unknown command '%s'", cmd);
+		rc = usage_error("unknown command '%s'", cmd);
 	}
 	free(words);
 	return rc;

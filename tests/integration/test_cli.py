@@ -102,3 +102,53 @@ def test_keygen(lab, node):
     assert os.stat(a).st_mode & 0o077 == 0  # secret: no group or other access
     ka, kb = open(a, "rb").read(), open(b, "rb").read()
     assert len(ka) >= 32 and ka != kb
+
+
+BAD_MONITOR = ("cluster:\n  name: t\nnodes:\n  - {name: n1, address: 10.0.0.1, role: server}\n"
+               "resources:\n  - name: web\n    type: process\n"
+               "    params: {command: /bin/true}\n"
+               "    ops: {monitor: {interval: 5x}}\n")  # line 9: not a duration
+
+
+def test_apply_validates_locally_before_any_daemon_contact(lab, node):
+    # No vigild runs: contacting one would exit 3, so exit 2 shows the file was refused here.
+    node.write("/etc/vigil/bad.yaml", BAD_MONITOR)
+    for args in (["apply", "/etc/vigil/bad.yaml"], ["config", "apply", "/etc/vigil/bad.yaml"],
+                 ["config", "diff", "/etc/vigil/bad.yaml"]):
+        p = node.vigil(*args, check=False)
+        assert p.returncode == 2, (args, p.returncode, p.stderr)
+        assert "/etc/vigil/bad.yaml:9: resources[0].ops.monitor.interval:" in p.stderr, p.stderr
+        assert "cannot reach" not in p.stderr, p.stderr
+        assert p.stdout == "", p.stdout
+    p = node.vigil("apply", "/etc/vigil/missing.yaml", check=False)
+    assert p.returncode == 2 and "/etc/vigil/missing.yaml" in p.stderr, (p.returncode, p.stderr)
+    # a valid file does go to the daemon: here nobody answers, so 3
+    node.write("/etc/vigil/good.yaml", BAD_MONITOR.replace("5x", "5s"))
+    p = node.vigil("apply", "/etc/vigil/good.yaml", check=False)
+    assert p.returncode == 3 and "cannot reach vigild" in p.stderr, (p.returncode, p.stderr)
+
+
+def test_cluster_command_usage_errors(lab, node):
+    # Usage errors are found before the daemon is asked (none runs: that would be exit 3).
+    for args in (["node"], ["node", "bogus", "n1"], ["node", "standby"],
+                 ["node", "standby", "n1", "n2"], ["node", "fence"], ["node", "confirm-down"],
+                 ["node", "maintenance"], ["node", "standby", "n1", "--off"],
+                 ["node", "list", "extra"], ["status", "--off"], ["events", "extra"],
+                 ["apply"], ["apply", "a.yaml", "b.yaml"], ["config"], ["config", "bogus"],
+                 ["config", "show", "extra"], ["config", "diff"], ["config", "apply"]):
+        p = node.vigil(*args, check=False)
+        assert p.returncode == 2, (args, p.returncode, p.stderr)
+        assert p.stderr.startswith("vigil: "), (args, p.stderr)
+    p = node.vigil("availability", check=False)
+    assert p.returncode == 1 and "not available" in p.stderr, (p.returncode, p.stderr)
+
+
+def test_node_list_standalone(lab, node):
+    node.start_vigild(cluster_yaml(lab, res_dummy()))
+    nodes = node.vigil_json("node", "list")
+    assert [(n["name"], n["role"], n["state"]) for n in nodes] == [("n1", "server", "online")]
+    lines = node.vigil("node", "list").stdout.splitlines()
+    assert lines[0].split() == ["NODE", "ROLE", "STATE", "REASON"], lines
+    assert lines[1].split()[:3] == ["n1", "server", "online"], lines
+    # the standalone status view keeps its three node columns
+    assert "REASON" not in node.vigil("status").stdout
