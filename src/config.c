@@ -18,15 +18,16 @@
 #include "ocf.h"
 #include "yamlpos.h"
 
-#define DEFAULT_OP_TIMEOUT_MS	 20000
-#define DEFAULT_MONITOR_MS	 10000
-#define DEFAULT_VIP_MONITOR_MS	 5000
-#define DEFAULT_MIGRATION	 1000000
-#define DEFAULT_TOKEN_MS	 500
-#define DEFAULT_HTTP_ADDRESS	 "127.0.0.1:7480"
-#define DEFAULT_FENCE_TIMEOUT_MS 60000
-#define METADATA_TIMEOUT_MS	 5000
-#define PATH_LEN		 512
+#define DEFAULT_OP_TIMEOUT_MS	     20000
+#define DEFAULT_MONITOR_MS	     10000
+#define DEFAULT_VIP_MONITOR_MS	     5000
+#define DEFAULT_MIGRATION	     1000000
+#define DEFAULT_TOKEN_MS	     500
+#define DEFAULT_QUORUM_LOSS_DELAY_MS 50
+#define DEFAULT_HTTP_ADDRESS	     "127.0.0.1:7480"
+#define DEFAULT_FENCE_TIMEOUT_MS     60000
+#define METADATA_TIMEOUT_MS	     5000
+#define PATH_LEN		     512
 
 /* ---- errors --------------------------------------------------------------- */
 
@@ -510,6 +511,9 @@ static void conv_cluster(ld *l)
 	c->no_quorum =
 	    get_enum(l, "cluster.no_quorum", y->no_quorum, no_quorum_names, VG_NO_QUORUM_STOP);
 	c->stickiness = get_score(l, "cluster.stickiness", y->stickiness, 0);
+	c->fence_delay_ms = get_duration(l, "cluster.fence_delay", y->fence_delay, 0, false);
+	c->quorum_loss_delay_ms = get_duration(l, "cluster.quorum_loss_delay", y->quorum_loss_delay,
+					       DEFAULT_QUORUM_LOSS_DELAY_MS, false);
 	c->http_address = xstrdup(y->http_address ? y->http_address : DEFAULT_HTTP_ADDRESS);
 	if (!valid_host_port(c->http_address))
 		lerr(l, "cluster.http_address", "expected HOST:PORT, got '%s'", c->http_address);

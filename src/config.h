@@ -23,7 +23,7 @@ typedef enum {
 	VG_CLASS_OCF,
 	VG_CLASS_LSB,
 	VG_CLASS_SYSTEMD,
-	VG_CLASS_VIP,     /* native: address by netlink + GARP/NA */
+	VG_CLASS_VIP,	  /* native: address by netlink + GARP/NA */
 	VG_CLASS_PROCESS, /* native: supervised command */
 } vg_rclass;
 
@@ -66,15 +66,15 @@ typedef enum { VG_CHECK_NONE, VG_CHECK_TCP, VG_CHECK_HTTP } vg_check_kind;
 /* A native health check used as the resource's monitor instead of the agent's. */
 typedef struct {
 	vg_check_kind kind;
-	char *host;      /* default 127.0.0.1 */
-	uint16_t port;   /* required */
-	char *path;      /* http: default "/" */
-	int expect;      /* http: expected status, default 200 (0 = any 2xx/3xx) */
+	char *host;    /* default 127.0.0.1 */
+	uint16_t port; /* required */
+	char *path;    /* http: default "/" */
+	int expect;    /* http: expected status, default 200 (0 = any 2xx/3xx) */
 } vg_check;
 
 typedef struct {
-	bool enabled;       /* resource is a clone */
-	uint32_t max;       /* default: number of nodes */
+	bool enabled;	       /* resource is a clone */
+	uint32_t max;	       /* default: number of nodes */
 	uint32_t max_per_node; /* default 1 */
 	bool promotable;
 	uint32_t promoted_max; /* default 1 */
@@ -85,7 +85,7 @@ typedef struct {
 	char *type; /* as written: "ocf:heartbeat:Dummy", "vip", ... */
 	vg_rclass cls;
 	char *provider; /* ocf only */
-	char *agent;    /* ocf: agent; lsb/systemd: script/unit; native: NULL */
+	char *agent;	/* ocf: agent; lsb/systemd: script/unit; native: NULL */
 	vg_param *params;
 	size_t n_params;
 	vg_op ops[VG_OP_COUNT];
@@ -132,8 +132,16 @@ typedef enum { VG_CONS_LOCATION, VG_CONS_COLOCATE, VG_CONS_ORDER } vg_cons_kind;
 
 typedef enum { VG_RROLE_ANY, VG_RROLE_STARTED, VG_RROLE_PROMOTED, VG_RROLE_UNPROMOTED } vg_rrole;
 
-typedef enum { VG_RULE_OP_EQ, VG_RULE_OP_NE, VG_RULE_OP_DEFINED, VG_RULE_OP_NOT_DEFINED,
-	VG_RULE_OP_GT, VG_RULE_OP_LT, VG_RULE_OP_GTE, VG_RULE_OP_LTE } vg_rule_op;
+typedef enum {
+	VG_RULE_OP_EQ,
+	VG_RULE_OP_NE,
+	VG_RULE_OP_DEFINED,
+	VG_RULE_OP_NOT_DEFINED,
+	VG_RULE_OP_GT,
+	VG_RULE_OP_LT,
+	VG_RULE_OP_GTE,
+	VG_RULE_OP_LTE
+} vg_rule_op;
 
 /* location: {resource, node, score} or {resource, rule: {attribute, op, value}, score} */
 typedef struct {
@@ -150,7 +158,7 @@ typedef struct {
 	char *resource;
 	char *with;
 	int score;
-	vg_rrole role;      /* role of `resource` */
+	vg_rrole role;	    /* role of `resource` */
 	vg_rrole with_role; /* role of `with` */
 } vg_colocation;
 
@@ -158,8 +166,8 @@ typedef struct {
 	char *first;
 	char *then;
 	vg_op_kind first_action; /* default start */
-	vg_op_kind then_action;  /* default start */
-	bool optional;           /* kind: optional (default mandatory) */
+	vg_op_kind then_action;	 /* default start */
+	bool optional;		 /* kind: optional (default mandatory) */
 } vg_order;
 
 typedef struct {
@@ -175,11 +183,19 @@ typedef struct {
 typedef struct {
 	char *name;
 	char *key_file;
-	uint32_t token_ms;      /* default 500 */
+	uint32_t token_ms;	/* default 500 */
 	vg_no_quorum no_quorum; /* default stop */
-	int stickiness;         /* default 0 */
-	char *http_address;     /* default 127.0.0.1:7480 */
-	char *source;           /* file the config came from */
+	int stickiness;		/* default 0 */
+	char *http_address;	/* default 127.0.0.1:7480 */
+	char *source;		/* file the config came from */
+	/* two_node partitions: the node that ran fewer resources waits this long before it
+	 * fences the other, so the two do not fence each other at once (default 0) */
+	uint64_t fence_delay_ms;
+	/* how long the quorate side waits after a node left before it counts that node's
+	 * `requires: quorum` resources as stopped by the lost side, which lost quorum in the
+	 * same membership change and stops them (the two sides see it at slightly different
+	 * moments) */
+	uint64_t quorum_loss_delay_ms;
 
 	vg_node *nodes;
 	size_t n_nodes;
@@ -196,7 +212,7 @@ typedef struct {
 /* Validation errors: each names file, line and field. */
 typedef struct {
 	char *file;
-	int line; /* 0 when unknown */
+	int line;    /* 0 when unknown */
 	char *field; /* dotted path, e.g. "resources[2].ops.monitor.timeout" */
 	char *message;
 } vg_config_error;
@@ -232,7 +248,7 @@ const char *vg_resource_param(const vg_resource *r, const char *key);
 
 /* Parsers shared with the CLI and simulate: return 0 on success, -1 on bad input. */
 int vg_parse_duration_ms(const char *s, uint64_t *out_ms); /* "500ms" "10s" "5m" "1h" */
-int vg_parse_score(const char *s, int *out);               /* "100" "inf" "-inf" "+inf" */
+int vg_parse_score(const char *s, int *out);		   /* "100" "inf" "-inf" "+inf" */
 const char *vg_op_name(vg_op_kind k);
 int vg_op_from_name(const char *s, vg_op_kind *out);
 const char *vg_class_name(vg_rclass c);

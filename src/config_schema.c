@@ -35,6 +35,8 @@ static const cyaml_schema_field_t cluster_fields[] = {
     STR("no_quorum", OPT, vg_y_cluster, no_quorum),
     STR("stickiness", OPT, vg_y_cluster, stickiness),
     STR("http_address", OPT, vg_y_cluster, http_address),
+    STR("fence_delay", OPT, vg_y_cluster, fence_delay),
+    STR("quorum_loss_delay", OPT, vg_y_cluster, quorum_loss_delay),
     CYAML_FIELD_END,
 };
 

@@ -22,6 +22,8 @@ typedef struct {
 	char *no_quorum;
 	char *stickiness;
 	char *http_address;
+	char *fence_delay;
+	char *quorum_loss_delay;
 } vg_y_cluster;
 
 typedef struct {

@@ -21,7 +21,7 @@
 
 #include "log.h"
 
-enum { MAX_REQUEST = 65536 };
+enum { MAX_REQUEST = 2 * 1024 * 1024 }; /* a whole configuration fits */
 
 struct vg_control {
 	uv_loop_t *loop;
@@ -31,7 +31,8 @@ struct vg_control {
 	char *path;
 };
 
-typedef struct {
+typedef struct vg_control_conn conn;
+struct vg_control_conn {
 	vg_control *ctl;
 	uv_pipe_t pipe;
 	uv_write_t wr;
@@ -39,7 +40,7 @@ typedef struct {
 	size_t len;
 	char *out;
 	bool replied;
-} conn;
+};
 
 static void conn_closed(uv_handle_t *h)
 {
@@ -114,12 +115,27 @@ static void handle_line(conn *c)
 		return;
 	}
 	json_t *empty = args ? NULL : json_object();
-	vg_control_reply r = {0};
+	vg_control_reply r = {.conn_ = c};
 	c->ctl->handler(c->ctl->arg, cmd, args ? args : empty, &r);
-	reply(c, &r);
-	json_decref(r.result);
+	if (!r.deferred_) {
+		reply(c, &r);
+		json_decref(r.result);
+	}
 	json_decref(empty);
 	json_decref(req);
+}
+
+vg_control_conn *vg_control_defer(vg_control_reply *r)
+{
+	r->deferred_ = true;
+	return r->conn_;
+}
+
+void vg_control_finish(vg_control_conn *c, vg_control_reply *r)
+{
+	reply(c, r);
+	json_decref(r->result);
+	r->result = NULL;
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
@@ -155,7 +171,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 		handle_line(c);
 	} else if (c->len >= MAX_REQUEST) {
 		uv_read_stop(s);
-		reply_error(c, 2, "request too large (64 KiB at most)");
+		reply_error(c, 2, "request too large (2 MiB at most)");
 	}
 }
 

@@ -9,16 +9,24 @@
 
 #include <stddef.h>
 
+#include <stdbool.h>
+
 #include <jansson.h>
 #include <uv.h>
 
 /* ---- types ---------------------------------------------------------------- */
 
-/* Reply codes follow the CLI's exit codes: 0 ok, 1 operation failed, 2 bad request. */
+/* A connection whose reply comes later (vg_control_defer). */
+typedef struct vg_control_conn vg_control_conn;
+
+/* Reply codes follow the CLI's exit codes: 0 ok, 1 operation failed, 2 bad request,
+ * 3 no quorum / cluster unreachable. */
 typedef struct {
 	int code;
 	json_t *result; /* owned by the reply (may be NULL) */
 	char error[512];
+	vg_control_conn *conn_; /* private: set by the server, used by vg_control_defer */
+	bool deferred_;
 } vg_control_reply;
 
 /* Handle `cmd` with its arguments (an object, never NULL); fill reply. */
@@ -32,6 +40,13 @@ typedef struct vg_control vg_control;
 vg_control *vg_control_open(uv_loop_t *loop, const char *path, vg_control_handler h, void *arg,
 			    char *err, size_t errlen);
 void vg_control_close(vg_control *c);
+
+/* Inside the handler: the reply will be given later with vg_control_finish (e.g. once a
+ * change has gone through the cluster). The handler leaves `reply` untouched after this.
+ * Every deferred connection must be finished, also before vg_control_close. */
+vg_control_conn *vg_control_defer(vg_control_reply *reply);
+/* Send the reply of a deferred request; reply->result is released. */
+void vg_control_finish(vg_control_conn *conn, vg_control_reply *reply);
 
 /* Client side (the CLI): send {"cmd":..., "args":...} and wait for the reply, with a
  * timeout. Returns the parsed reply object, or NULL with err filled when unreachable. */

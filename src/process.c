@@ -198,7 +198,10 @@ int vg_proc_record_write(const char *dir, const char *name, pid_t pid)
 	if (!f)
 		return -1;
 	fprintf(f, "%d %llu\n", (int)pid, proc_starttime(pid));
-	bool ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
+	/* No fsync: the record only matters while this machine stays up (a restarted vigild
+	 * adopting the process); after a power loss the process is gone with it. The rename
+	 * keeps it whole. fsync would stall the loop on every start (tens of ms on some disks). */
+	bool ok = fflush(f) == 0;
 	ok = fclose(f) == 0 && ok;
 	if (!ok || rename(tmp, path) != 0) {
 		unlink(tmp);

@@ -18,6 +18,7 @@
 
 #include "backoff.h"
 #include "check.h"
+#include "config_diff.h"
 #include "executor.h"
 #include "garp.h"
 #include "log.h"
@@ -34,12 +35,17 @@ typedef enum {
 
 enum { BACKOFF_BASE_MS = 100, BACKOFF_MAX_MS = 30000, BACKOFF_STABLE_MS = 10000 };
 
+/* Managed mode: what the coordinator last asked for (cleared once reached). */
+typedef enum { TGT_NONE, TGT_RUNNING, TGT_STOPPED } target;
+
 typedef struct rsc rsc;
 struct rsc {
 	vg_supervisor *sv;
 	const vg_resource *cfg;
 	size_t index;
 	observed obs;
+	target target;
+	int closes; /* handle closes still due once r has left the table */
 	bool promoted;
 	bool busy;
 	vg_op_kind busy_op;
@@ -81,11 +87,18 @@ struct vg_supervisor {
 	char *node;
 	char *data_dir;
 	char *ocf_root;
-	rsc *r;
+	rsc **r; /* each on the heap: libuv handles must not move */
 	size_t n;
 	size_t probes_pending;
 	bool started;
 	bool shutting_down;
+	bool managed;
+	bool halted; /* managed: stop everything in reverse order and start nothing */
+	vg_supervisor_cbs cbs;
+	void *cb_arg;
+	vg_config *next_cfg; /* managed: configuration to switch to once what it drops is down */
+	vg_supervisor_done_cb cfg_cb;
+	void *cfg_arg;
 	vg_supervisor_done_cb done_cb;
 	void *done_arg;
 	int open_handles;
@@ -110,8 +123,8 @@ static int64_t wall_ms(void)
 static rsc *find(const vg_supervisor *s, const char *name)
 {
 	for (size_t i = 0; i < s->n; i++)
-		if (!strcmp(s->r[i].cfg->name, name))
-			return &s->r[i];
+		if (!strcmp(s->r[i]->cfg->name, name))
+			return s->r[i];
 	return NULL;
 }
 
@@ -161,6 +174,17 @@ static void record_failure(rsc *r, const char *what)
 	uint64_t ran = r->running_since ? mono_ms() - r->running_since : 0;
 	r->running_since = 0;
 	uv_timer_stop(&r->monitor_timer);
+	if (r->sv->managed) {
+		/* The coordinator decides what comes next; this node only reports. */
+		bool hard = r->gave_up;
+		r->gave_up = false;
+		if (r->cfg->on_fail == VG_ON_FAIL_BLOCK)
+			r->blocked = true;
+		vg_warn("%s: %s", r->cfg->name, what);
+		if (r->sv->cbs.on_failure)
+			r->sv->cbs.on_failure(r->sv->cb_arg, r->cfg->name, what, hard);
+		return;
+	}
 	if (r->cfg->failure_timeout_ms > 0)
 		uv_timer_start(&r->expire_timer, on_expire, r->cfg->failure_timeout_ms, 0);
 
@@ -233,6 +257,9 @@ static void op_done(rsc *r, vg_op_kind op, bool probe, vg_outcome out, int exit_
 			record_failure(r, what);
 		}
 	} else if (op == VG_OP_START) {
+		if (r->target == TGT_RUNNING)
+			r->target =
+			    TGT_NONE; /* asked once: a failure goes back to the coordinator */
 		if (out == VG_OUTCOME_OK) {
 			r->obs = OBS_RUNNING;
 			r->running_since = mono_ms();
@@ -246,6 +273,8 @@ static void op_done(rsc *r, vg_op_kind op, bool probe, vg_outcome out, int exit_
 			record_failure(r, what);
 		}
 	} else if (op == VG_OP_STOP) {
+		if (r->target == TGT_STOPPED)
+			r->target = TGT_NONE;
 		if (out == VG_OUTCOME_OK || out == VG_OUTCOME_NOT_RUNNING) {
 			r->obs = OBS_STOPPED;
 			r->promoted = false;
@@ -483,7 +512,8 @@ static void on_monitor_timer(uv_timer_t *t)
 
 static bool wanted(const rsc *r)
 {
-	return !r->sv->shutting_down && !r->cfg->disabled && !r->gave_up && !r->blocked;
+	return !r->sv->shutting_down && !r->sv->halted && !r->cfg->disabled && !r->gave_up &&
+	       !r->blocked;
 }
 
 static bool is_up(const rsc *r)
@@ -551,9 +581,9 @@ static bool start_allowed(const vg_supervisor *s, const rsc *r)
 /* May r stop now? What depends on it (later group members, `then` of orders) is down. */
 static bool stop_allowed(const vg_supervisor *s, const rsc *r)
 {
-	if (s->shutting_down) { /* strictly in reverse order of the configuration */
+	if (s->shutting_down || s->halted) { /* strictly in reverse order of the config */
 		for (size_t j = r->index + 1; j < s->n; j++)
-			if (!is_down(&s->r[j]) && !s->r[j].blocked)
+			if (!is_down(s->r[j]) && !s->r[j]->blocked)
 				return false;
 		return true;
 	}
@@ -584,22 +614,100 @@ static bool stop_allowed(const vg_supervisor *s, const rsc *r)
 static bool all_down(const vg_supervisor *s)
 {
 	for (size_t i = 0; i < s->n; i++)
-		if (s->r[i].busy || (s->r[i].obs != OBS_STOPPED && !s->r[i].blocked))
+		if (s->r[i]->busy || (s->r[i]->obs != OBS_STOPPED && !s->r[i]->blocked))
 			return false;
 	return true;
 }
 
+static void notify(vg_supervisor *s)
+{
+	if (s->managed && s->cbs.on_change && !s->freeing)
+		s->cbs.on_change(s->cb_arg);
+}
+
+static void swap_config(vg_supervisor *s);
+
+/* Must r be stopped for the configuration about to be switched to (dropped or redefined)? */
+static bool leaving(const vg_supervisor *s, const rsc *r)
+{
+	if (!s->next_cfg)
+		return false;
+	const vg_resource *nr = vg_config_resource(s->next_cfg, r->cfg->name);
+	return !nr || vg_config_resource_changed(s->cfg, s->next_cfg, r->cfg->name);
+}
+
+static bool any_busy(const vg_supervisor *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->r[i]->busy)
+			return true;
+	return false;
+}
+
+/* Managed mode: run what the coordinator asked for, one operation per resource, no policy of
+ * our own (the scheduler already ordered the actions); stop everything when halted. */
+static void reconcile_managed(vg_supervisor *s)
+{
+	bool stopping_all = s->halted || s->shutting_down;
+	for (size_t k = 0; k < s->n && !s->freeing; k++) {
+		size_t i = stopping_all ? s->n - 1 - k : k;
+		rsc *r = s->r[i];
+		if (r->busy || r->blocked)
+			continue;
+		bool up = r->obs == OBS_RUNNING || r->obs == OBS_UNCLEAN;
+		if (stopping_all || leaving(s, r)) {
+			if (up && (!stopping_all || stop_allowed(s, r)))
+				run_op(r, VG_OP_STOP, false);
+			continue;
+		}
+		if (r->target == TGT_RUNNING) {
+			if (r->obs == OBS_STOPPED)
+				run_op(r, VG_OP_START, false);
+			else if (r->obs == OBS_UNCLEAN)
+				run_op(r, VG_OP_STOP, false); /* clean up first, then start */
+			else if (r->obs == OBS_RUNNING)
+				r->target = TGT_NONE;
+		} else if (r->target == TGT_STOPPED) {
+			if (up)
+				run_op(r, VG_OP_STOP, false);
+			else if (r->obs == OBS_STOPPED)
+				r->target = TGT_NONE;
+		}
+	}
+	if (s->next_cfg && !s->freeing && !any_busy(s)) {
+		bool ready = true;
+		for (size_t i = 0; i < s->n; i++)
+			if (leaving(s, s->r[i]) && s->r[i]->obs != OBS_STOPPED && !s->r[i]->blocked)
+				ready = false;
+		if (ready)
+			swap_config(s);
+	}
+}
+
 static void reconcile(vg_supervisor *s)
 {
-	if (!s->started || s->probes_pending > 0 || s->freeing)
+	if (!s->started || s->probes_pending > 0 || s->freeing) {
+		notify(s);
 		return;
+	}
+	if (s->managed) {
+		reconcile_managed(s);
+		if (s->shutting_down && all_down(s) && s->done_cb) {
+			vg_supervisor_done_cb cb = s->done_cb;
+			s->done_cb = NULL;
+			cb(s->done_arg);
+			return;
+		}
+		notify(s);
+		return;
+	}
 	bool changed;
 	do {
 		changed = false;
 		for (size_t k = 0; k < s->n; k++) {
 			/* Stops go from the last resource to the first. */
 			size_t i = s->shutting_down ? s->n - 1 - k : k;
-			rsc *r = &s->r[i];
+			rsc *r = s->r[i];
 			if (r->busy || r->blocked)
 				continue;
 			bool want = wanted(r);
@@ -629,6 +737,21 @@ static void timer_init(vg_supervisor *s, uv_timer_t *t, rsc *r)
 	t->data = r;
 }
 
+static rsc *rsc_new(vg_supervisor *s, const vg_resource *cfg, size_t index)
+{
+	rsc *r = calloc(1, sizeof *r);
+	r->sv = s;
+	r->cfg = cfg;
+	r->index = index;
+	r->obs = OBS_UNKNOWN;
+	vg_backoff_init(&r->backoff, BACKOFF_BASE_MS, BACKOFF_MAX_MS, BACKOFF_STABLE_MS);
+	timer_init(s, &r->monitor_timer, r);
+	timer_init(s, &r->retry_timer, r);
+	timer_init(s, &r->expire_timer, r);
+	timer_init(s, &r->aux_timer, r);
+	return r;
+}
+
 vg_supervisor *vg_supervisor_new(const vg_supervisor_opts *o)
 {
 	vg_supervisor *s = calloc(1, sizeof *s);
@@ -637,20 +760,13 @@ vg_supervisor *vg_supervisor_new(const vg_supervisor_opts *o)
 	s->node = strdup(o->node_name);
 	s->data_dir = strdup(o->data_dir);
 	s->ocf_root = o->ocf_root ? strdup(o->ocf_root) : NULL;
+	s->managed = o->managed;
+	s->cbs = o->cbs;
+	s->cb_arg = o->cb_arg;
 	s->n = o->config->n_resources;
 	s->r = calloc(s->n ? s->n : 1, sizeof *s->r);
-	for (size_t i = 0; i < s->n; i++) {
-		rsc *r = &s->r[i];
-		r->sv = s;
-		r->cfg = &o->config->resources[i];
-		r->index = i;
-		r->obs = OBS_UNKNOWN;
-		vg_backoff_init(&r->backoff, BACKOFF_BASE_MS, BACKOFF_MAX_MS, BACKOFF_STABLE_MS);
-		timer_init(s, &r->monitor_timer, r);
-		timer_init(s, &r->retry_timer, r);
-		timer_init(s, &r->expire_timer, r);
-		timer_init(s, &r->aux_timer, r);
-	}
+	for (size_t i = 0; i < s->n; i++)
+		s->r[i] = rsc_new(s, &o->config->resources[i], i);
 	return s;
 }
 
@@ -660,7 +776,7 @@ void vg_supervisor_start(vg_supervisor *s)
 	s->probes_pending = s->n;
 	vg_info("probing %zu resources", s->n);
 	for (size_t i = 0; i < s->n; i++)
-		run_op(&s->r[i], VG_OP_MONITOR, true);
+		run_op(s->r[i], VG_OP_MONITOR, true);
 	reconcile(s);
 }
 
@@ -671,9 +787,9 @@ void vg_supervisor_shutdown(vg_supervisor *s, vg_supervisor_done_cb cb, void *ar
 	s->done_cb = cb;
 	s->done_arg = arg;
 	for (size_t i = 0; i < s->n; i++) {
-		uv_timer_stop(&s->r[i].monitor_timer);
-		uv_timer_stop(&s->r[i].retry_timer);
-		s->r[i].waiting = false;
+		uv_timer_stop(&s->r[i]->monitor_timer);
+		uv_timer_stop(&s->r[i]->retry_timer);
+		s->r[i]->waiting = false;
 	}
 	reconcile(s);
 }
@@ -683,6 +799,8 @@ static void sv_unref(vg_supervisor *s)
 {
 	if (--s->open_handles > 0)
 		return;
+	for (size_t i = 0; i < s->n; i++)
+		free(s->r[i]);
 	free(s->r);
 	free(s->node);
 	free(s->data_dir);
@@ -703,7 +821,7 @@ void vg_supervisor_free(vg_supervisor *s)
 	s->freeing = true;
 	s->open_handles++; /* held until every close below is issued */
 	for (size_t i = 0; i < s->n; i++) {
-		rsc *r = &s->r[i];
+		rsc *r = s->r[i];
 		if (r->exec) {
 			s->open_handles++; /* its callback still comes, and drops this */
 			vg_exec_cancel(r->exec);
@@ -772,7 +890,7 @@ json_t *vg_supervisor_status(const vg_supervisor *s)
 	}
 	json_t *res = json_array();
 	for (size_t i = 0; i < s->n; i++)
-		json_array_append_new(res, resource_json(s, &s->r[i]));
+		json_array_append_new(res, resource_json(s, s->r[i]));
 	return json_pack("{s:{s:s, s:s, s:b, s:s}, s:o, s:o}", "cluster", "name", s->cfg->name,
 			 "leader", s->node, "quorate", 1, "mode", "standalone", "nodes", nodes,
 			 "resources", res);
@@ -864,4 +982,119 @@ int vg_supervisor_cleanup(vg_supervisor *s, const char *name)
 	s->probes_pending++;
 	run_op(r, VG_OP_MONITOR, true);
 	return 0;
+}
+
+/* ---- managed mode (a cluster node driven by the coordinator) -------------------- */
+
+static void on_rsc_close(uv_handle_t *h)
+{
+	rsc *r = h->data;
+	if (--r->closes == 0)
+		free(r);
+}
+
+/* r has left the table: nothing runs there (it was stopped), no operation is in flight. */
+static void rsc_destroy(rsc *r)
+{
+	vg_proc_release(r->proc);
+	r->proc = NULL;
+	r->closes = 4;
+	uv_timer_t *ts[] = {&r->monitor_timer, &r->retry_timer, &r->expire_timer, &r->aux_timer};
+	for (size_t k = 0; k < 4; k++)
+		uv_close((uv_handle_t *)ts[k], on_rsc_close);
+}
+
+static void swap_config(vg_supervisor *s)
+{
+	const vg_config *nc = s->next_cfg;
+	rsc **nr = calloc(nc->n_resources ? nc->n_resources : 1, sizeof *nr);
+	size_t probes = 0;
+	for (size_t i = 0; i < nc->n_resources; i++) {
+		rsc *old = find(s, nc->resources[i].name);
+		if (old && !leaving(s, old)) {
+			nr[i] = old;
+			old->cfg = &nc->resources[i];
+			old->index = i;
+		} else if (old) { /* redefined: stopped above, starts afresh under the new one */
+			nr[i] = rsc_new(s, &nc->resources[i], i);
+			nr[i]->obs = OBS_STOPPED;
+		} else {
+			nr[i] = rsc_new(s, &nc->resources[i], i);
+			probes++;
+		}
+	}
+	for (size_t i = 0; i < s->n; i++) {
+		bool kept = false;
+		for (size_t j = 0; j < nc->n_resources && !kept; j++)
+			kept = nr[j] == s->r[i];
+		if (!kept)
+			rsc_destroy(s->r[i]);
+	}
+	free(s->r);
+	s->r = nr;
+	s->n = nc->n_resources;
+	s->cfg = nc;
+	s->next_cfg = NULL;
+	vg_info("configuration switched: %zu resources", s->n);
+	s->probes_pending += probes;
+	for (size_t i = 0; i < s->n; i++)
+		if (s->r[i]->obs == OBS_UNKNOWN)
+			run_op(s->r[i], VG_OP_MONITOR, true);
+	vg_supervisor_done_cb cb = s->cfg_cb;
+	s->cfg_cb = NULL;
+	if (cb)
+		cb(s->cfg_arg);
+}
+
+int vg_supervisor_set_config(vg_supervisor *s, const vg_config *cfg, vg_supervisor_done_cb cb,
+			     void *arg)
+{
+	if (!s->managed || s->next_cfg)
+		return -1;
+	s->next_cfg = (vg_config *)cfg;
+	s->cfg_cb = cb;
+	s->cfg_arg = arg;
+	reconcile(s);
+	return 0;
+}
+
+int vg_supervisor_request(vg_supervisor *s, const char *name, vg_op_kind op)
+{
+	rsc *r = find(s, name);
+	if (!r || !s->managed)
+		return -1;
+	if (op == VG_OP_START)
+		r->target = TGT_RUNNING;
+	else if (op == VG_OP_STOP)
+		r->target = TGT_STOPPED;
+	else
+		return -1;
+	reconcile(s);
+	return 0;
+}
+
+void vg_supervisor_halt(vg_supervisor *s, bool halt)
+{
+	if (s->halted == halt)
+		return;
+	s->halted = halt;
+	for (size_t i = 0; i < s->n; i++)
+		s->r[i]->target = TGT_NONE;
+	vg_info(halt ? "stopping every resource" : "resources may run again");
+	reconcile(s);
+}
+
+bool vg_supervisor_probed(const vg_supervisor *s)
+{
+	return s->started && s->probes_pending == 0;
+}
+
+json_t *vg_supervisor_report(const vg_supervisor *s)
+{
+	json_t *o = json_object();
+	for (size_t i = 0; i < s->n; i++) {
+		const rsc *r = s->r[i];
+		json_object_set_new(o, r->cfg->name, json_string(state_name(r)));
+	}
+	return o;
 }
