@@ -4,6 +4,10 @@
  * Owns: the libcpg and libquorum handles, their descriptors on the libuv loop (uv_poll), the
  * reconnect timer (every 500 ms while Corosync is absent), and the bounded queue of messages
  * that Corosync asked us to send again later (CS_ERR_TRY_AGAIN), kept in order.
+ * Messages delivered between a membership event (CPG or totem confchg) and the moment the change
+ * is reported (when group, ring and quorum agree) are held and delivered right after on_change,
+ * so on every member a message sent after a view change comes after that change, as Corosync's
+ * virtual synchrony orders it.
  * Must not: decide anything about resources; it only reports membership and quorum and carries
  * messages. Must not block the loop: every Corosync call here is a quick local IPC call made
  * when its descriptor is readable, and nothing sleeps.
@@ -81,6 +85,9 @@ struct vg_membership {
 
 	qmsg *q_head, *q_tail;
 	size_t q_len;
+
+	bool change_pending;   /* a confchg arrived that is not reported yet */
+	qmsg *h_head, *h_tail; /* messages held meanwhile, with their sender */
 };
 
 static void start_connect(vg_membership *m);
@@ -114,6 +121,16 @@ static void poll_closed(uv_handle_t *h)
 	free(p);
 	m->open_handles--;
 	maybe_release(m);
+}
+
+static void held_clear(vg_membership *m)
+{
+	while (m->h_head) {
+		qmsg *q = m->h_head;
+		m->h_head = q->next;
+		free(q);
+	}
+	m->h_tail = NULL;
 }
 
 static void queue_clear(vg_membership *m)
@@ -155,6 +172,8 @@ static void teardown(vg_membership *m)
 	m->reported = false;
 	m->local_nodeid = 0;
 	uv_timer_stop(&m->send_timer);
+	m->change_pending = false;
+	held_clear(m);
 	if (m->q_len)
 		vg_warn("membership: dropping %zu unsent messages", m->q_len);
 	queue_clear(m);
@@ -196,17 +215,33 @@ static void try_report(vg_membership *m)
 	for (size_t i = 0; i < m->n_group; i++)
 		if (!in_list(m->gmembers[i], m->totem, m->n_totem))
 			return; /* the group's confchg for this ring has not arrived yet */
-	if (m->reported && m->rep_n == m->n_group && m->rep_quorate == m->quorate &&
-	    m->rep_ring == m->totem_seq &&
-	    memcmp(m->rep_members, m->gmembers, m->n_group * sizeof(uint32_t)) == 0)
-		return;
-	memcpy(m->rep_members, m->gmembers, m->n_group * sizeof(uint32_t));
-	m->rep_n = m->n_group;
-	m->rep_quorate = m->quorate;
-	m->rep_ring = m->totem_seq;
-	m->reported = true;
-	if (m->cbs.on_change)
-		m->cbs.on_change(m->arg, m->rep_members, m->rep_n, m->rep_quorate, m->rep_ring);
+	bool same = m->reported && m->rep_n == m->n_group && m->rep_quorate == m->quorate &&
+		    m->rep_ring == m->totem_seq &&
+		    memcmp(m->rep_members, m->gmembers, m->n_group * sizeof(uint32_t)) == 0;
+	if (!same) {
+		memcpy(m->rep_members, m->gmembers, m->n_group * sizeof(uint32_t));
+		m->rep_n = m->n_group;
+		m->rep_quorate = m->quorate;
+		m->rep_ring = m->totem_seq;
+		m->reported = true;
+		if (m->cbs.on_change)
+			m->cbs.on_change(m->arg, m->rep_members, m->rep_n, m->rep_quorate,
+					 m->rep_ring);
+	}
+	/* then what arrived after the change, in order */
+	m->change_pending = false;
+	while (m->h_head && !m->freeing && !m->change_pending) {
+		qmsg *q = m->h_head;
+		m->h_head = q->next;
+		if (!m->h_head)
+			m->h_tail = NULL;
+		uint32_t from;
+		memcpy(&from, q->data, sizeof from);
+		if (m->cbs.on_message)
+			m->cbs.on_message(m->arg, from, q->data + sizeof from,
+					  q->len - sizeof from);
+		free(q);
+	}
 }
 
 static vg_membership *cpg_owner(cpg_handle_t h)
@@ -223,8 +258,22 @@ static void on_deliver(cpg_handle_t h, const struct cpg_name *group, uint32_t no
 	(void)group;
 	(void)pid;
 	vg_membership *m = cpg_owner(h);
-	if (m && !m->freeing && m->cbs.on_message)
-		m->cbs.on_message(m->arg, nodeid, msg, len);
+	if (!m || m->freeing || !m->cbs.on_message)
+		return;
+	if (m->change_pending) {
+		qmsg *q = malloc(sizeof *q + sizeof nodeid + len);
+		q->next = NULL;
+		q->len = sizeof nodeid + len;
+		memcpy(q->data, &nodeid, sizeof nodeid);
+		memcpy(q->data + sizeof nodeid, msg, len);
+		if (m->h_tail)
+			m->h_tail->next = q;
+		else
+			m->h_head = q;
+		m->h_tail = q;
+		return;
+	}
+	m->cbs.on_message(m->arg, nodeid, msg, len);
 }
 
 static void on_confchg(cpg_handle_t h, const struct cpg_name *group,
@@ -244,6 +293,7 @@ static void on_confchg(cpg_handle_t h, const struct cpg_name *group,
 	qsort(m->gmembers, k, sizeof(uint32_t), cmp_u32);
 	m->n_group = k;
 	m->group_known = true;
+	m->change_pending = true;
 	/* a node that went down makes a new ring: report the group with that ring, not the old */
 	for (size_t i = 0; i < n_left; i++)
 		if (left[i].reason == CPG_REASON_NODEDOWN &&
@@ -265,6 +315,7 @@ static void on_totem_confchg(cpg_handle_t h, struct cpg_ring_id ring, uint32_t n
 	m->totem_seq = ring.seq;
 	m->totem_known = true;
 	m->totem_stale = false;
+	m->change_pending = true;
 	try_report(m);
 }
 

@@ -17,6 +17,7 @@
 
 #include <uv.h>
 
+#include "cluster.h"
 #include "config.h"
 #include "control.h"
 #include "log.h"
@@ -26,7 +27,8 @@ typedef struct {
 	uv_loop_t loop;
 	vg_log_config log;
 	vg_config *config;
-	vg_supervisor *sv;
+	vg_supervisor *sv; /* standalone */
+	vg_cluster *cl;	   /* cluster mode (more than one server) */
 	vg_control *ctl;
 	uv_signal_t sigterm, sigint, sigpipe;
 	const char *node;
@@ -69,6 +71,10 @@ static void fail(vg_control_reply *r, int code, const char *fmt, const char *arg
 static void handle(void *arg, const char *cmd, json_t *args, vg_control_reply *r)
 {
 	daemon_ctx *d = arg;
+	if (d->cl) {
+		vg_cluster_handle(d->cl, cmd, args, r);
+		return;
+	}
 	const char *name = json_string_value(json_object_get(args, "name"));
 	if (!strcmp(cmd, "status")) {
 		r->result = vg_supervisor_status(d->sv);
@@ -120,6 +126,8 @@ static void on_all_stopped(void *arg)
 {
 	daemon_ctx *d = arg;
 	vg_info("all resources stopped; exiting");
+	vg_cluster_free(d->cl); /* answers requests still waiting before the socket closes */
+	d->cl = NULL;
 	vg_control_close(d->ctl);
 	d->ctl = NULL;
 	vg_supervisor_free(d->sv);
@@ -143,7 +151,10 @@ static void on_signal(uv_signal_t *h, int sig)
 	}
 	vg_info("signal %d: stopping", sig);
 	d->stopping = true;
-	vg_supervisor_shutdown(d->sv, on_all_stopped, d);
+	if (d->cl)
+		vg_cluster_shutdown(d->cl, on_all_stopped, d);
+	else
+		vg_supervisor_shutdown(d->sv, on_all_stopped, d);
 }
 
 int main(int argc, char **argv)
@@ -243,14 +254,15 @@ int main(int argc, char **argv)
 	size_t servers = 0;
 	for (size_t i = 0; i < d.config->n_nodes; i++)
 		servers += d.config->nodes[i].role == VG_ROLE_SERVER;
-	if (servers > 1 || self->role != VG_ROLE_SERVER) {
+	if (self->role != VG_ROLE_SERVER) {
 		fprintf(stderr,
-			"vigild: %s: %zu server nodes: cluster mode (over Corosync) is not "
-			"available in this version; a standalone node is a single server\n",
-			config_path, servers);
+			"vigild: %s: node '%s' has role agent: agent nodes are not available in "
+			"this version\n",
+			config_path, d.node);
 		vg_config_free(d.config);
 		return 1;
 	}
+	bool cluster_mode = servers > 1;
 	if (mkdir_p(d.data_dir) != 0) {
 		fprintf(stderr, "vigild: cannot create data directory %s: %s\n", d.data_dir,
 			strerror(errno));
@@ -290,9 +302,31 @@ int main(int argc, char **argv)
 		close(lock_fd);
 		return 1;
 	}
-	vg_supervisor_opts so = {
-	    .loop = &d.loop, .config = d.config, .node_name = d.node, .data_dir = d.data_dir};
-	d.sv = vg_supervisor_new(&so);
+	if (cluster_mode) {
+		vg_cluster_opts co = {.loop = &d.loop,
+				      .node = d.node,
+				      .data_dir = d.data_dir,
+				      .config_path = config_path,
+				      .file_config = d.config};
+		d.config = NULL; /* the cluster owns it */
+		d.cl = vg_cluster_new(&co, err, sizeof err);
+		if (!d.cl) {
+			vg_error("%s", err);
+			vg_config_free(co.file_config);
+			vg_control_close(d.ctl);
+			uv_walk(&d.loop, on_handle_close_walk, NULL);
+			uv_run(&d.loop, UV_RUN_DEFAULT);
+			uv_loop_close(&d.loop);
+			close(lock_fd);
+			return 1;
+		}
+	} else {
+		vg_supervisor_opts so = {.loop = &d.loop,
+					 .config = d.config,
+					 .node_name = d.node,
+					 .data_dir = d.data_dir};
+		d.sv = vg_supervisor_new(&so);
+	}
 	uv_signal_t *sigs[] = {&d.sigterm, &d.sigint, &d.sigpipe};
 	int signums[] = {SIGTERM, SIGINT, SIGPIPE};
 	for (int i = 0; i < 3; i++) {
@@ -300,9 +334,16 @@ int main(int argc, char **argv)
 		sigs[i]->data = &d;
 		uv_signal_start(sigs[i], on_signal, signums[i]);
 	}
-	vg_info("vigild %s: node %s, cluster %s (standalone), %zu resources, socket %s",
-		VIGIL_VERSION, d.node, d.config->name, d.config->n_resources, d.socket_path);
-	vg_supervisor_start(d.sv);
+	if (d.cl) {
+		vg_info("vigild %s: node %s, cluster mode over Corosync, socket %s", VIGIL_VERSION,
+			d.node, d.socket_path);
+		vg_cluster_start(d.cl);
+	} else {
+		vg_info("vigild %s: node %s, cluster %s (standalone), %zu resources, socket %s",
+			VIGIL_VERSION, d.node, d.config->name, d.config->n_resources,
+			d.socket_path);
+		vg_supervisor_start(d.sv);
+	}
 	uv_run(&d.loop, UV_RUN_DEFAULT);
 	uv_walk(&d.loop, on_handle_close_walk, NULL);
 	uv_run(&d.loop, UV_RUN_DEFAULT);

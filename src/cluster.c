@@ -1,0 +1,1197 @@
+/* cluster.c - this server as a member of a cluster over Corosync (see cluster.h).
+ *
+ * Messages on the CPG group start with one byte: 'R' a replicated change (repstate.h's JSON,
+ * applied by every server in agreed order and saved), 'C' cluster traffic that is not state:
+ *   report  {node's resources and their states, ring, probed, leaving, ack}
+ *   action  {node, res, op, id, ring}        the coordinator asks a node to start/stop
+ *   summary {ring, epoch, version}           sent by every member after a membership change
+ *   restart {res} / cleanup {res} / fence {node}   operator requests, for the coordinator
+ *   bye     {}                               clean shutdown, everything stopped
+ * After a membership change every member sends its summary; when the last one is delivered
+ * (the same moment in the agreed order everywhere) the member with the highest (epoch,
+ * version) sends its whole state if anyone is behind. A member that is behind keeps the
+ * changes delivered after that moment and applies them on top of the state it receives.
+ * Until a member is in step its coordinator view does not act.
+ * Must not: decide placement, or block the loop (saving the state is a small write + fsync).
+ */
+#include "cluster.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "config_diff.h"
+#include "coordinator.h"
+#include "fence.h"
+#include "log.h"
+#include "membership.h"
+#include "repstate.h"
+#include "supervisor.h"
+
+enum { CONNECT_GRACE_MS = 10000, PENDING_MAX = 256 };
+
+typedef enum { PEND_CHANGE, PEND_FENCE } pend_kind;
+
+/* A control request waiting for the cluster. */
+typedef struct {
+	vg_control_conn *conn;
+	pend_kind kind;
+	char *node; /* PEND_FENCE: the target */
+	char *diff; /* config_commit: what changed */
+	bool is_commit;
+} waiter;
+
+/* One of my own 'R' messages on its way (delivered back to me in the order sent). */
+typedef struct {
+	int waiter; /* index into waiters, or -1 */
+} sent_change;
+
+typedef struct {
+	uint32_t nodeid;
+	uint64_t epoch, version;
+} summary;
+
+typedef struct {
+	uint32_t from;
+	char *data;
+	size_t len;
+} held_msg;
+
+struct vg_cluster {
+	uv_loop_t *loop;
+	char *node;
+	char *data_dir;
+	char *ocf_root;
+	char *config_path;
+	char *file_yaml; /* the text of the file vigild was given */
+	vg_config *cfg;	 /* in use (by supervisor and coordinator) */
+	vg_config *next_cfg;
+	char *queued_yaml; /* a newer committed config arriving during a switch */
+
+	vg_repstate *rs;
+	vg_membership *m;
+	vg_supervisor *sv;
+	vg_coord *co;
+
+	bool connected;
+	uint32_t *members;
+	size_t n_members;
+	bool quorate;
+	bool in_ring;
+	uint64_t ring;
+
+	/* state transfer after a membership change */
+	summary *sums;
+	size_t n_sums;
+	bool sync_point; /* every summary of this ring delivered */
+	bool synced;
+	uint64_t max_epoch, max_version;
+	held_msg *held; /* 'R' messages kept after the sync point until the state arrives */
+	size_t n_held;
+
+	/* actions */
+	uint64_t ack; /* highest action id taken on in this view */
+	bool leaving;
+	bool bootstrap_sent;
+
+	/* my reports */
+	uv_timer_t report_timer;
+	uv_timer_t run_timer;
+	uv_timer_t connect_timer;
+	char *last_report;
+
+	/* fencing on the coordinator's behalf */
+	vg_fence_op *fence_op;
+	char *fence_target;
+	char **fence_queue;
+	size_t n_fence_queue;
+
+	/* control requests */
+	waiter *waiters;
+	size_t n_waiters;
+	sent_change *sent;
+	size_t n_sent;
+
+	vg_cluster_done_cb done_cb;
+	void *done_arg;
+	int open_handles;
+	bool freeing;
+};
+
+static uint64_t mono_ms(void)
+{
+	return uv_hrtime() / 1000000;
+}
+
+static uint64_t wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static const char *node_name(const vg_cluster *c, uint32_t id)
+{
+	for (size_t i = 0; i < c->cfg->n_nodes; i++)
+		if (c->cfg->nodes[i].id == id)
+			return c->cfg->nodes[i].name;
+	return NULL;
+}
+
+static uint32_t my_id(const vg_cluster *c)
+{
+	const vg_node *n = vg_config_node(c->cfg, c->node);
+	return n ? n->id : 0;
+}
+
+static void schedule_run(vg_cluster *c, uint64_t ms);
+static void schedule_report(vg_cluster *c);
+static void set_synced(vg_cluster *c);
+
+/* ---- sending -------------------------------------------------------------- */
+
+static int send_prefixed(vg_cluster *c, char tag, const char *json, size_t len)
+{
+	char *buf = malloc(len + 1);
+	buf[0] = tag;
+	memcpy(buf + 1, json, len);
+	int rc = c->connected ? vg_membership_send(c->m, buf, len + 1) : -1;
+	free(buf);
+	return rc;
+}
+
+static int send_c(vg_cluster *c, json_t *o)
+{
+	char *s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	int rc = send_prefixed(c, 'C', s, strlen(s));
+	free(s);
+	return rc;
+}
+
+/* Send a replicated change; waiter (or -1) is answered when it comes back. */
+static int send_r(vg_cluster *c, const vg_repmsg *m, int waiter_ix)
+{
+	size_t len;
+	char *s = vg_repmsg_encode(m, &len);
+	if (!s)
+		return -1;
+	int rc = send_prefixed(c, 'R', s, len);
+	free(s);
+	if (rc == 0) {
+		c->sent = realloc(c->sent, (c->n_sent + 1) * sizeof *c->sent);
+		c->sent[c->n_sent++] = (sent_change){waiter_ix};
+	}
+	return rc;
+}
+
+static void send_event(vg_cluster *c, const char *kind, const char *text)
+{
+	vg_repmsg m = {.kind = VG_REPMSG_EVENT,
+		       .time_ms = wall_ms(),
+		       .event_kind = (char *)kind,
+		       .text = (char *)text};
+	if (c->quorate)
+		send_r(c, &m, -1);
+}
+
+/* ---- control requests waiting for the cluster ------------------------------ */
+
+static int waiter_add(vg_cluster *c, vg_control_reply *r, pend_kind kind, const char *node)
+{
+	c->waiters = realloc(c->waiters, (c->n_waiters + 1) * sizeof *c->waiters);
+	waiter *w = &c->waiters[c->n_waiters];
+	*w = (waiter){vg_control_defer(r), kind, node ? strdup(node) : NULL, NULL, false};
+	return (int)c->n_waiters++;
+}
+
+/* Answer and retire waiter i (the slot stays, emptied, so indexes stay valid). */
+static void waiter_finish(vg_cluster *c, int i, int code, json_t *result, const char *error)
+{
+	if (i < 0 || (size_t)i >= c->n_waiters || !c->waiters[i].conn) {
+		json_decref(result);
+		return;
+	}
+	waiter *w = &c->waiters[i];
+	vg_control_reply r = {.code = code, .result = result};
+	snprintf(r.error, sizeof r.error, "%s", error ? error : "");
+	vg_control_finish(w->conn, &r);
+	w->conn = NULL;
+	free(w->node);
+	free(w->diff);
+	w->node = w->diff = NULL;
+	bool any = false;
+	for (size_t k = 0; k < c->n_waiters; k++)
+		any = any || c->waiters[k].conn;
+	if (!any) {
+		c->n_waiters = 0;
+		for (size_t k = 0; k < c->n_sent; k++)
+			c->sent[k].waiter = -1;
+	}
+}
+
+static void waiters_fail_all(vg_cluster *c, const char *why)
+{
+	for (size_t i = 0; i < c->n_waiters; i++)
+		waiter_finish(c, (int)i, 3, NULL, why);
+	c->n_sent = 0;
+}
+
+/* ---- configuration --------------------------------------------------------- */
+
+static void on_config_switched(void *arg);
+
+static void use_committed_yaml(vg_cluster *c, const char *yaml)
+{
+	if (!yaml)
+		return;
+	if (c->next_cfg) { /* a switch is under way: take this one after it */
+		free(c->queued_yaml);
+		c->queued_yaml = strdup(yaml);
+		return;
+	}
+	vg_config_errors errs = {0};
+	vg_config *nc = vg_config_load_buffer("committed configuration", yaml, strlen(yaml),
+					      c->ocf_root, &errs);
+	if (!nc) {
+		char line[1024] = "?";
+		if (errs.count)
+			vg_config_error_format(&errs.items[0], line, sizeof line);
+		vg_error("the committed configuration cannot be used on this node (%s); keeping "
+			 "the previous one",
+			 line);
+		vg_config_errors_free(&errs);
+		return;
+	}
+	char *diff = vg_config_diff(c->cfg, nc);
+	if (diff && !*diff) {
+		free(diff);
+		vg_config_free(nc);
+		return;
+	}
+	vg_info("switching to the committed configuration:\n%s", diff ? diff : "");
+	free(diff);
+	if (!vg_config_node(nc, c->node))
+		vg_warn("this node (%s) is not in the committed configuration", c->node);
+	c->next_cfg = nc;
+	vg_supervisor_set_config(c->sv, nc, on_config_switched, c);
+}
+
+static void on_config_switched(void *arg)
+{
+	vg_cluster *c = arg;
+	vg_config *old = c->cfg;
+	c->cfg = c->next_cfg;
+	c->next_cfg = NULL;
+	vg_coord_set_config(c->co, c->cfg);
+	if (c->in_ring)
+		vg_coord_membership(c->co, c->members, c->n_members, c->quorate, c->ring, mono_ms(),
+				    wall_ms());
+	vg_config_free(old);
+	if (c->queued_yaml) {
+		char *y = c->queued_yaml;
+		c->queued_yaml = NULL;
+		use_committed_yaml(c, y);
+		free(y);
+	}
+	schedule_report(c);
+	schedule_run(c, 0);
+}
+
+/* ---- the replicated state ---------------------------------------------------- */
+
+static void save_state(vg_cluster *c)
+{
+	char err[512];
+	if (vg_repstate_save(c->rs, c->data_dir, err, sizeof err) != 0)
+		vg_error("saving the cluster state: %s", err);
+}
+
+static void after_change(vg_cluster *c, const vg_repmsg *m)
+{
+	save_state(c);
+	if (m->kind == VG_REPMSG_CONFIG_COMMIT || m->kind == VG_REPMSG_STATE_SYNC)
+		use_committed_yaml(c, c->rs->config_yaml);
+	/* fence requests waiting for this node */
+	if (m->kind == VG_REPMSG_FENCE_RECORD || m->kind == VG_REPMSG_EVENT) {
+		for (size_t i = 0; i < c->n_waiters; i++) {
+			waiter *w = &c->waiters[i];
+			if (!w->conn || w->kind != PEND_FENCE)
+				continue;
+			if (m->kind == VG_REPMSG_FENCE_RECORD && !strcmp(m->node, w->node)) {
+				waiter_finish(c, (int)i, 0,
+					      json_pack("{s:s, s:s}", "node", m->node, "by", m->by),
+					      NULL);
+			} else if (m->kind == VG_REPMSG_EVENT &&
+				   !strcmp(m->event_kind, "fence_failed") &&
+				   !strncmp(m->text, w->node, strlen(w->node)) &&
+				   m->text[strlen(w->node)] == ':') {
+				waiter_finish(c, (int)i, 1, NULL, m->text);
+			}
+		}
+	}
+	schedule_run(c, 0);
+}
+
+/* Apply one delivered 'R' message. mine: sent by this node (answers its waiter). */
+static void apply_r(vg_cluster *c, const char *data, size_t len, bool mine)
+{
+	char err[512];
+	vg_repmsg *m = vg_repmsg_decode(data, len, err, sizeof err);
+	int wix = -1;
+	if (mine && (!m || m->kind != VG_REPMSG_STATE_SYNC) && c->n_sent > 0) {
+		wix = c->sent[0].waiter;
+		memmove(c->sent, c->sent + 1, (c->n_sent - 1) * sizeof *c->sent);
+		c->n_sent--;
+	}
+	if (!m) {
+		vg_warn("dropped a malformed cluster change: %s", err);
+		waiter_finish(c, wix, 1, NULL, err);
+		return;
+	}
+	bool was_sync = m->kind == VG_REPMSG_STATE_SYNC;
+	int rc = vg_repstate_apply(c->rs, m, c->quorate, err, sizeof err);
+	if (rc != 0) {
+		if (m->kind != VG_REPMSG_STATE_SYNC)
+			vg_warn("cluster change rejected: %s", err);
+		waiter_finish(c, wix, c->quorate ? 1 : 3, NULL, err);
+	} else {
+		if (wix >= 0 && (size_t)wix < c->n_waiters && c->waiters[wix].conn) {
+			waiter *w = &c->waiters[wix];
+			if (w->is_commit)
+				waiter_finish(c, wix, 0,
+					      json_pack("{s:s, s:I, s:I}", "diff",
+							w->diff ? w->diff : "", "epoch",
+							(json_int_t)c->rs->epoch, "version",
+							(json_int_t)c->rs->version),
+					      NULL);
+			else if (w->kind == PEND_CHANGE)
+				waiter_finish(
+				    c, wix, 0,
+				    json_pack("{s:I}", "version", (json_int_t)c->rs->version),
+				    NULL);
+		}
+		after_change(c, m);
+	}
+	vg_repmsg_free(m);
+	if (was_sync && !c->synced && c->sync_point &&
+	    (c->rs->epoch > c->max_epoch ||
+	     (c->rs->epoch == c->max_epoch && c->rs->version >= c->max_version))) {
+		set_synced(c);
+		/* what was delivered after the sync point, on top of the state received */
+		held_msg *h = c->held;
+		size_t n = c->n_held;
+		c->held = NULL;
+		c->n_held = 0;
+		for (size_t i = 0; i < n; i++) {
+			apply_r(c, h[i].data, h[i].len, h[i].from == my_id(c));
+			free(h[i].data);
+		}
+		free(h);
+	}
+}
+
+static void hold(vg_cluster *c, uint32_t from, const char *data, size_t len)
+{
+	c->held = realloc(c->held, (c->n_held + 1) * sizeof *c->held);
+	char *copy = malloc(len + 1);
+	memcpy(copy, data, len);
+	copy[len] = '\0';
+	c->held[c->n_held++] = (held_msg){from, copy, len};
+}
+
+static void held_clear(vg_cluster *c)
+{
+	for (size_t i = 0; i < c->n_held; i++)
+		free(c->held[i].data);
+	c->n_held = 0;
+}
+
+static void set_synced(vg_cluster *c)
+{
+	c->synced = true;
+	vg_coord_set_synced(c->co, true);
+	vg_info("cluster state in step: epoch %llu, version %llu", (unsigned long long)c->rs->epoch,
+		(unsigned long long)c->rs->version);
+}
+
+static bool is_state_sync(const char *data, size_t len)
+{
+	json_t *o = json_loadb(data, len, 0, NULL);
+	const char *k = json_string_value(json_object_get(o, "kind"));
+	bool yes = k && !strcmp(k, "state_sync");
+	json_decref(o);
+	return yes;
+}
+
+static void on_r_message(vg_cluster *c, uint32_t from, const char *data, size_t len)
+{
+	if (!c->synced && c->sync_point && !is_state_sync(data, len)) {
+		/* behind: keep it for after the state arrives (my own are answered then) */
+		hold(c, from, data, len);
+		return;
+	}
+	apply_r(c, data, len, from == my_id(c));
+}
+
+static void on_summary(vg_cluster *c, uint32_t from, json_t *o)
+{
+	if (c->sync_point)
+		return; /* the first summary of each member since the change counts */
+	for (size_t i = 0; i < c->n_sums; i++)
+		if (c->sums[i].nodeid == from)
+			return;
+	c->sums = realloc(c->sums, (c->n_sums + 1) * sizeof *c->sums);
+	c->sums[c->n_sums++] =
+	    (summary){from, (uint64_t)json_integer_value(json_object_get(o, "epoch")),
+		      (uint64_t)json_integer_value(json_object_get(o, "version"))};
+	for (size_t k = 0; k < c->n_members; k++) {
+		bool have = false;
+		for (size_t i = 0; i < c->n_sums; i++)
+			have = have || c->sums[i].nodeid == c->members[k];
+		if (!have)
+			return;
+	}
+	/* the sync point: the same moment in the agreed order on every member */
+	c->sync_point = true;
+	vg_repstate_summary *ss = calloc(c->n_sums, sizeof *ss);
+	for (size_t i = 0; i < c->n_sums; i++)
+		ss[i] =
+		    (vg_repstate_summary){c->sums[i].nodeid, c->sums[i].epoch, c->sums[i].version};
+	size_t src = vg_repstate_pick_source(ss, c->n_sums);
+	c->max_epoch = ss[src].epoch;
+	c->max_version = ss[src].version;
+	bool behind_any = false, me_behind = true;
+	for (size_t i = 0; i < c->n_sums; i++) {
+		bool eq = ss[i].epoch == c->max_epoch && ss[i].version == c->max_version;
+		behind_any = behind_any || !eq;
+		if (ss[i].nodeid == my_id(c))
+			me_behind = !eq;
+	}
+	if (behind_any && ss[src].nodeid == my_id(c)) {
+		vg_info("sending the cluster state (epoch %llu, version %llu) to members behind",
+			(unsigned long long)c->rs->epoch, (unsigned long long)c->rs->version);
+		vg_repmsg m = {.kind = VG_REPMSG_STATE_SYNC, .state = c->rs};
+		size_t len;
+		char *s = vg_repmsg_encode(&m, &len);
+		if (!s || send_prefixed(c, 'R', s, len) != 0)
+			vg_error("cannot send the cluster state");
+		free(s);
+	}
+	free(ss);
+	if (!me_behind)
+		set_synced(c);
+	else
+		vg_info("this node's state is behind (epoch %llu, version %llu): waiting for "
+			"the cluster's",
+			(unsigned long long)c->rs->epoch, (unsigned long long)c->rs->version);
+}
+
+/* ---- reports and actions ------------------------------------------------------ */
+
+static void send_report(vg_cluster *c)
+{
+	if (!c->in_ring || !c->connected)
+		return;
+	json_t *o =
+	    json_pack("{s:s, s:I, s:b, s:b, s:I, s:o}", "kind", "report", "ring",
+		      (json_int_t)c->ring, "probed", vg_supervisor_probed(c->sv), "leaving",
+		      c->leaving, "ack", (json_int_t)c->ack, "res", vg_supervisor_report(c->sv));
+	char *s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+	if (c->last_report && !strcmp(s, c->last_report)) {
+		free(s);
+		json_decref(o);
+		return;
+	}
+	free(c->last_report);
+	c->last_report = s;
+	send_c(c, o);
+}
+
+static void on_report_timer(uv_timer_t *t)
+{
+	send_report(t->data);
+}
+
+static void schedule_report(vg_cluster *c)
+{
+	if (!c->freeing && !uv_is_active((uv_handle_t *)&c->report_timer))
+		uv_timer_start(&c->report_timer, on_report_timer, 0, 0);
+}
+
+static void on_report(vg_cluster *c, const char *from, json_t *o)
+{
+	vg_node_report r = {
+	    .ring = (uint64_t)json_integer_value(json_object_get(o, "ring")),
+	    .probed = json_is_true(json_object_get(o, "probed")),
+	    .leaving = json_is_true(json_object_get(o, "leaving")),
+	    .ack = (uint64_t)json_integer_value(json_object_get(o, "ack")),
+	    .resources = json_object_get(o, "res"),
+	};
+	if (!json_is_object(r.resources))
+		return;
+	vg_coord_report(c->co, from, &r);
+	schedule_run(c, 0);
+}
+
+static void on_action(vg_cluster *c, json_t *o)
+{
+	const char *node = json_string_value(json_object_get(o, "node"));
+	const char *res = json_string_value(json_object_get(o, "res"));
+	const char *op = json_string_value(json_object_get(o, "op"));
+	uint64_t id = (uint64_t)json_integer_value(json_object_get(o, "id"));
+	if (!node || !res || !op || strcmp(node, c->node))
+		return;
+	if (id > c->ack)
+		c->ack = id;
+	vg_op_kind k;
+	if (c->leaving || vg_op_from_name(op, &k) != 0 || vg_supervisor_request(c->sv, res, k) != 0)
+		vg_warn("coordinator asked to %s %s here: not done", op, res);
+	free(c->last_report); /* acknowledge even if nothing else changed */
+	c->last_report = NULL;
+	schedule_report(c);
+}
+
+/* ---- fencing (coordinator) ------------------------------------------------------ */
+
+static void fence_next(vg_cluster *c);
+
+static void on_fenced(void *arg, const vg_fence_result *res)
+{
+	vg_cluster *c = arg;
+	c->fence_op = NULL;
+	char *target = c->fence_target;
+	c->fence_target = NULL;
+	if (res->ok) {
+		vg_warn("fenced %s (%s, level %d)", target, res->device, res->level);
+		vg_repmsg m = {.kind = VG_REPMSG_FENCE_RECORD,
+			       .node = target,
+			       .time_ms = wall_ms(),
+			       .by = (char *)res->device,
+			       .method = "off"};
+		if (!c->quorate || send_r(c, &m, -1) != 0)
+			vg_error("fenced %s but cannot record it (no quorum)", target);
+		char text[600];
+		snprintf(text, sizeof text, "%s: fenced by %s (level %d)", target, res->device,
+			 res->level);
+		send_event(c, "fenced", text);
+	} else {
+		vg_error("fencing %s failed: %s", target, res->detail);
+		char text[700];
+		snprintf(text, sizeof text, "%s: %s", target, res->detail);
+		send_event(c, "fence_failed", text);
+	}
+	vg_coord_fence_done(c->co, target, res->ok, res->detail, mono_ms());
+	free(target);
+	fence_next(c);
+	schedule_run(c, 0);
+}
+
+static void fence_next(vg_cluster *c)
+{
+	if (c->fence_op || c->n_fence_queue == 0 || c->freeing)
+		return;
+	c->fence_target = c->fence_queue[0];
+	memmove(c->fence_queue, c->fence_queue + 1, (c->n_fence_queue - 1) * sizeof(char *));
+	c->n_fence_queue--;
+	c->fence_op = vg_fence_run(c->loop, c->cfg, c->fence_target, "off", on_fenced, c);
+	if (!c->fence_op) {
+		vg_coord_fence_done(c->co, c->fence_target, false, "out of memory", mono_ms());
+		free(c->fence_target);
+		c->fence_target = NULL;
+	}
+}
+
+static void io_fence(void *arg, const char *node)
+{
+	vg_cluster *c = arg;
+	if (c->fence_target && !strcmp(c->fence_target, node))
+		return;
+	for (size_t i = 0; i < c->n_fence_queue; i++)
+		if (!strcmp(c->fence_queue[i], node))
+			return;
+	c->fence_queue = realloc(c->fence_queue, (c->n_fence_queue + 1) * sizeof(char *));
+	c->fence_queue[c->n_fence_queue++] = strdup(node);
+	fence_next(c);
+}
+
+static void io_send_action(void *arg, const char *node, const char *resource, vg_op_kind op,
+			   uint64_t id)
+{
+	vg_cluster *c = arg;
+	send_c(c, json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "kind", "action", "node", node, "res",
+			    resource, "op", vg_op_name(op), "id", (json_int_t)id, "ring",
+			    (json_int_t)c->ring));
+}
+
+static void on_run_timer(uv_timer_t *t);
+
+static void io_rearm(void *arg, uint64_t ms)
+{
+	schedule_run(arg, ms);
+}
+
+static void schedule_run(vg_cluster *c, uint64_t ms)
+{
+	if (c->freeing)
+		return;
+	if (uv_is_active((uv_handle_t *)&c->run_timer) && uv_timer_get_due_in(&c->run_timer) <= ms)
+		return;
+	uv_timer_start(&c->run_timer, on_run_timer, ms, 0);
+}
+
+static void on_run_timer(uv_timer_t *t)
+{
+	vg_cluster *c = t->data;
+	if (c->next_cfg)
+		return; /* the switch's end runs it again */
+	vg_coord_run(c->co, c->rs, mono_ms(), wall_ms());
+	/* a new cluster: the coordinator commits the file it was started with */
+	if (vg_coord_is_leader(c->co) && c->synced && c->rs->epoch == 0 && !c->bootstrap_sent &&
+	    c->file_yaml) {
+		c->bootstrap_sent = true;
+		vg_info("no committed configuration yet: committing %s", c->config_path);
+		vg_repmsg m = {.kind = VG_REPMSG_CONFIG_COMMIT,
+			       .yaml = c->file_yaml,
+			       .base_version = c->rs->version};
+		send_r(c, &m, -1);
+	}
+}
+
+/* ---- membership ------------------------------------------------------------------- */
+
+static void on_m_change(void *arg, const uint32_t *members, size_t n, bool quorate, uint64_t ring)
+{
+	vg_cluster *c = arg;
+	free(c->members);
+	c->members = malloc((n ? n : 1) * sizeof *members);
+	memcpy(c->members, members, n * sizeof *members);
+	c->n_members = n;
+	bool was_quorate = c->quorate;
+	c->quorate = quorate;
+	c->ring = ring;
+	c->in_ring = true;
+	uv_timer_stop(&c->connect_timer);
+	char list[512] = "";
+	for (size_t i = 0; i < n; i++) {
+		const char *nm = node_name(c, members[i]);
+		size_t l = strlen(list);
+		snprintf(list + l, sizeof list - l, "%s%s", i ? " " : "", nm ? nm : "?");
+	}
+	vg_info("membership: [%s], %s, ring %llu", list, quorate ? "quorate" : "NO QUORUM",
+		(unsigned long long)ring);
+	if (!quorate && was_quorate)
+		send_event(c, "quorum_lost", list); /* rejected: recorded by the others */
+	if (!quorate && c->cfg->no_quorum == VG_NO_QUORUM_STOP)
+		vg_supervisor_halt(c->sv, true);
+	else if (quorate && !c->leaving)
+		vg_supervisor_halt(c->sv, false);
+	c->ack = 0; /* a new view: the coordinator's requests start afresh */
+	/* state transfer round */
+	c->n_sums = 0;
+	c->sync_point = false;
+	c->synced = false;
+	held_clear(c);
+	vg_coord_set_synced(c->co, false);
+	vg_coord_membership(c->co, members, n, quorate, ring, mono_ms(), wall_ms());
+	send_c(c,
+	       json_pack("{s:s, s:I, s:I, s:I}", "kind", "summary", "ring", (json_int_t)ring,
+			 "epoch", (json_int_t)c->rs->epoch, "version", (json_int_t)c->rs->version));
+	free(c->last_report);
+	c->last_report = NULL;
+	schedule_report(c);
+	schedule_run(c, 0);
+}
+
+static void on_m_message(void *arg, uint32_t from, const void *data, size_t len)
+{
+	vg_cluster *c = arg;
+	const char *p = data;
+	if (len < 2 || (p[0] != 'R' && p[0] != 'C')) {
+		vg_warn("dropped a malformed message from node id %u", from);
+		return;
+	}
+	if (p[0] == 'R') {
+		char *copy = malloc(len);
+		memcpy(copy, p + 1, len - 1);
+		copy[len - 1] = '\0';
+		on_r_message(c, from, copy, len - 1);
+		free(copy);
+		return;
+	}
+	json_error_t jerr;
+	json_t *o = json_loadb(p + 1, len - 1, 0, &jerr);
+	const char *kind = json_string_value(json_object_get(o, "kind"));
+	const char *fname = node_name(c, from);
+	if (!o || !kind || !fname) {
+		vg_warn("dropped a malformed message from node id %u", from);
+		json_decref(o);
+		return;
+	}
+	if (!strcmp(kind, "report")) {
+		on_report(c, fname, o);
+	} else if (!strcmp(kind, "action")) {
+		on_action(c, o);
+	} else if (!strcmp(kind, "summary")) {
+		on_summary(c, from, o);
+	} else if (!strcmp(kind, "bye")) {
+		vg_coord_bye(c->co, fname);
+	} else if (vg_coord_is_leader(c->co) && !strcmp(kind, "fence")) {
+		const char *t = json_string_value(json_object_get(o, "node"));
+		if (t && vg_config_node(c->cfg, t))
+			io_fence(c, t);
+	} else if (!strcmp(kind, "cleanup")) {
+		const char *res = json_string_value(json_object_get(o, "res"));
+		if (res)
+			vg_supervisor_cleanup(c->sv, res);
+	} else if (vg_coord_is_leader(c->co) && !strcmp(kind, "restart")) {
+		const char *res = json_string_value(json_object_get(o, "res"));
+		json_t *st = res ? vg_coord_status(c->co, c->rs, mono_ms(), wall_ms()) : NULL;
+		size_t i;
+		json_t *v;
+		json_array_foreach(json_object_get(st, "resources"), i, v)
+		{
+			if (strcmp(json_string_value(json_object_get(v, "name")), res))
+				continue;
+			size_t k;
+			json_t *inst;
+			json_array_foreach(json_object_get(v, "instances"), k, inst)
+			    io_send_action(c, json_string_value(json_object_get(inst, "node")), res,
+					   VG_OP_STOP, 0);
+		}
+		json_decref(st);
+	}
+	json_decref(o);
+	schedule_run(c, 0);
+}
+
+static void on_connect_timeout(uv_timer_t *t)
+{
+	vg_cluster *c = t->data;
+	vg_error("Corosync is not reachable: stopping local resources until it is");
+	vg_supervisor_halt(c->sv, true);
+}
+
+static void on_m_connection(void *arg, bool connected)
+{
+	vg_cluster *c = arg;
+	c->connected = connected;
+	if (connected) {
+		vg_info("connected to Corosync (node id %u)", vg_membership_local_nodeid(c->m));
+		if (vg_membership_local_nodeid(c->m) != my_id(c))
+			vg_error("Corosync's node id %u is not %s's id %u in the configuration",
+				 vg_membership_local_nodeid(c->m), c->node, my_id(c));
+		return;
+	}
+	vg_error("lost Corosync: stopping local resources (cannot know whether this node is "
+		 "in the quorate partition)");
+	c->in_ring = false;
+	c->quorate = false;
+	c->synced = false;
+	vg_coord_set_synced(c->co, false);
+	vg_coord_membership(c->co, NULL, 0, false, 0, mono_ms(), wall_ms());
+	vg_supervisor_halt(c->sv, true);
+	waiters_fail_all(c, "lost the connection to Corosync");
+}
+
+/* ---- supervisor callbacks ------------------------------------------------------- */
+
+static void sv_change(void *arg)
+{
+	schedule_report(arg);
+}
+
+static void sv_failure(void *arg, const char *resource, const char *what, bool hard)
+{
+	vg_cluster *c = arg;
+	if (!c->quorate)
+		return;
+	uint32_t count = 0;
+	for (size_t i = 0; i < c->rs->n_failcounts; i++)
+		if (!strcmp(c->rs->failcounts[i].resource, resource) &&
+		    !strcmp(c->rs->failcounts[i].node, c->node))
+			count = c->rs->failcounts[i].count;
+	const vg_resource *r = vg_config_resource(c->cfg, resource);
+	uint32_t next = count + 1;
+	if (hard && r && r->migration_threshold > next)
+		next = r->migration_threshold;
+	vg_repmsg m = {.kind = VG_REPMSG_FAILCOUNT_SET,
+		       .resource = (char *)resource,
+		       .node = c->node,
+		       .count = next,
+		       .time_ms = wall_ms()};
+	send_r(c, &m, -1);
+	char text[700];
+	snprintf(text, sizeof text, "%s on %s: %s (failcount %u)", resource, c->node, what, next);
+	send_event(c, "resource_failed", text);
+}
+
+/* ---- lifecycle --------------------------------------------------------------------- */
+
+static char *read_text(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	size_t cap = 4096, len = 0;
+	char *buf = malloc(cap);
+	size_t n;
+	while ((n = fread(buf + len, 1, cap - len - 1, f)) > 0) {
+		len += n;
+		if (cap - len < 2) {
+			cap *= 2;
+			buf = realloc(buf, cap);
+		}
+	}
+	fclose(f);
+	buf[len] = '\0';
+	return buf;
+}
+
+static void timer_init(vg_cluster *c, uv_timer_t *t)
+{
+	uv_timer_init(c->loop, t);
+	t->data = c;
+}
+
+vg_cluster *vg_cluster_new(const vg_cluster_opts *o, char *err, size_t errlen)
+{
+	vg_repstate *rs;
+	if (vg_repstate_load(o->data_dir, &rs, err, errlen) != 0)
+		return NULL;
+	vg_cluster *c = calloc(1, sizeof *c);
+	c->loop = o->loop;
+	c->node = strdup(o->node);
+	c->data_dir = strdup(o->data_dir);
+	c->ocf_root = o->ocf_root ? strdup(o->ocf_root) : NULL;
+	c->config_path = strdup(o->config_path);
+	c->file_yaml = read_text(o->config_path);
+	c->rs = rs;
+	c->cfg = o->file_config;
+	if (rs->config_yaml) {
+		vg_config_errors errs = {0};
+		vg_config *cc = vg_config_load_buffer("committed configuration", rs->config_yaml,
+						      strlen(rs->config_yaml), c->ocf_root, &errs);
+		if (cc && vg_config_node(cc, c->node)) {
+			char *diff = vg_config_diff(cc, o->file_config);
+			if (diff && *diff)
+				vg_warn("%s differs from the cluster's committed configuration "
+					"(epoch %llu), which is followed; the differences:\n%s",
+					o->config_path, (unsigned long long)rs->epoch, diff);
+			free(diff);
+			vg_config_free(c->cfg);
+			c->cfg = cc;
+		} else {
+			vg_error("the saved committed configuration cannot be used here; using %s",
+				 o->config_path);
+			vg_config_free(cc);
+		}
+		vg_config_errors_free(&errs);
+	}
+	vg_supervisor_opts so = {.loop = c->loop,
+				 .config = c->cfg,
+				 .node_name = c->node,
+				 .data_dir = c->data_dir,
+				 .ocf_root = c->ocf_root,
+				 .managed = true,
+				 .cbs = {sv_change, sv_failure},
+				 .cb_arg = c};
+	c->sv = vg_supervisor_new(&so);
+	vg_coord_io io = {io_send_action, io_fence, io_rearm};
+	c->co = vg_coord_new(c->node, &io, c);
+	vg_coord_set_config(c->co, c->cfg);
+	timer_init(c, &c->report_timer);
+	timer_init(c, &c->run_timer);
+	timer_init(c, &c->connect_timer);
+	return c;
+}
+
+void vg_cluster_start(vg_cluster *c)
+{
+	vg_supervisor_start(c->sv);
+	vg_membership_cbs cbs = {on_m_change, on_m_message, on_m_connection};
+	char group[128];
+	snprintf(group, sizeof group, "vigil-%s", c->cfg->name ? c->cfg->name : "cluster");
+	c->m = vg_membership_new(c->loop, group, &cbs, c);
+	uv_timer_start(&c->connect_timer, on_connect_timeout, CONNECT_GRACE_MS, 0);
+}
+
+static void on_all_down(void *arg)
+{
+	vg_cluster *c = arg;
+	if (c->connected)
+		send_c(c, json_pack("{s:s}", "kind", "bye"));
+	vg_cluster_done_cb cb = c->done_cb;
+	c->done_cb = NULL;
+	if (cb)
+		cb(c->done_arg);
+}
+
+void vg_cluster_shutdown(vg_cluster *c, vg_cluster_done_cb cb, void *arg)
+{
+	c->leaving = true;
+	c->done_cb = cb;
+	c->done_arg = arg;
+	send_report(c); /* the coordinator moves things away and starts nothing here */
+	vg_supervisor_shutdown(c->sv, on_all_down, c);
+}
+
+static void on_close(uv_handle_t *h)
+{
+	vg_cluster *c = h->data;
+	if (--c->open_handles > 0)
+		return;
+	free(c);
+}
+
+void vg_cluster_free(vg_cluster *c)
+{
+	if (!c)
+		return;
+	c->freeing = true;
+	waiters_fail_all(c, "vigild is stopping");
+	if (c->fence_op)
+		vg_fence_cancel(c->fence_op);
+	free(c->fence_target);
+	for (size_t i = 0; i < c->n_fence_queue; i++)
+		free(c->fence_queue[i]);
+	free(c->fence_queue);
+	vg_membership_free(c->m);
+	vg_supervisor_free(c->sv);
+	vg_coord_free(c->co);
+	vg_repstate_free(c->rs);
+	vg_config_free(c->cfg);
+	vg_config_free(c->next_cfg);
+	free(c->queued_yaml);
+	free(c->members);
+	free(c->sums);
+	held_clear(c);
+	free(c->held);
+	free(c->last_report);
+	free(c->waiters);
+	free(c->sent);
+	free(c->node);
+	free(c->data_dir);
+	free(c->ocf_root);
+	free(c->config_path);
+	free(c->file_yaml);
+	uv_timer_t *ts[] = {&c->report_timer, &c->run_timer, &c->connect_timer};
+	c->open_handles = 3;
+	for (size_t i = 0; i < 3; i++)
+		uv_close((uv_handle_t *)ts[i], on_close);
+}
+
+/* ---- control commands --------------------------------------------------------------- */
+
+static void fail(vg_control_reply *r, int code, const char *fmt, const char *arg)
+{
+	r->code = code;
+	snprintf(r->error, sizeof r->error, fmt, arg);
+}
+
+/* Changes need a quorate member in step with the cluster. */
+static bool may_change(vg_cluster *c, vg_control_reply *r)
+{
+	if (!c->connected || !c->quorate) {
+		fail(r, 3, "%s", "this node has no quorum: nothing was changed");
+		return false;
+	}
+	if (!c->synced) {
+		fail(r, 3, "%s",
+		     "this node is catching up with the cluster's state; try again in a moment");
+		return false;
+	}
+	if (c->n_waiters >= PENDING_MAX) {
+		fail(r, 1, "%s", "too many requests in flight");
+		return false;
+	}
+	return true;
+}
+
+static void cmd_apply(vg_cluster *c, json_t *args, vg_control_reply *r)
+{
+	const char *yaml = json_string_value(json_object_get(args, "yaml"));
+	const char *file = json_string_value(json_object_get(args, "file"));
+	if (!yaml) {
+		fail(r, 2, "%s", "apply: missing \"yaml\"");
+		return;
+	}
+	vg_config_errors errs = {0};
+	vg_config *nc =
+	    vg_config_load_buffer(file ? file : "(apply)", yaml, strlen(yaml), c->ocf_root, &errs);
+	if (!nc) {
+		json_t *list = json_array();
+		char line[1024];
+		for (size_t i = 0; i < errs.count; i++) {
+			vg_config_error_format(&errs.items[i], line, sizeof line);
+			json_array_append_new(list, json_string(line));
+		}
+		r->code = 2;
+		r->result = json_pack("{s:o}", "errors", list);
+		vg_config_error_format(&errs.items[0], line, sizeof line);
+		snprintf(r->error, sizeof r->error, "%.400s (%zu error(s); nothing was changed)",
+			 line, errs.count);
+		vg_config_errors_free(&errs);
+		return;
+	}
+	char *diff = vg_config_diff(c->cfg, nc);
+	vg_config_free(nc);
+	if (!may_change(c, r)) {
+		free(diff);
+		return;
+	}
+	if (!diff || !*diff) {
+		r->result =
+		    json_pack("{s:s, s:I, s:I}", "diff", "", "epoch", (json_int_t)c->rs->epoch,
+			      "version", (json_int_t)c->rs->version);
+		free(diff);
+		return;
+	}
+	int w = waiter_add(c, r, PEND_CHANGE, NULL);
+	c->waiters[w].is_commit = true;
+	c->waiters[w].diff = diff;
+	vg_repmsg m = {
+	    .kind = VG_REPMSG_CONFIG_COMMIT, .yaml = (char *)yaml, .base_version = c->rs->version};
+	if (send_r(c, &m, w) != 0)
+		waiter_finish(c, w, 3, NULL, "cannot reach the cluster: nothing was changed");
+}
+
+static void cmd_change(vg_cluster *c, const vg_repmsg *m, vg_control_reply *r)
+{
+	if (!may_change(c, r))
+		return;
+	int w = waiter_add(c, r, PEND_CHANGE, NULL);
+	if (send_r(c, m, w) != 0)
+		waiter_finish(c, w, 3, NULL, "cannot reach the cluster: nothing was changed");
+}
+
+static bool is_member(const vg_cluster *c, const char *node)
+{
+	const vg_node *n = vg_config_node(c->cfg, node);
+	for (size_t i = 0; n && i < c->n_members; i++)
+		if (c->members[i] == n->id)
+			return true;
+	return false;
+}
+
+static void cmd_node(vg_cluster *c, const char *cmd, json_t *args, vg_control_reply *r)
+{
+	const char *node = json_string_value(json_object_get(args, "node"));
+	if (!node || !vg_config_node(c->cfg, node)) {
+		fail(r, 2, "no node named '%s'", node ? node : "");
+		return;
+	}
+	json_t *on = json_object_get(args, "on");
+	int flag = on && json_is_false(on) ? 0 : 1;
+	vg_repmsg m = {
+	    .kind = VG_REPMSG_NODE_ADMIN, .node = (char *)node, .standby = -1, .maintenance = -1};
+	if (!strcmp(cmd, "node.standby")) {
+		m.standby = flag;
+	} else if (!strcmp(cmd, "node.unstandby")) {
+		m.standby = 0;
+	} else if (!strcmp(cmd, "node.maintenance")) {
+		m.maintenance = flag;
+	} else if (!strcmp(cmd, "node.confirm-down")) {
+		if (is_member(c, node)) {
+			fail(r, 1, "%s is a member of the cluster (it is up): not confirmed down",
+			     node);
+			return;
+		}
+		m = (vg_repmsg){.kind = VG_REPMSG_FENCE_RECORD,
+				.node = (char *)node,
+				.time_ms = wall_ms(),
+				.by = "operator",
+				.method = "confirm-down"};
+	} else { /* node.fence */
+		if (!may_change(c, r))
+			return;
+		if (!vg_fence_configured(c->cfg, node)) {
+			fail(r, 1, "no fence device targets %s", node);
+			return;
+		}
+		waiter_add(c, r, PEND_FENCE, node);
+		send_c(c, json_pack("{s:s, s:s}", "kind", "fence", "node", node));
+		return;
+	}
+	cmd_change(c, &m, r);
+}
+
+void vg_cluster_handle(vg_cluster *c, const char *cmd, json_t *args, vg_control_reply *r)
+{
+	const char *name = json_string_value(json_object_get(args, "name"));
+	if (!strcmp(cmd, "status")) {
+		r->result = vg_coord_status(c->co, c->rs, mono_ms(), wall_ms());
+		json_object_set_new(json_object_get(r->result, "cluster"), "node",
+				    json_string(c->node));
+		return;
+	}
+	if (!strcmp(cmd, "ping")) {
+		r->result = json_pack("{s:s}", "node", c->node);
+		return;
+	}
+	if (!strcmp(cmd, "apply")) {
+		cmd_apply(c, args, r);
+		return;
+	}
+	if (!strcmp(cmd, "config.show")) {
+		r->result =
+		    json_pack("{s:s?, s:I, s:I}", "yaml",
+			      c->rs->config_yaml ? c->rs->config_yaml : c->file_yaml, "epoch",
+			      (json_int_t)c->rs->epoch, "version", (json_int_t)c->rs->version);
+		return;
+	}
+	if (!strcmp(cmd, "events")) {
+		json_t *ev = json_array();
+		for (size_t i = 0; i < c->rs->n_events; i++)
+			json_array_append_new(ev, json_pack("{s:I, s:s, s:s}", "time_ms",
+							    (json_int_t)c->rs->events[i].time_ms,
+							    "kind", c->rs->events[i].kind, "text",
+							    c->rs->events[i].text));
+		r->result = json_pack("{s:o}", "events", ev);
+		return;
+	}
+	if (!strncmp(cmd, "node.", 5)) {
+		cmd_node(c, cmd, args, r);
+		return;
+	}
+	if (!strncmp(cmd, "resource.", 9)) {
+		if (!name || !vg_config_resource(c->cfg, name)) {
+			fail(r, 2, "no resource named '%s'", name ? name : "");
+			return;
+		}
+		if (!strcmp(cmd, "resource.show")) {
+			r->result = vg_supervisor_resource(c->sv, name);
+			json_t *st = vg_coord_status(c->co, c->rs, mono_ms(), wall_ms());
+			size_t i;
+			json_t *v;
+			json_array_foreach(json_object_get(st, "resources"), i, v)
+			{
+				if (strcmp(json_string_value(json_object_get(v, "name")), name))
+					continue;
+				const char *keys[] = {"state", "instances", "failcount", "waiting"};
+				for (size_t k = 0; k < 4; k++)
+					json_object_set(r->result, keys[k],
+							json_object_get(v, keys[k]));
+			}
+			json_decref(st);
+			return;
+		}
+		if (!strcmp(cmd, "resource.cleanup")) {
+			vg_repmsg m = {.kind = VG_REPMSG_FAILCOUNT_CLEAR, .resource = (char *)name};
+			if (!may_change(c, r))
+				return;
+			send_c(c, json_pack("{s:s, s:s}", "kind", "cleanup", "res", name));
+			cmd_change(c, &m, r);
+			return;
+		}
+		if (!strcmp(cmd, "resource.restart")) {
+			if (!may_change(c, r))
+				return;
+			send_c(c, json_pack("{s:s, s:s}", "kind", "restart", "res", name));
+			return;
+		}
+	}
+	fail(r, 2, "unknown command '%s'", cmd);
+}

@@ -1,0 +1,47 @@
+/* cluster.h - this server as a member of a cluster over Corosync.
+ *
+ * Owns: the membership connection, the replicated state (applied in agreed order, saved after
+ * every change, brought in step after membership changes), the committed configuration and
+ * switching to a new one, this node's supervisor in managed mode, its reports, the actions
+ * addressed to it, halting on quorum or Corosync loss, fencing on the coordinator's behalf,
+ * and the control commands of a cluster node. Must not: decide placement (coordinator.c and
+ * scheduler.c do) or block the loop.
+ */
+#ifndef VIGIL_CLUSTER_H
+#define VIGIL_CLUSTER_H
+
+#include <jansson.h>
+#include <uv.h>
+
+#include "config.h"
+#include "control.h"
+
+/* ---- types ---------------------------------------------------------------- */
+
+typedef struct vg_cluster vg_cluster;
+
+typedef struct {
+	uv_loop_t *loop;
+	const char *node;
+	const char *data_dir;
+	const char *ocf_root;	 /* NULL: default */
+	const char *config_path; /* the file vigild was given */
+	vg_config *file_config;	 /* loaded from it; the cluster takes ownership */
+} vg_cluster_opts;
+
+typedef void (*vg_cluster_done_cb)(void *arg);
+
+/* ---- functions ------------------------------------------------------------ */
+
+/* Load the saved replicated state (DATA/state.json). NULL with err when it is unreadable. */
+vg_cluster *vg_cluster_new(const vg_cluster_opts *o, char *err, size_t errlen);
+/* Probe local resources, connect to Corosync (retrying until it is there). */
+void vg_cluster_start(vg_cluster *c);
+/* Stop every local resource (the others take them over), say goodbye, then cb. */
+void vg_cluster_shutdown(vg_cluster *c, vg_cluster_done_cb cb, void *arg);
+/* Release everything (after shutdown or on a fatal error); run the loop afterwards. */
+void vg_cluster_free(vg_cluster *c);
+/* A control command (see README, "Control socket"). */
+void vg_cluster_handle(vg_cluster *c, const char *cmd, json_t *args, vg_control_reply *r);
+
+#endif

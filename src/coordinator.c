@@ -1,0 +1,629 @@
+/* coordinator.c - the cluster's view, and the plan put to work (see coordinator.h).
+ *
+ * Node states come from the membership and what the replicated state says:
+ * - a member is online (standby / maintenance from the admin flags, standby while leaving);
+ * - a node that said goodbye (everything stopped) and left is offline;
+ * - a node that left otherwise, or was never seen since this server started, is unclean
+ *   until a fencing record newer than its loss exists (then fenced). What it ran is its last
+ *   report; a node never heard from counts as possibly running everything.
+ * - `requires: quorum` resources of an unclean node count as stopped once quorum_loss_delay
+ *   has passed since it left (it lost quorum in the same membership change and stopped
+ *   them), except with two_node, where both halves keep quorum and only fencing counts.
+ * As in Pacemaker, a resource that requires fencing starts nowhere while any node is unclean
+ * (what it would do there is unknown), and neither does a `requires: quorum` one until the
+ * unclean nodes count as having stopped it; with two_node, where both halves keep quorum,
+ * that means fenced.
+ * Actions are level-triggered: every run plans afresh, and a request already sent and not
+ * yet taken on by its node (its report acknowledges the id) is not sent again.
+ * Must not: do I/O or read a clock.
+ */
+#include "coordinator.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fence.h"
+#include "log.h"
+#include "scheduler.h"
+
+typedef struct {
+	char *name;
+	uint32_t id;
+	bool member;
+	bool ever_member;
+	bool bye;
+	uint64_t lost_at;   /* monotonic ms */
+	uint64_t lost_wall; /* wall ms; 0 when never seen */
+	bool has_report;
+	uint64_t rep_view;  /* the view in which it arrived */
+	vg_node_report rep; /* rep.resources owned */
+	bool fencing;
+	uint64_t fence_retry_at;
+	uint64_t fence_wait_until;
+	char reason[300];
+} cnode;
+
+typedef struct {
+	char *node;
+	char *resource;
+	uint64_t id;
+} pending;
+
+struct vg_coord {
+	char *local;
+	vg_coord_io io;
+	void *arg;
+	const vg_config *cfg;
+	cnode *nodes;
+	size_t n;
+	uint64_t ring;
+	uint64_t view; /* +1 at every membership change: reports count in the view they came in */
+	bool quorate;
+	uint64_t quorate_since;
+	bool synced;
+	pending *pend;
+	size_t n_pend;
+	uint64_t next_id;
+};
+
+enum { FENCE_RETRY_MS = 5000 };
+
+static cnode *node_by_name(const vg_coord *c, const char *name)
+{
+	for (size_t i = 0; c && i < c->n; i++)
+		if (!strcmp(c->nodes[i].name, name))
+			return &c->nodes[i];
+	return NULL;
+}
+
+static void pend_clear(vg_coord *c)
+{
+	for (size_t i = 0; i < c->n_pend; i++) {
+		free(c->pend[i].node);
+		free(c->pend[i].resource);
+	}
+	c->n_pend = 0;
+}
+
+vg_coord *vg_coord_new(const char *local_node, const vg_coord_io *io, void *arg)
+{
+	vg_coord *c = calloc(1, sizeof *c);
+	c->local = strdup(local_node);
+	c->io = *io;
+	c->arg = arg;
+	return c;
+}
+
+static void cnode_free(cnode *n)
+{
+	free(n->name);
+	json_decref(n->rep.resources);
+}
+
+void vg_coord_free(vg_coord *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->n; i++)
+		cnode_free(&c->nodes[i]);
+	free(c->nodes);
+	pend_clear(c);
+	free(c->pend);
+	free(c->local);
+	free(c);
+}
+
+void vg_coord_set_config(vg_coord *c, const vg_config *cfg)
+{
+	/* Keep what is known of nodes that stay; new nodes are unknown (never seen). */
+	cnode *nn = calloc(cfg->n_nodes ? cfg->n_nodes : 1, sizeof *nn);
+	for (size_t i = 0; i < cfg->n_nodes; i++) {
+		cnode *old = node_by_name(c, cfg->nodes[i].name);
+		if (old) {
+			nn[i] = *old;
+			old->name = NULL;
+			old->rep.resources = NULL;
+		} else {
+			nn[i].name = strdup(cfg->nodes[i].name);
+			nn[i].lost_at = c->quorate_since;
+		}
+		nn[i].id = cfg->nodes[i].id;
+	}
+	for (size_t i = 0; i < c->n; i++)
+		cnode_free(&c->nodes[i]);
+	free(c->nodes);
+	c->nodes = nn;
+	c->n = cfg->n_nodes;
+	c->cfg = cfg;
+	pend_clear(c);
+}
+
+void vg_coord_membership(vg_coord *c, const uint32_t *members, size_t n, bool quorate,
+			 uint64_t ring, uint64_t now, uint64_t wall)
+{
+	if (quorate && !c->quorate)
+		c->quorate_since = now;
+	c->quorate = quorate;
+	c->ring = ring;
+	c->view++;
+	pend_clear(c);
+	for (size_t i = 0; i < c->n; i++) {
+		cnode *cn = &c->nodes[i];
+		bool was = cn->member;
+		cn->member = false;
+		for (size_t k = 0; k < n; k++)
+			cn->member = cn->member || members[k] == cn->id;
+		if (cn->member) {
+			cn->ever_member = true;
+			cn->bye = false;
+			cn->reason[0] = '\0';
+			cn->fence_wait_until = 0;
+			cn->fence_retry_at = 0;
+		} else if (was) {
+			cn->lost_at = now;
+			cn->lost_wall = wall;
+			cn->fence_wait_until = 0;
+			if (!cn->bye)
+				vg_warn("node %s left the membership", cn->name);
+		} else if (!cn->ever_member && quorate && cn->lost_at < c->quorate_since) {
+			cn->lost_at = c->quorate_since; /* never seen: count from quorum */
+		}
+	}
+}
+
+void vg_coord_report(vg_coord *c, const char *node, const vg_node_report *r)
+{
+	cnode *cn = node_by_name(c, node);
+	if (!cn)
+		return;
+	json_decref(cn->rep.resources);
+	cn->rep = *r;
+	cn->rep.resources = json_incref(r->resources);
+	cn->has_report = true;
+	cn->rep_view = c->view;
+	size_t k = 0;
+	for (size_t i = 0; i < c->n_pend; i++) {
+		pending *p = &c->pend[i];
+		if (!strcmp(p->node, node) && p->id <= r->ack) {
+			free(p->node);
+			free(p->resource);
+		} else {
+			c->pend[k++] = *p;
+		}
+	}
+	c->n_pend = k;
+}
+
+void vg_coord_bye(vg_coord *c, const char *node)
+{
+	cnode *cn = node_by_name(c, node);
+	if (cn)
+		cn->bye = true;
+}
+
+void vg_coord_fence_done(vg_coord *c, const char *node, bool ok, const char *detail, uint64_t now)
+{
+	cnode *cn = node_by_name(c, node);
+	if (!cn)
+		return;
+	cn->fencing = false;
+	if (ok) {
+		cn->reason[0] = '\0';
+	} else {
+		snprintf(cn->reason, sizeof cn->reason, "fencing failed: %s; retrying",
+			 detail ? detail : "?");
+		cn->fence_retry_at = now + FENCE_RETRY_MS;
+	}
+}
+
+void vg_coord_set_synced(vg_coord *c, bool synced)
+{
+	c->synced = synced;
+}
+
+/* ---- the view ------------------------------------------------------------- */
+
+static const cnode *leader_node(const vg_coord *c)
+{
+	if (!c->quorate)
+		return NULL;
+	const cnode *best = NULL;
+	for (size_t i = 0; i < c->n; i++)
+		if (c->nodes[i].member && (!best || c->nodes[i].id < best->id))
+			best = &c->nodes[i];
+	return best;
+}
+
+const char *vg_coord_leader(const vg_coord *c)
+{
+	const cnode *l = leader_node(c);
+	return l ? l->name : NULL;
+}
+
+bool vg_coord_is_leader(const vg_coord *c)
+{
+	const char *l = vg_coord_leader(c);
+	return l && !strcmp(l, c->local);
+}
+
+bool vg_coord_quorate(const vg_coord *c)
+{
+	return c->quorate;
+}
+
+static bool two_node(const vg_config *cfg)
+{
+	size_t servers = 0;
+	for (size_t i = 0; i < cfg->n_nodes; i++)
+		servers += cfg->nodes[i].role == VG_ROLE_SERVER;
+	return servers == 2;
+}
+
+static const vg_rs_fence *fence_record(const vg_repstate *rs, const char *node)
+{
+	for (size_t i = 0; rs && i < rs->n_fences; i++)
+		if (!strcmp(rs->fences[i].node, node))
+			return &rs->fences[i];
+	return NULL;
+}
+
+static bool is_fenced(const vg_repstate *rs, const cnode *cn)
+{
+	const vg_rs_fence *f = fence_record(rs, cn->name);
+	return f && f->time_ms >= cn->lost_wall;
+}
+
+static bool self_stopped(const vg_coord *c, const cnode *cn, uint64_t now)
+{
+	return c->quorate && !two_node(c->cfg) && now >= cn->lost_at + c->cfg->quorum_loss_delay_ms;
+}
+
+static vg_inst_state inst_state(const char *s, bool *busy)
+{
+	*busy = false;
+	if (!s || !strcmp(s, "unknown"))
+		return VG_INST_UNKNOWN;
+	if (!strcmp(s, "stopped"))
+		return VG_INST_STOPPED;
+	if (!strcmp(s, "starting") || !strcmp(s, "stopping")) {
+		*busy = true;
+		return VG_INST_RUNNING;
+	}
+	if (!strcmp(s, "failed") || !strcmp(s, "unmanaged"))
+		return VG_INST_FAILED;
+	if (!strcmp(s, "promoted"))
+		return VG_INST_PROMOTED;
+	return VG_INST_RUNNING;
+}
+
+static const char *reported(const cnode *cn, const char *resource)
+{
+	if (!cn->has_report)
+		return NULL;
+	return json_string_value(json_object_get(cn->rep.resources, resource));
+}
+
+static bool busy_on(const cnode *cn, const char *resource)
+{
+	bool busy;
+	inst_state(reported(cn, resource), &busy);
+	return busy;
+}
+
+vg_cluster_state *vg_coord_state(vg_coord *c, const vg_repstate *rs, uint64_t now, uint64_t wall)
+{
+	const vg_config *cfg = c->cfg;
+	vg_cluster_state *st = vg_cluster_state_new(cfg);
+	const char *leader = vg_coord_leader(c);
+	st->leader = leader ? strdup(leader) : NULL;
+	st->quorate = c->quorate;
+	st->now_ms = wall;
+	for (size_t i = 0; i < c->n; i++) {
+		const cnode *cn = &c->nodes[i];
+		vg_node_cond *nc = vg_cluster_state_node(st, cn->name);
+		if (!nc)
+			continue;
+		bool runs = true, unknown_all = false;
+		if (cn->member) {
+			nc->state = VG_NODE_ONLINE;
+			nc->probed = cn->has_report && cn->rep_view == c->view && cn->rep.probed;
+			for (size_t k = 0; rs && k < rs->n_nodes; k++) {
+				if (strcmp(rs->nodes[k].node, cn->name))
+					continue;
+				if (rs->nodes[k].maintenance)
+					nc->state = VG_NODE_MAINTENANCE;
+				else if (rs->nodes[k].standby)
+					nc->state = VG_NODE_STANDBY;
+			}
+			if (cn->rep.leaving && nc->state == VG_NODE_ONLINE)
+				nc->state = VG_NODE_STANDBY;
+		} else if (cn->bye) {
+			nc->state = VG_NODE_OFFLINE;
+			runs = false;
+		} else if (is_fenced(rs, cn)) {
+			nc->state = VG_NODE_FENCED;
+			runs = false;
+		} else {
+			nc->state = VG_NODE_UNCLEAN;
+			nc->self_stopped = self_stopped(c, cn, now);
+			nc->fence_pending = cn->fencing;
+			unknown_all = !cn->has_report;
+		}
+		if (!runs)
+			continue;
+		for (size_t r = 0; r < cfg->n_resources; r++) {
+			const char *name = cfg->resources[r].name;
+			if (nc->self_stopped && cfg->resources[r].requires == VG_REQUIRES_QUORUM)
+				continue; /* stopped there by the lost side itself */
+			bool busy;
+			vg_inst_state s = unknown_all ? VG_INST_FAILED /* may run it */
+						      : inst_state(reported(cn, name), &busy);
+			if (s == VG_INST_STOPPED || (s == VG_INST_UNKNOWN && !cn->member))
+				continue;
+			if (s == VG_INST_UNKNOWN && !cn->has_report)
+				continue; /* a member not heard from yet: probed is false */
+			vg_inst_cond *ic = vg_cluster_state_inst_get(st, name, cn->name);
+			ic->state = s;
+			ic->count = s >= VG_INST_RUNNING ? 1 : 0;
+		}
+	}
+	for (size_t k = 0; rs && k < rs->n_failcounts; k++) {
+		const vg_rs_failcount *f = &rs->failcounts[k];
+		if (!vg_config_resource(cfg, f->resource) || !vg_cluster_state_node(st, f->node))
+			continue;
+		vg_inst_cond *ic = vg_cluster_state_inst_get(st, f->resource, f->node);
+		ic->failcount = f->count;
+		ic->last_failure_ms = f->last_failure_ms;
+	}
+	return st;
+}
+
+/* ---- acting ---------------------------------------------------------------- */
+
+static size_t active_count(const cnode *cn)
+{
+	size_t n = 0;
+	const char *k;
+	json_t *v;
+	if (!cn->has_report)
+		return 0;
+	json_object_foreach(cn->rep.resources, k, v)
+	{
+		bool busy;
+		n += inst_state(json_string_value(v), &busy) >= VG_INST_RUNNING;
+	}
+	return n;
+}
+
+/* Fence races (two_node): both halves keep quorum and each would fence the other. The node
+ * that ran more resources (at its last report both sides received) survives: the other
+ * waits fence_delay before it fences, and is normally fenced first. Ties: lower id wins. */
+static bool must_wait_to_fence(const vg_coord *c, const cnode *target)
+{
+	const cnode *me = node_by_name(c, c->local);
+	if (!me || !two_node(c->cfg) || !c->cfg->fence_delay_ms)
+		return false;
+	size_t mine = active_count(me), theirs = active_count(target);
+	if (mine != theirs)
+		return theirs > mine;
+	return target->id < me->id;
+}
+
+/* The unclean node a start of r must wait for, or NULL. */
+static const vg_node_cond *start_blocked_by(const vg_cluster_state *st, const vg_resource *r)
+{
+	for (size_t i = 0; i < st->n_nodes; i++) {
+		const vg_node_cond *nc = &st->nodes[i];
+		if (nc->state != VG_NODE_UNCLEAN)
+			continue;
+		if (r->requires == VG_REQUIRES_QUORUM && nc->self_stopped)
+			continue;
+		return nc;
+	}
+	return NULL;
+}
+
+static bool is_pending(const vg_coord *c, const char *node, const char *resource)
+{
+	for (size_t i = 0; i < c->n_pend; i++)
+		if (!strcmp(c->pend[i].node, node) && !strcmp(c->pend[i].resource, resource))
+			return true;
+	return false;
+}
+
+static void rearm_min(uint64_t *next, uint64_t at, uint64_t now)
+{
+	if (at > now && (*next == 0 || at - now < *next))
+		*next = at - now;
+}
+
+static void act_fence(vg_coord *c, cnode *cn, uint64_t now, uint64_t *next)
+{
+	if (cn->fencing || now < cn->fence_retry_at) {
+		rearm_min(next, cn->fence_retry_at, now);
+		return;
+	}
+	if (!vg_fence_configured(c->cfg, cn->name)) {
+		snprintf(cn->reason, sizeof cn->reason,
+			 "no fence device for %s: waiting for `vigil node confirm-down %s`",
+			 cn->name, cn->name);
+		return;
+	}
+	if (must_wait_to_fence(c, cn)) {
+		if (!cn->fence_wait_until) {
+			cn->fence_wait_until = now + c->cfg->fence_delay_ms;
+			vg_info("waiting fence_delay (%llu ms) before fencing %s",
+				(unsigned long long)c->cfg->fence_delay_ms, cn->name);
+		}
+		if (now < cn->fence_wait_until) {
+			snprintf(cn->reason, sizeof cn->reason,
+				 "waiting fence_delay before fencing (the other side goes first)");
+			rearm_min(next, cn->fence_wait_until, now);
+			return;
+		}
+	}
+	cn->fencing = true;
+	snprintf(cn->reason, sizeof cn->reason, "being fenced");
+	vg_warn("fencing %s", cn->name);
+	c->io.fence(c->arg, cn->name);
+}
+
+void vg_coord_run(vg_coord *c, const vg_repstate *rs, uint64_t now, uint64_t wall)
+{
+	if (!c->cfg || !c->synced || !vg_coord_is_leader(c))
+		return;
+	vg_cluster_state *st = vg_coord_state(c, rs, now, wall);
+	vg_plan plan;
+	if (vg_schedule(c->cfg, st, &plan) != 0) {
+		vg_cluster_state_free(st);
+		vg_error("scheduler: out of memory");
+		return;
+	}
+	uint64_t next = 0;
+	for (size_t i = 0; i < plan.n_actions; i++) {
+		const vg_action *a = &plan.actions[i];
+		cnode *cn = node_by_name(c, a->node);
+		if (!cn)
+			continue;
+		if (a->kind == VG_ACT_FENCE) {
+			act_fence(c, cn, now, &next);
+			continue;
+		}
+		if (a->kind != VG_ACT_START && a->kind != VG_ACT_STOP)
+			continue; /* nodes probe themselves; roles come with clones */
+		if (!cn->member || busy_on(cn, a->resource) || is_pending(c, a->node, a->resource))
+			continue;
+		if (a->kind == VG_ACT_START &&
+		    start_blocked_by(st, vg_config_resource(c->cfg, a->resource)))
+			continue;
+		vg_op_kind op = a->kind == VG_ACT_START ? VG_OP_START : VG_OP_STOP;
+		uint64_t id = ++c->next_id;
+		c->pend = realloc(c->pend, (c->n_pend + 1) * sizeof *c->pend);
+		c->pend[c->n_pend++] = (pending){strdup(a->node), strdup(a->resource), id};
+		vg_info("%s %s on %s: %s", vg_action_kind_name(a->kind), a->resource, a->node,
+			a->reason);
+		c->io.send_action(c->arg, a->node, a->resource, op, id);
+	}
+	/* Deadlines inside the view: an unclean node's quorum resources count as stopped. */
+	for (size_t i = 0; i < st->n_nodes; i++) {
+		const vg_node_cond *nc = &st->nodes[i];
+		const cnode *cn = node_by_name(c, nc->name);
+		if (cn && nc->state == VG_NODE_UNCLEAN && !nc->self_stopped && !two_node(c->cfg))
+			rearm_min(&next, cn->lost_at + c->cfg->quorum_loss_delay_ms, now);
+	}
+	vg_plan_free(&plan);
+	vg_cluster_state_free(st);
+	if (next)
+		c->io.rearm(c->arg, next);
+}
+
+/* ---- status ----------------------------------------------------------------- */
+
+static void node_reason(const vg_coord *c, const cnode *cn, const vg_node_cond *nc, char *buf,
+			size_t len)
+{
+	buf[0] = '\0';
+	if (nc->state != VG_NODE_UNCLEAN)
+		return;
+	const char *why = cn->ever_member ? "left the membership" : "not seen since start-up";
+	if (cn->reason[0])
+		snprintf(buf, len, "%s; %s", why, cn->reason);
+	else if (!c->quorate)
+		snprintf(buf, len, "%s; no quorum here", why);
+	else if (!vg_fence_configured(c->cfg, cn->name))
+		snprintf(buf, len, "%s; no fence device: waiting for `vigil node confirm-down %s`",
+			 why, cn->name);
+	else
+		snprintf(buf, len, "%s; to be fenced", why);
+}
+
+static void waiting_reason(const vg_coord *c, const vg_cluster_state *st, const vg_resource *r,
+			   uint64_t now, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	if (r->disabled)
+		return;
+	for (size_t i = 0; i < st->n_insts; i++) {
+		const vg_inst_cond *ic = &st->insts[i];
+		if (!strcmp(ic->resource, r->name) && ic->state >= VG_INST_RUNNING) {
+			const vg_node_cond *nc = NULL;
+			for (size_t k = 0; k < st->n_nodes; k++)
+				if (!strcmp(st->nodes[k].name, ic->node))
+					nc = &st->nodes[k];
+			if (nc && nc->state != VG_NODE_UNCLEAN)
+				return; /* it runs somewhere reachable */
+		}
+	}
+	if (!c->quorate) {
+		snprintf(buf, len, "no quorum");
+		return;
+	}
+	const vg_node_cond *nc = start_blocked_by(st, r);
+	const cnode *cn = nc ? node_by_name(c, nc->name) : NULL;
+	if (cn) {
+		if (r->requires == VG_REQUIRES_QUORUM && !two_node(c->cfg)) {
+			uint64_t at = cn->lost_at + c->cfg->quorum_loss_delay_ms;
+			snprintf(buf, len,
+				 "waiting until %s has certainly stopped it (quorum_loss_delay, "
+				 "%llu ms left)",
+				 cn->name, (unsigned long long)(at > now ? at - now : 0));
+			return;
+		}
+		if (!vg_fence_configured(c->cfg, cn->name))
+			snprintf(buf, len,
+				 "waiting for fencing of %s: no fence device; run `vigil node "
+				 "confirm-down %s`",
+				 cn->name, cn->name);
+		else if (cn->reason[0])
+			snprintf(buf, len, "waiting for fencing of %s: %s", cn->name, cn->reason);
+		else
+			snprintf(buf, len, "waiting for fencing of %s", cn->name);
+		return;
+	}
+}
+
+json_t *vg_coord_status(vg_coord *c, const vg_repstate *rs, uint64_t now, uint64_t wall)
+{
+	if (!c->cfg)
+		return json_object();
+	vg_cluster_state *st = vg_coord_state(c, rs, now, wall);
+	json_t *o = vg_cluster_state_to_jansson(c->cfg, st);
+	json_object_set_new(json_object_get(o, "cluster"), "mode", json_string("cluster"));
+	json_object_set_new(json_object_get(o, "cluster"), "synced", json_boolean(c->synced));
+	char buf[400];
+	size_t i;
+	json_t *v;
+	json_array_foreach(json_object_get(o, "nodes"), i, v)
+	{
+		const char *name = json_string_value(json_object_get(v, "name"));
+		const cnode *cn = name ? node_by_name(c, name) : NULL;
+		const vg_node_cond *nc = name ? vg_cluster_state_node(st, name) : NULL;
+		buf[0] = '\0';
+		if (cn && nc)
+			node_reason(c, cn, nc, buf, sizeof buf);
+		json_object_set_new(v, "reason", buf[0] ? json_string(buf) : json_null());
+	}
+	json_array_foreach(json_object_get(o, "resources"), i, v)
+	{
+		const char *name = json_string_value(json_object_get(v, "name"));
+		const vg_resource *r = name ? vg_config_resource(c->cfg, name) : NULL;
+		buf[0] = '\0';
+		if (r)
+			waiting_reason(c, st, r, now, buf, sizeof buf);
+		json_object_set_new(v, "waiting", buf[0] ? json_string(buf) : json_null());
+		/* instances in flight show as such */
+		size_t k;
+		json_t *inst;
+		json_array_foreach(json_object_get(v, "instances"), k, inst)
+		{
+			const char *node = json_string_value(json_object_get(inst, "node"));
+			const cnode *cn = node ? node_by_name(c, node) : NULL;
+			const char *rep = cn && cn->member ? reported(cn, name) : NULL;
+			if (rep && (!strcmp(rep, "starting") || !strcmp(rep, "stopping")))
+				json_object_set_new(inst, "state", json_string(rep));
+		}
+	}
+	vg_cluster_state_free(st);
+	return o;
+}

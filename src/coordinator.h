@@ -1,0 +1,84 @@
+/* coordinator.h - the cluster's view of itself, and on the coordinator, the plan put to work.
+ *
+ * Owns: what every server knows of every node (membership, the last report of what it runs,
+ * when it was lost, fencing in progress), the cluster state the scheduler consumes built from
+ * that and the replicated state, and, while this server is the coordinator, turning the
+ * scheduler's actions into requests to the nodes (one at a time per resource and node) and
+ * into fencing. Every server keeps the view, so `vigil status` works anywhere.
+ * Must not: do I/O or read a clock. Time comes in as arguments; messages, fencing and timers
+ * go out through vg_coord_io, so the logic is tested without a network.
+ */
+#ifndef VIGIL_COORDINATOR_H
+#define VIGIL_COORDINATOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "cluster_state.h"
+#include "config.h"
+#include "repstate.h"
+
+/* ---- types ---------------------------------------------------------------- */
+
+typedef struct vg_coord vg_coord;
+
+typedef struct {
+	/* Ask `node` to start or stop `resource`; id grows with every request. */
+	void (*send_action)(void *arg, const char *node, const char *resource, vg_op_kind op,
+			    uint64_t id);
+	/* Fence `node` now (the owner runs the devices and calls vg_coord_fence_done). */
+	void (*fence)(void *arg, const char *node);
+	/* Call vg_coord_run again in `ms` milliseconds (a deadline inside the view passes). */
+	void (*rearm)(void *arg, uint64_t ms);
+} vg_coord_io;
+
+/* A node's report: what runs there, as vg_supervisor_report gives it. Reports count for the
+ * membership view in which they are delivered (Corosync delivers a message sent after a view
+ * change after that change everywhere); acks are per view too. */
+typedef struct {
+	uint64_t ring;	   /* the ring the reporter was in when it sent this */
+	bool probed;	   /* every resource probed */
+	bool leaving;	   /* the node is shutting down: move everything away */
+	uint64_t ack;	   /* highest action id it has taken on in this view */
+	json_t *resources; /* {"name": "state"}; borrowed during the call */
+} vg_node_report;
+
+/* ---- functions ------------------------------------------------------------ */
+
+vg_coord *vg_coord_new(const char *local_node, const vg_coord_io *io, void *arg);
+void vg_coord_free(vg_coord *c);
+
+/* Inputs. Each may change what should happen: call vg_coord_run afterwards. */
+void vg_coord_set_config(vg_coord *c, const vg_config *cfg); /* cfg outlives its use */
+/* A new membership (node ids of the members) with its quorum; now: monotonic ms, wall: ms
+ * since the epoch. */
+void vg_coord_membership(vg_coord *c, const uint32_t *members, size_t n, bool quorate,
+			 uint64_t ring, uint64_t now, uint64_t wall);
+void vg_coord_report(vg_coord *c, const char *node, const vg_node_report *r);
+/* The node stopped cleanly (it sent its goodbye with everything stopped). */
+void vg_coord_bye(vg_coord *c, const char *node);
+/* The owner's fencing of node ended (ok or not, with a reason for status). */
+void vg_coord_fence_done(vg_coord *c, const char *node, bool ok, const char *detail, uint64_t now);
+/* Whether the view may act: this server's replicated state is in step with the others'. */
+void vg_coord_set_synced(vg_coord *c, bool synced);
+
+/* Re-plan and act when this server is the coordinator. now: monotonic ms; wall: ms since the
+ * epoch (failure times are wall clock). The replicated state gives admin flags, fencing
+ * records and failcounts. */
+void vg_coord_run(vg_coord *c, const vg_repstate *rs, uint64_t now, uint64_t wall);
+
+/* The coordinator's name (quorate member with the lowest node id), NULL without quorum. */
+const char *vg_coord_leader(const vg_coord *c);
+bool vg_coord_is_leader(const vg_coord *c);
+bool vg_coord_quorate(const vg_coord *c);
+
+/* The `vigil status --json` document of the whole cluster as this server sees it. */
+json_t *vg_coord_status(vg_coord *c, const vg_repstate *rs, uint64_t now, uint64_t wall);
+
+/* The cluster state handed to the scheduler (for tests and `vigil simulate` replays). */
+vg_cluster_state *vg_coord_state(vg_coord *c, const vg_repstate *rs, uint64_t now, uint64_t wall);
+
+#endif

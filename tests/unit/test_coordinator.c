@@ -1,0 +1,370 @@
+/* Unit tests: the coordinator's view and its actions, driven without a network (the I/O
+ * interface records what it is asked to do; time is an argument). Table-driven where the
+ * shape allows. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coordinator.h"
+#include "repstate.h"
+
+/* ---- a recording I/O ---------------------------------------------------------- */
+
+typedef struct {
+	char log[4096]; /* "start vip n2; fence n1; " ... */
+	uint64_t last_id;
+	uint64_t rearm_ms;
+} rec;
+
+static void r_send(void *arg, const char *node, const char *res, vg_op_kind op, uint64_t id)
+{
+	rec *r = arg;
+	size_t l = strlen(r->log);
+	snprintf(r->log + l, sizeof r->log - l, "%s %s %s; ", vg_op_name(op), res, node);
+	r->last_id = id;
+}
+
+static void r_fence(void *arg, const char *node)
+{
+	rec *r = arg;
+	size_t l = strlen(r->log);
+	snprintf(r->log + l, sizeof r->log - l, "fence %s; ", node);
+}
+
+static void r_rearm(void *arg, uint64_t ms)
+{
+	rec *r = arg;
+	r->rearm_ms = ms;
+}
+
+static const vg_coord_io io = {r_send, r_fence, r_rearm};
+
+/* ---- fixtures -------------------------------------------------------------------- */
+
+#define NODES3                                                                                     \
+	"cluster: {name: t, quorum_loss_delay: 100ms}\n"                                           \
+	"nodes:\n"                                                                                 \
+	"  - {name: n1, address: 10.9.0.1, role: server}\n"                                        \
+	"  - {name: n2, address: 10.9.0.2, role: server}\n"                                        \
+	"  - {name: n3, address: 10.9.0.3, role: server}\n"
+
+#define NODES2                                                                                     \
+	"cluster: {name: t, fence_delay: 5s}\n"                                                    \
+	"nodes:\n"                                                                                 \
+	"  - {name: n1, address: 10.9.0.1, role: server}\n"                                        \
+	"  - {name: n2, address: 10.9.0.2, role: server}\n"                                        \
+	"fence_devices:\n"                                                                         \
+	"  - {name: pdu, agent: fence_dummy, targets: [n1, n2]}\n"
+
+#define VIP                                                                                        \
+	"resources:\n"                                                                             \
+	"  - {name: vip, type: vip, params: {address: 10.9.0.100/24}}\n"
+
+#define DUMMY                                                                                      \
+	"resources:\n"                                                                             \
+	"  - {name: db, type: 'ocf:heartbeat:Dummy'}\n"
+
+static vg_config *load(const char *yaml)
+{
+	vg_config_errors errs = {0};
+	vg_config *c = vg_config_load_buffer("test.yaml", yaml, strlen(yaml), NULL, &errs);
+	if (!c) {
+		char line[512];
+		vg_config_error_format(&errs.items[0], line, sizeof line);
+		fail_msg("config: %s", line);
+	}
+	vg_config_errors_free(&errs);
+	return c;
+}
+
+typedef struct {
+	vg_config *cfg;
+	vg_coord *co;
+	vg_repstate *rs;
+	rec rec;
+} fx;
+
+static void fx_init(fx *f, const char *yaml, const char *local)
+{
+	memset(f, 0, sizeof *f);
+	f->cfg = load(yaml);
+	f->co = vg_coord_new(local, &io, &f->rec);
+	vg_coord_set_config(f->co, f->cfg);
+	vg_coord_set_synced(f->co, true);
+	f->rs = vg_repstate_new();
+}
+
+static void fx_free(fx *f)
+{
+	vg_coord_free(f->co);
+	vg_config_free(f->cfg);
+	vg_repstate_free(f->rs);
+}
+
+/* Report resources of node in ring: "vip=running,db=stopped". */
+static void report(fx *f, const char *node, uint64_t ring, const char *states, uint64_t ack)
+{
+	json_t *res = json_object();
+	char buf[256];
+	snprintf(buf, sizeof buf, "%s", states);
+	for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
+		char *eq = strchr(tok, '=');
+		*eq = '\0';
+		json_object_set_new(res, tok, json_string(eq + 1));
+	}
+	vg_node_report r = {.ring = ring, .probed = true, .ack = ack, .resources = res};
+	vg_coord_report(f->co, node, &r);
+	json_decref(res);
+}
+
+static void members(fx *f, const uint32_t *ids, size_t n, bool quorate, uint64_t ring, uint64_t now)
+{
+	vg_coord_membership(f->co, ids, n, quorate, ring, now, 1000000 + now);
+}
+
+static void run(fx *f, uint64_t now)
+{
+	f->rec.log[0] = '\0';
+	f->rec.rearm_ms = 0;
+	vg_coord_run(f->co, f->rs, now, 1000000 + now);
+}
+
+static void apply(fx *f, const char *json)
+{
+	char err[256];
+	vg_repmsg *m = vg_repmsg_decode(json, strlen(json), err, sizeof err);
+	assert_non_null(m);
+	assert_int_equal(vg_repstate_apply(f->rs, m, true, err, sizeof err), 0);
+	vg_repmsg_free(m);
+}
+
+/* ---- tests ------------------------------------------------------------------------ */
+
+static const uint32_t all3[] = {1, 2, 3};
+
+static void test_leader_is_lowest_quorate_member(void **st)
+{
+	(void)st;
+	fx f;
+	fx_init(&f, NODES3 VIP, "n2");
+	members(&f, all3 + 1, 2, true, 7, 0);
+	assert_string_equal(vg_coord_leader(f.co), "n2");
+	assert_true(vg_coord_is_leader(f.co));
+	members(&f, all3, 3, true, 8, 10);
+	assert_string_equal(vg_coord_leader(f.co), "n1");
+	assert_false(vg_coord_is_leader(f.co));
+	members(&f, all3 + 1, 1, false, 9, 20);
+	assert_null(vg_coord_leader(f.co));
+	fx_free(&f);
+}
+
+/* Nothing is started before every member has reported (probed) in the current ring, and a
+ * request is sent once until its node acknowledges it. */
+static void test_probe_first_then_one_request(void **st)
+{
+	(void)st;
+	fx f;
+	fx_init(&f, NODES3 VIP, "n1");
+	members(&f, all3, 3, true, 5, 0);
+	report(&f, "n1", 5, "vip=stopped", 0);
+	report(&f, "n2", 5, "vip=stopped", 0);
+	run(&f, 1);
+	assert_string_equal(f.rec.log, ""); /* n3 has not reported */
+	members(&f, all3, 3, true, 5, 2);   /* a new view: the reports so far were of the last */
+	report(&f, "n1", 5, "vip=stopped", 0);
+	report(&f, "n3", 5, "vip=stopped", 0);
+	run(&f, 2);
+	assert_string_equal(f.rec.log, ""); /* n2 has not reported in this view */
+	report(&f, "n2", 5, "vip=stopped", 0);
+	run(&f, 3);
+	assert_string_equal(f.rec.log, "start vip n1; ");
+	uint64_t id = f.rec.last_id;
+	run(&f, 4);
+	assert_string_equal(f.rec.log, ""); /* in flight: not asked again */
+	report(&f, "n1", 5, "vip=starting", id);
+	run(&f, 5);
+	assert_string_equal(f.rec.log, "");
+	report(&f, "n1", 5, "vip=running", id);
+	run(&f, 6);
+	assert_string_equal(f.rec.log, "");
+	fx_free(&f);
+}
+
+static void test_not_leader_or_not_synced_does_nothing(void **st)
+{
+	(void)st;
+	fx f;
+	fx_init(&f, NODES3 VIP, "n2");
+	members(&f, all3, 3, true, 5, 0);
+	for (int i = 0; i < 3; i++)
+		report(&f, (const char *[]){"n1", "n2", "n3"}[i], 5, "vip=stopped", 0);
+	run(&f, 1);
+	assert_string_equal(f.rec.log, "");
+	fx_free(&f);
+	fx_init(&f, NODES3 VIP, "n1");
+	vg_coord_set_synced(f.co, false);
+	members(&f, all3, 3, true, 5, 0);
+	for (int i = 0; i < 3; i++)
+		report(&f, (const char *[]){"n1", "n2", "n3"}[i], 5, "vip=stopped", 0);
+	run(&f, 1);
+	assert_string_equal(f.rec.log, "");
+	fx_free(&f);
+}
+
+/* requires: quorum: the lost node's VIP is recovered only after quorum_loss_delay. */
+static void test_quorum_resource_waits_for_the_lost_side(void **st)
+{
+	(void)st;
+	fx f;
+	fx_init(&f, NODES3 VIP, "n2");
+	members(&f, all3, 3, true, 5, 0);
+	report(&f, "n1", 5, "vip=running", 0);
+	report(&f, "n2", 5, "vip=stopped", 0);
+	report(&f, "n3", 5, "vip=stopped", 0);
+	members(&f, all3 + 1, 2, true, 6, 1000); /* n1 lost */
+	report(&f, "n2", 6, "vip=stopped", 0);
+	report(&f, "n3", 6, "vip=stopped", 0);
+	run(&f, 1050);
+	assert_null(strstr(f.rec.log, "start vip"));
+	assert_int_equal(f.rec.rearm_ms, 50);
+	json_t *s = vg_coord_status(f.co, f.rs, 1050, 1001050);
+	json_t *vip = json_array_get(json_object_get(s, "resources"), 0);
+	assert_non_null(
+	    strstr(json_string_value(json_object_get(vip, "waiting")), "has certainly stopped it"));
+	json_t *n1 = json_array_get(json_object_get(s, "nodes"), 0);
+	assert_string_equal(json_string_value(json_object_get(n1, "state")), "unclean");
+	json_decref(s);
+	run(&f, 1100);
+	assert_non_null(strstr(f.rec.log, "start vip n2; "));
+	fx_free(&f);
+}
+
+/* requires: fencing: nothing until a fencing record newer than the loss; no device: the
+ * reason says confirm-down. */
+static void test_fencing_resource_waits_for_fence(void **st)
+{
+	(void)st;
+	fx f;
+	fx_init(&f, NODES3 DUMMY, "n2");
+	members(&f, all3, 3, true, 5, 0);
+	report(&f, "n1", 5, "db=running", 0);
+	report(&f, "n2", 5, "db=stopped", 0);
+	report(&f, "n3", 5, "db=stopped", 0);
+	members(&f, all3 + 1, 2, true, 6, 1000);
+	report(&f, "n2", 6, "db=stopped", 0);
+	report(&f, "n3", 6, "db=stopped", 0);
+	run(&f, 5000);
+	assert_null(strstr(f.rec.log, "start db"));
+	json_t *s = vg_coord_status(f.co, f.rs, 5000, 1005000);
+	json_t *db = json_array_get(json_object_get(s, "resources"), 0);
+	assert_non_null(
+	    strstr(json_string_value(json_object_get(db, "waiting")), "confirm-down n1"));
+	json_decref(s);
+	/* an old record (before the loss) does not count */
+	apply(&f, "{\"kind\":\"fence_record\",\"node\":\"n1\",\"time_ms\":900000,\"by\":\"x\","
+		  "\"method\":\"off\"}");
+	run(&f, 5001);
+	assert_null(strstr(f.rec.log, "start db"));
+	apply(&f, "{\"kind\":\"fence_record\",\"node\":\"n1\",\"time_ms\":1005001,\"by\":"
+		  "\"operator\",\"method\":\"confirm-down\"}");
+	run(&f, 5002);
+	assert_non_null(strstr(f.rec.log, "start db n2; "));
+	fx_free(&f);
+}
+
+/* two_node: both halves keep quorum; the side that ran less waits fence_delay; a failed
+ * fence is retried later and shown. */
+static void test_two_node_fence_delay_and_retry(void **st)
+{
+	(void)st;
+	static const uint32_t both[] = {1, 2};
+	struct {
+		const char *local, *n1_states, *n2_states;
+		bool waits;
+	} rows[] = {
+	    {"n2", "db=running", "db=stopped", true},  /* n1 ran more: n2 waits */
+	    {"n1", "db=running", "db=stopped", false}, /* n1 fences at once */
+	    {"n1", "db=stopped", "db=stopped", false}, /* tie: lower id goes first */
+	    {"n2", "db=stopped", "db=stopped", true},
+	};
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		fx f;
+		fx_init(&f, NODES2 DUMMY, rows[i].local);
+		members(&f, both, 2, true, 5, 0);
+		report(&f, "n1", 5, rows[i].n1_states, 0);
+		report(&f, "n2", 5, rows[i].n2_states, 0);
+		const char *other = strcmp(rows[i].local, "n1") ? "n1" : "n2";
+		uint32_t me = strcmp(rows[i].local, "n1") ? 2 : 1;
+		members(&f, &me, 1, true, 6, 1000);
+		report(&f, rows[i].local, 6,
+		       !strcmp(rows[i].local, "n1") ? rows[i].n1_states : rows[i].n2_states, 0);
+		run(&f, 1001);
+		char want[64];
+		snprintf(want, sizeof want, "fence %s; ", other);
+		assert_null(strstr(f.rec.log, "start")); /* nothing before the fence */
+		if (rows[i].waits) {
+			assert_null(strstr(f.rec.log, "fence"));
+			assert_int_equal(f.rec.rearm_ms, 5000);
+			run(&f, 6001);
+		}
+		assert_non_null(strstr(f.rec.log, want));
+		/* failure: retried after a while, reason shown */
+		vg_coord_fence_done(f.co, other, false, "exit 1", 7000);
+		run(&f, 7001);
+		assert_null(strstr(f.rec.log, "fence"));
+		json_t *s = vg_coord_status(f.co, f.rs, 7001, 1007001);
+		size_t k;
+		json_t *n;
+		bool seen = false;
+		json_array_foreach(json_object_get(s, "nodes"), k, n)
+		{
+			const char *reason = json_string_value(json_object_get(n, "reason"));
+			if (reason && strstr(reason, "fencing failed: exit 1"))
+				seen = true;
+		}
+		assert_true(seen);
+		json_decref(s);
+		run(&f, 12001);
+		assert_non_null(strstr(f.rec.log, want));
+		fx_free(&f);
+	}
+}
+
+/* A node that said goodbye is offline, not unclean: nothing waits for it. */
+static void test_bye_is_clean(void **st)
+{
+	(void)st;
+	fx f;
+	fx_init(&f, NODES3 DUMMY, "n2");
+	members(&f, all3, 3, true, 5, 0);
+	report(&f, "n1", 5, "db=stopped", 0);
+	report(&f, "n2", 5, "db=stopped", 0);
+	report(&f, "n3", 5, "db=stopped", 0);
+	vg_coord_bye(f.co, "n1");
+	members(&f, all3 + 1, 2, true, 6, 1000);
+	report(&f, "n2", 6, "db=stopped", 0);
+	report(&f, "n3", 6, "db=stopped", 0);
+	run(&f, 1001);
+	assert_string_equal(f.rec.log, "start db n2; ");
+	fx_free(&f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_leader_is_lowest_quorate_member),
+	    cmocka_unit_test(test_probe_first_then_one_request),
+	    cmocka_unit_test(test_not_leader_or_not_synced_does_nothing),
+	    cmocka_unit_test(test_quorum_resource_waits_for_the_lost_side),
+	    cmocka_unit_test(test_fencing_resource_waits_for_fence),
+	    cmocka_unit_test(test_two_node_fence_delay_and_retry),
+	    cmocka_unit_test(test_bye_is_clean),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
