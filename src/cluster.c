@@ -147,6 +147,7 @@ static uint32_t my_id(const vg_cluster *c)
 }
 
 static void schedule_run(vg_cluster *c, uint64_t ms);
+static void coord_membership(vg_cluster *c);
 static void schedule_report(vg_cluster *c);
 static void set_synced(vg_cluster *c);
 
@@ -285,10 +286,7 @@ static void on_config_switched(void *arg)
 	vg_config *old = c->cfg;
 	c->cfg = c->next_cfg;
 	c->next_cfg = NULL;
-	vg_coord_set_config(c->co, c->cfg);
-	if (c->in_ring)
-		vg_coord_membership(c->co, c->members, c->n_members, c->quorate, c->ring, mono_ms(),
-				    wall_ms());
+	vg_coord_set_config(c->co, c->cfg); /* keeps what it knows of each node, and the view */
 	vg_config_free(old);
 	if (c->queued_yaml) {
 		char *y = c->queued_yaml;
@@ -662,6 +660,16 @@ static void on_run_timer(uv_timer_t *t)
 
 /* ---- membership ------------------------------------------------------------------- */
 
+static void coord_membership(vg_cluster *c)
+{
+	uint32_t ring[384];
+	size_t n = vg_membership_ring_members(c->m, ring, 384);
+	if (n > 384)
+		n = 384;
+	vg_coord_membership(c->co, c->members, c->n_members, ring, n, c->quorate, c->ring,
+			    mono_ms(), wall_ms());
+}
+
 static void on_m_change(void *arg, const uint32_t *members, size_t n, bool quorate, uint64_t ring)
 {
 	vg_cluster *c = arg;
@@ -695,7 +703,7 @@ static void on_m_change(void *arg, const uint32_t *members, size_t n, bool quora
 	c->synced = false;
 	held_clear(c);
 	vg_coord_set_synced(c->co, false);
-	vg_coord_membership(c->co, members, n, quorate, ring, mono_ms(), wall_ms());
+	coord_membership(c);
 	send_c(c,
 	       json_pack("{s:s, s:I, s:I, s:I}", "kind", "summary", "ring", (json_int_t)ring,
 			 "epoch", (json_int_t)c->rs->epoch, "version", (json_int_t)c->rs->version));
@@ -791,7 +799,7 @@ static void on_m_connection(void *arg, bool connected)
 	c->quorate = false;
 	c->synced = false;
 	vg_coord_set_synced(c->co, false);
-	vg_coord_membership(c->co, NULL, 0, false, 0, mono_ms(), wall_ms());
+	vg_coord_membership(c->co, NULL, 0, NULL, 0, false, 0, mono_ms(), wall_ms());
 	vg_supervisor_halt(c->sv, true);
 	waiters_fail_all(c, "lost the connection to Corosync");
 }

@@ -31,6 +31,7 @@ typedef struct {
 	char *name;
 	uint32_t id;
 	bool member;
+	bool in_ring; /* its Corosync is in the ring (a non-member there lost its vigild) */
 	bool ever_member;
 	bool bye;
 	uint64_t lost_at;   /* monotonic ms */
@@ -67,7 +68,15 @@ struct vg_coord {
 	uint64_t next_id;
 };
 
-enum { FENCE_RETRY_MS = 5000 };
+enum {
+	FENCE_RETRY_MS = 5000,
+	/* a node not seen since start-up is fenced only this long after quorum (others are
+	 * usually just starting), as Pacemaker's dc-deadtime */
+	STARTUP_GRACE_MS = 20000,
+	/* a node whose vigild left while its Corosync stayed is given this long to come back
+	 * (a restart) before it is fenced */
+	VIGILD_GRACE_MS = 10000,
+};
 
 static cnode *node_by_name(const vg_coord *c, const char *name)
 {
@@ -139,8 +148,9 @@ void vg_coord_set_config(vg_coord *c, const vg_config *cfg)
 	pend_clear(c);
 }
 
-void vg_coord_membership(vg_coord *c, const uint32_t *members, size_t n, bool quorate,
-			 uint64_t ring, uint64_t now, uint64_t wall)
+void vg_coord_membership(vg_coord *c, const uint32_t *members, size_t n,
+			 const uint32_t *ring_members, size_t n_ring, bool quorate, uint64_t ring,
+			 uint64_t now, uint64_t wall)
 {
 	if (quorate && !c->quorate)
 		c->quorate_since = now;
@@ -154,6 +164,9 @@ void vg_coord_membership(vg_coord *c, const uint32_t *members, size_t n, bool qu
 		cn->member = false;
 		for (size_t k = 0; k < n; k++)
 			cn->member = cn->member || members[k] == cn->id;
+		cn->in_ring = false;
+		for (size_t k = 0; k < n_ring; k++)
+			cn->in_ring = cn->in_ring || ring_members[k] == cn->id;
 		if (cn->member) {
 			cn->ever_member = true;
 			cn->bye = false;
@@ -276,7 +289,7 @@ static bool is_fenced(const vg_repstate *rs, const cnode *cn)
 
 static bool self_stopped(const vg_coord *c, const cnode *cn, uint64_t now)
 {
-	return c->quorate && !two_node(c->cfg) && now >= cn->lost_at + c->cfg->quorum_loss_delay_ms;
+	return c->quorate && !two_node(c->cfg) && !cn->in_ring && now >= cn->lost_at + c->cfg->quorum_loss_delay_ms;
 }
 
 static vg_inst_state inst_state(const char *s, bool *busy)
@@ -450,6 +463,17 @@ static void act_fence(vg_coord *c, cnode *cn, uint64_t now, uint64_t *next)
 			 cn->name, cn->name);
 		return;
 	}
+	uint64_t grace = !cn->ever_member ? c->quorate_since + STARTUP_GRACE_MS
+			 : cn->in_ring	  ? cn->lost_at + VIGILD_GRACE_MS
+					  : 0;
+	if (now < grace) {
+		snprintf(cn->reason, sizeof cn->reason, "%s; fencing it in %llu s if it stays away",
+			 cn->ever_member ? "its vigild is gone but its Corosync is not"
+					 : "not seen since start-up",
+			 (unsigned long long)((grace - now + 999) / 1000));
+		rearm_min(next, grace, now);
+		return;
+	}
 	if (must_wait_to_fence(c, cn)) {
 		if (!cn->fence_wait_until) {
 			cn->fence_wait_until = now + c->cfg->fence_delay_ms;
@@ -526,7 +550,9 @@ static void node_reason(const vg_coord *c, const cnode *cn, const vg_node_cond *
 	buf[0] = '\0';
 	if (nc->state != VG_NODE_UNCLEAN)
 		return;
-	const char *why = cn->ever_member ? "left the membership" : "not seen since start-up";
+	const char *why = !cn->ever_member ? "not seen since start-up"
+			  : cn->in_ring	   ? "its vigild left (its Corosync is still up)"
+					   : "left the membership";
 	if (cn->reason[0])
 		snprintf(buf, len, "%s; %s", why, cn->reason);
 	else if (!c->quorate)

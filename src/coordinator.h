@@ -53,10 +53,12 @@ void vg_coord_free(vg_coord *c);
 
 /* Inputs. Each may change what should happen: call vg_coord_run afterwards. */
 void vg_coord_set_config(vg_coord *c, const vg_config *cfg); /* cfg outlives its use */
-/* A new membership (node ids of the members) with its quorum; now: monotonic ms, wall: ms
- * since the epoch. */
-void vg_coord_membership(vg_coord *c, const uint32_t *members, size_t n, bool quorate,
-			 uint64_t ring, uint64_t now, uint64_t wall);
+/* A new membership: members (node ids whose vigild is in the group), ring (node ids whose
+ * Corosync is in the totem ring: a node there but not a member has lost its vigild, not
+ * quorum), quorum; now: monotonic ms, wall: ms since the epoch. */
+void vg_coord_membership(vg_coord *c, const uint32_t *members, size_t n,
+			 const uint32_t *ring_members, size_t n_ring, bool quorate, uint64_t ring,
+			 uint64_t now, uint64_t wall);
 void vg_coord_report(vg_coord *c, const char *node, const vg_node_report *r);
 /* The node stopped cleanly (it sent its goodbye with everything stopped). */
 void vg_coord_bye(vg_coord *c, const char *node);

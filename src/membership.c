@@ -535,3 +535,12 @@ void vg_membership_free(vg_membership *m)
 	uv_close((uv_handle_t *)&m->retry_timer, handle_closed);
 	uv_close((uv_handle_t *)&m->send_timer, handle_closed);
 }
+
+size_t vg_membership_ring_members(const vg_membership *m, uint32_t *out, size_t max)
+{
+	if (!m->totem_known)
+		return 0;
+	for (size_t i = 0; i < m->n_totem && i < max; i++)
+		out[i] = m->totem[i];
+	return m->n_totem;
+}

@@ -33,6 +33,9 @@ vg_membership *vg_membership_new(uv_loop_t *loop, const char *group, const vg_me
  * to try again; the queue is retried from a timer in order), -1 when not connected, the queue
  * is full or Corosync refused. Queued messages are dropped if the connection is lost. */
 int vg_membership_send(vg_membership *m, const void *data, size_t len);
+/* The totem ring's members (node ids, Corosync up there; vigild may not be) as of the last
+ * on_change; returns how many (at most max are copied). */
+size_t vg_membership_ring_members(const vg_membership *m, uint32_t *out, size_t max);
 /* This node's Corosync node id, 0 while not connected. */
 uint32_t vg_membership_local_nodeid(const vg_membership *m);
 /* Leave, finalize and release. The memory is released by the loop's close callbacks: run

@@ -125,7 +125,7 @@ static void report(fx *f, const char *node, uint64_t ring, const char *states, u
 
 static void members(fx *f, const uint32_t *ids, size_t n, bool quorate, uint64_t ring, uint64_t now)
 {
-	vg_coord_membership(f->co, ids, n, quorate, ring, now, 1000000 + now);
+	vg_coord_membership(f->co, ids, n, ids, n, quorate, ring, now, 1000000 + now);
 }
 
 static void run(fx *f, uint64_t now)
