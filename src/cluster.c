@@ -116,6 +116,8 @@ struct vg_cluster {
 
 	vg_cluster_done_cb done_cb;
 	void *done_arg;
+	void (*on_fatal)(void *arg);
+	void *fatal_arg;
 	int open_handles;
 	bool freeing;
 };
@@ -788,9 +790,16 @@ static void on_m_connection(void *arg, bool connected)
 	c->connected = connected;
 	if (connected) {
 		vg_info("connected to Corosync (node id %u)", vg_membership_local_nodeid(c->m));
-		if (vg_membership_local_nodeid(c->m) != my_id(c))
-			vg_error("Corosync's node id %u is not %s's id %u in the configuration",
+		if (vg_membership_local_nodeid(c->m) != my_id(c)) {
+			vg_error("the local Corosync's node id is %u but %s is node id %u in the "
+				 "configuration: its corosync.conf does not match (vigil "
+				 "corosync-conf makes one that does); refusing to run",
 				 vg_membership_local_nodeid(c->m), c->node, my_id(c));
+			c->connected = false;
+			vg_supervisor_halt(c->sv, true);
+			if (c->on_fatal)
+				c->on_fatal(c->fatal_arg);
+		}
 		return;
 	}
 	vg_error("lost Corosync: stopping local resources (cannot know whether this node is "
@@ -875,6 +884,8 @@ vg_cluster *vg_cluster_new(const vg_cluster_opts *o, char *err, size_t errlen)
 	c->data_dir = strdup(o->data_dir);
 	c->ocf_root = o->ocf_root ? strdup(o->ocf_root) : NULL;
 	c->config_path = strdup(o->config_path);
+	c->on_fatal = o->on_fatal;
+	c->fatal_arg = o->fatal_arg;
 	c->file_yaml = read_text(o->config_path);
 	c->rs = rs;
 	c->cfg = o->file_config;

@@ -27,6 +27,9 @@ typedef struct {
 	const char *ocf_root;	 /* NULL: default */
 	const char *config_path; /* the file vigild was given */
 	vg_config *file_config;	 /* loaded from it; the cluster takes ownership */
+	/* The local Corosync does not match the configuration: vigild must not run here. */
+	void (*on_fatal)(void *arg);
+	void *fatal_arg;
 } vg_cluster_opts;
 
 typedef void (*vg_cluster_done_cb)(void *arg);

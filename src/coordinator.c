@@ -289,7 +289,8 @@ static bool is_fenced(const vg_repstate *rs, const cnode *cn)
 
 static bool self_stopped(const vg_coord *c, const cnode *cn, uint64_t now)
 {
-	return c->quorate && !two_node(c->cfg) && !cn->in_ring && now >= cn->lost_at + c->cfg->quorum_loss_delay_ms;
+	return c->quorate && !two_node(c->cfg) && !cn->in_ring &&
+	       now >= cn->lost_at + c->cfg->quorum_loss_delay_ms;
 }
 
 static vg_inst_state inst_state(const char *s, bool *busy)
@@ -324,7 +325,10 @@ static bool busy_on(const cnode *cn, const char *resource)
 	return busy;
 }
 
-vg_cluster_state *vg_coord_state(vg_coord *c, const vg_repstate *rs, uint64_t now, uint64_t wall)
+/* for_display: a node never heard from shows no instances (for the scheduler it may run
+ * anything). */
+static vg_cluster_state *build_state(vg_coord *c, const vg_repstate *rs, uint64_t now,
+				     uint64_t wall, bool for_display)
 {
 	const vg_config *cfg = c->cfg;
 	vg_cluster_state *st = vg_cluster_state_new(cfg);
@@ -362,6 +366,7 @@ vg_cluster_state *vg_coord_state(vg_coord *c, const vg_repstate *rs, uint64_t no
 			nc->self_stopped = self_stopped(c, cn, now);
 			nc->fence_pending = cn->fencing;
 			unknown_all = !cn->has_report;
+			runs = !(for_display && unknown_all);
 		}
 		if (!runs)
 			continue;
@@ -390,6 +395,11 @@ vg_cluster_state *vg_coord_state(vg_coord *c, const vg_repstate *rs, uint64_t no
 		ic->last_failure_ms = f->last_failure_ms;
 	}
 	return st;
+}
+
+vg_cluster_state *vg_coord_state(vg_coord *c, const vg_repstate *rs, uint64_t now, uint64_t wall)
+{
+	return build_state(c, rs, now, wall, false);
 }
 
 /* ---- acting ---------------------------------------------------------------- */
@@ -613,7 +623,7 @@ json_t *vg_coord_status(vg_coord *c, const vg_repstate *rs, uint64_t now, uint64
 {
 	if (!c->cfg)
 		return json_object();
-	vg_cluster_state *st = vg_coord_state(c, rs, now, wall);
+	vg_cluster_state *st = build_state(c, rs, now, wall, true);
 	json_t *o = vg_cluster_state_to_jansson(c->cfg, st);
 	json_object_set_new(json_object_get(o, "cluster"), "mode", json_string("cluster"));
 	json_object_set_new(json_object_get(o, "cluster"), "synced", json_boolean(c->synced));

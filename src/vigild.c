@@ -45,6 +45,19 @@ static void usage(FILE *f)
 		   "defaults: --data-dir /var/lib/vigil, --socket /run/vigil/vigild.sock\n");
 }
 
+static void on_all_stopped(void *arg);
+
+/* The cluster cannot run here (a Corosync that does not match the file): stop and exit 1. */
+static void on_fatal(void *arg)
+{
+	daemon_ctx *d = arg;
+	d->exit_code = 1;
+	if (d->stopping)
+		return;
+	d->stopping = true;
+	vg_cluster_shutdown(d->cl, on_all_stopped, d);
+}
+
 static int mkdir_p(const char *path)
 {
 	char buf[4096];
@@ -307,7 +320,9 @@ int main(int argc, char **argv)
 				      .node = d.node,
 				      .data_dir = d.data_dir,
 				      .config_path = config_path,
-				      .file_config = d.config};
+				      .file_config = d.config,
+				      .on_fatal = on_fatal,
+				      .fatal_arg = &d};
 		d.config = NULL; /* the cluster owns it */
 		d.cl = vg_cluster_new(&co, err, sizeof err);
 		if (!d.cl) {

@@ -336,6 +336,34 @@ static void test_two_node_fence_delay_and_retry(void **st)
 	}
 }
 
+/* A node whose vigild left while its Corosync stayed in the ring keeps its quorum: nothing of
+ * it counts as stopped, and it is fenced only after a grace (a restart of vigild). */
+static void test_vigild_gone_corosync_up(void **st)
+{
+	(void)st;
+	fx f;
+	fx_init(&f,
+		NODES3 "fence_devices:\n  - {name: pdu, agent: fence_dummy, targets: [n1]}\n" VIP,
+		"n2");
+	members(&f, all3, 3, true, 5, 0);
+	report(&f, "n1", 5, "vip=running", 0);
+	report(&f, "n2", 5, "vip=stopped", 0);
+	report(&f, "n3", 5, "vip=stopped", 0);
+	vg_coord_membership(f.co, all3 + 1, 2, all3, 3, true, 5, 1000, 1001000);
+	report(&f, "n2", 5, "vip=stopped", 0);
+	report(&f, "n3", 5, "vip=stopped", 0);
+	run(&f, 5000);
+	assert_string_equal(f.rec.log, ""); /* no start, no fence yet */
+	assert_int_equal(f.rec.rearm_ms, 6000);
+	json_t *s = vg_coord_status(f.co, f.rs, 5000, 1005000);
+	json_t *n1 = json_array_get(json_object_get(s, "nodes"), 0);
+	assert_non_null(strstr(json_string_value(json_object_get(n1, "reason")), "vigild"));
+	json_decref(s);
+	run(&f, 11000);
+	assert_string_equal(f.rec.log, "fence n1; ");
+	fx_free(&f);
+}
+
 /* A node that said goodbye is offline, not unclean: nothing waits for it. */
 static void test_bye_is_clean(void **st)
 {
@@ -365,6 +393,7 @@ int main(void)
 	    cmocka_unit_test(test_fencing_resource_waits_for_fence),
 	    cmocka_unit_test(test_two_node_fence_delay_and_retry),
 	    cmocka_unit_test(test_bye_is_clean),
+	    cmocka_unit_test(test_vigild_gone_corosync_up),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
