@@ -675,7 +675,8 @@ static void coord_membership(vg_cluster *c)
 static void on_m_change(void *arg, const uint32_t *members, size_t n, bool quorate, uint64_t ring)
 {
 	vg_cluster *c = arg;
-	free(c->members);
+	uint32_t *before = c->members;
+	size_t n_before = c->n_members;
 	c->members = malloc((n ? n : 1) * sizeof *members);
 	memcpy(c->members, members, n * sizeof *members);
 	c->n_members = n;
@@ -692,8 +693,28 @@ static void on_m_change(void *arg, const uint32_t *members, size_t n, bool quora
 	}
 	vg_info("membership: [%s], %s, ring %llu", list, quorate ? "quorate" : "NO QUORUM",
 		(unsigned long long)ring);
-	if (!quorate && was_quorate)
-		send_event(c, "quorum_lost", list); /* rejected: recorded by the others */
+	/* the new coordinator records who left and who came */
+	bool leader = false;
+	if (quorate) {
+		uint32_t low = UINT32_MAX;
+		for (size_t i = 0; i < n; i++)
+			low = members[i] < low ? members[i] : low;
+		leader = low == my_id(c);
+	}
+	for (size_t i = 0; leader && i < n_before; i++) {
+		bool still = false;
+		for (size_t k = 0; k < n; k++)
+			still = still || members[k] == before[i];
+		const char *nm = node_name(c, before[i]);
+		char text[300];
+		snprintf(text, sizeof text, "%s left the membership (now: %s)", nm ? nm : "?",
+			 list);
+		if (!still)
+			send_event(c, "node_lost", text);
+	}
+	if (quorate && !was_quorate && leader)
+		send_event(c, "quorum", list);
+	free(before);
 	if (!quorate && c->cfg->no_quorum == VG_NO_QUORUM_STOP)
 		vg_supervisor_halt(c->sv, true);
 	else if (quorate && !c->leaving)

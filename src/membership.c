@@ -123,24 +123,24 @@ static void poll_closed(uv_handle_t *h)
 	maybe_release(m);
 }
 
-static void held_clear(vg_membership *m)
+static void list_clear(qmsg **head, qmsg **tail)
 {
-	while (m->h_head) {
-		qmsg *q = m->h_head;
-		m->h_head = q->next;
+	while (*head) {
+		qmsg *q = *head;
+		*head = q->next;
 		free(q);
 	}
-	m->h_tail = NULL;
+	*tail = NULL;
+}
+
+static void held_clear(vg_membership *m)
+{
+	list_clear(&m->h_head, &m->h_tail);
 }
 
 static void queue_clear(vg_membership *m)
 {
-	while (m->q_head) {
-		qmsg *q = m->q_head;
-		m->q_head = q->next;
-		free(q);
-	}
-	m->q_tail = NULL;
+	list_clear(&m->q_head, &m->q_tail);
 	m->q_len = 0;
 }
 

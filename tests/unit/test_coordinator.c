@@ -148,6 +148,23 @@ static void apply(fx *f, const char *json)
 
 static const uint32_t all3[] = {1, 2, 3};
 
+/* Three members report (n1 runs `res` when n1_runs), then n1 leaves the group at t=1000
+ * (still in the ring when in_ring: only its vigild is gone) and n2, n3 report again. */
+static void lose_n1(fx *f, const char *res, bool n1_runs, bool in_ring)
+{
+	char on[64], off[64];
+	snprintf(on, sizeof on, "%s=%s", res, n1_runs ? "running" : "stopped");
+	snprintf(off, sizeof off, "%s=stopped", res);
+	members(f, all3, 3, true, 5, 0);
+	report(f, "n1", 5, on, 0);
+	report(f, "n2", 5, off, 0);
+	report(f, "n3", 5, off, 0);
+	vg_coord_membership(f->co, all3 + 1, 2, all3 + (in_ring ? 0 : 1), in_ring ? 3 : 2, true, 6,
+			    1000, 1001000);
+	report(f, "n2", 6, off, 0);
+	report(f, "n3", 6, off, 0);
+}
+
 static void test_leader_is_lowest_quorate_member(void **st)
 {
 	(void)st;
@@ -223,13 +240,7 @@ static void test_quorum_resource_waits_for_the_lost_side(void **st)
 	(void)st;
 	fx f;
 	fx_init(&f, NODES3 VIP, "n2");
-	members(&f, all3, 3, true, 5, 0);
-	report(&f, "n1", 5, "vip=running", 0);
-	report(&f, "n2", 5, "vip=stopped", 0);
-	report(&f, "n3", 5, "vip=stopped", 0);
-	members(&f, all3 + 1, 2, true, 6, 1000); /* n1 lost */
-	report(&f, "n2", 6, "vip=stopped", 0);
-	report(&f, "n3", 6, "vip=stopped", 0);
+	lose_n1(&f, "vip", true, false);
 	run(&f, 1050);
 	assert_null(strstr(f.rec.log, "start vip"));
 	assert_int_equal(f.rec.rearm_ms, 50);
@@ -252,13 +263,7 @@ static void test_fencing_resource_waits_for_fence(void **st)
 	(void)st;
 	fx f;
 	fx_init(&f, NODES3 DUMMY, "n2");
-	members(&f, all3, 3, true, 5, 0);
-	report(&f, "n1", 5, "db=running", 0);
-	report(&f, "n2", 5, "db=stopped", 0);
-	report(&f, "n3", 5, "db=stopped", 0);
-	members(&f, all3 + 1, 2, true, 6, 1000);
-	report(&f, "n2", 6, "db=stopped", 0);
-	report(&f, "n3", 6, "db=stopped", 0);
+	lose_n1(&f, "db", true, false);
 	run(&f, 5000);
 	assert_null(strstr(f.rec.log, "start db"));
 	json_t *s = vg_coord_status(f.co, f.rs, 5000, 1005000);
@@ -345,13 +350,7 @@ static void test_vigild_gone_corosync_up(void **st)
 	fx_init(&f,
 		NODES3 "fence_devices:\n  - {name: pdu, agent: fence_dummy, targets: [n1]}\n" VIP,
 		"n2");
-	members(&f, all3, 3, true, 5, 0);
-	report(&f, "n1", 5, "vip=running", 0);
-	report(&f, "n2", 5, "vip=stopped", 0);
-	report(&f, "n3", 5, "vip=stopped", 0);
-	vg_coord_membership(f.co, all3 + 1, 2, all3, 3, true, 5, 1000, 1001000);
-	report(&f, "n2", 5, "vip=stopped", 0);
-	report(&f, "n3", 5, "vip=stopped", 0);
+	lose_n1(&f, "vip", true, true);
 	run(&f, 5000);
 	assert_string_equal(f.rec.log, ""); /* no start, no fence yet */
 	assert_int_equal(f.rec.rearm_ms, 6000);
