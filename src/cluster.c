@@ -12,6 +12,9 @@
  * version) sends its whole state if anyone is behind. A member that is behind keeps the
  * changes delivered after that moment and applies them on top of the state it receives.
  * Until a member is in step its coordinator view does not act.
+ * With a watchdog configured, it is fed only while this node is safe to count on: quorate,
+ * or running nothing (SBD's rule); a node that holds resources without quorum and cannot
+ * stop them resets itself.
  * Must not: decide placement, or block the loop (saving the state is a small write + fsync).
  */
 #include "cluster.h"
@@ -29,6 +32,7 @@
 #include "membership.h"
 #include "repstate.h"
 #include "supervisor.h"
+#include "watchdog.h"
 
 enum { CONNECT_GRACE_MS = 10000, PENDING_MAX = 256 };
 
@@ -74,6 +78,9 @@ struct vg_cluster {
 	vg_membership *m;
 	vg_supervisor *sv;
 	vg_coord *co;
+	vg_watchdog *wd;
+	bool starting; /* before the first membership (or the connect grace ran out) */
+	bool clean_stop;
 
 	bool connected;
 	uint32_t *members;
@@ -100,6 +107,7 @@ struct vg_cluster {
 	uv_timer_t report_timer;
 	uv_timer_t run_timer;
 	uv_timer_t connect_timer;
+	uv_timer_t fatal_timer; /* on_fatal is called from the loop, never inside a callback */
 	char *last_report;
 
 	/* fencing on the coordinator's behalf */
@@ -149,6 +157,8 @@ static uint32_t my_id(const vg_cluster *c)
 }
 
 static void schedule_run(vg_cluster *c, uint64_t ms);
+static void fatal(vg_cluster *c);
+static void wd_update(vg_cluster *c);
 static void coord_membership(vg_cluster *c);
 static void schedule_report(vg_cluster *c);
 static void set_synced(vg_cluster *c);
@@ -684,6 +694,7 @@ static void on_m_change(void *arg, const uint32_t *members, size_t n, bool quora
 	c->quorate = quorate;
 	c->ring = ring;
 	c->in_ring = true;
+	c->starting = false;
 	uv_timer_stop(&c->connect_timer);
 	char list[512] = "";
 	for (size_t i = 0; i < n; i++) {
@@ -706,7 +717,7 @@ static void on_m_change(void *arg, const uint32_t *members, size_t n, bool quora
 		for (size_t k = 0; k < n; k++)
 			still = still || members[k] == before[i];
 		const char *nm = node_name(c, before[i]);
-		char text[300];
+		char text[800];
 		snprintf(text, sizeof text, "%s left the membership (now: %s)", nm ? nm : "?",
 			 list);
 		if (!still)
@@ -734,6 +745,7 @@ static void on_m_change(void *arg, const uint32_t *members, size_t n, bool quora
 	c->last_report = NULL;
 	schedule_report(c);
 	schedule_run(c, 0);
+	wd_update(c);
 }
 
 static void on_m_message(void *arg, uint32_t from, const void *data, size_t len)
@@ -802,7 +814,9 @@ static void on_connect_timeout(uv_timer_t *t)
 {
 	vg_cluster *c = t->data;
 	vg_error("Corosync is not reachable: stopping local resources until it is");
+	c->starting = false;
 	vg_supervisor_halt(c->sv, true);
+	wd_update(c);
 }
 
 static void on_m_connection(void *arg, bool connected)
@@ -818,8 +832,7 @@ static void on_m_connection(void *arg, bool connected)
 				 vg_membership_local_nodeid(c->m), c->node, my_id(c));
 			c->connected = false;
 			vg_supervisor_halt(c->sv, true);
-			if (c->on_fatal)
-				c->on_fatal(c->fatal_arg);
+			fatal(c);
 		}
 		return;
 	}
@@ -831,6 +844,7 @@ static void on_m_connection(void *arg, bool connected)
 	vg_coord_set_synced(c->co, false);
 	vg_coord_membership(c->co, NULL, 0, NULL, 0, false, 0, mono_ms(), wall_ms());
 	vg_supervisor_halt(c->sv, true);
+	wd_update(c);
 	waiters_fail_all(c, "lost the connection to Corosync");
 }
 
@@ -839,6 +853,14 @@ static void on_m_connection(void *arg, bool connected)
 static void sv_change(void *arg)
 {
 	schedule_report(arg);
+	wd_update(arg);
+}
+
+static void wd_update(vg_cluster *c)
+{
+	if (c->wd)
+		vg_watchdog_set_healthy(c->wd, (c->connected && c->quorate) || c->starting ||
+						   vg_supervisor_all_stopped(c->sv));
 }
 
 static void sv_failure(void *arg, const char *resource, const char *what, bool hard)
@@ -886,6 +908,18 @@ static char *read_text(const char *path)
 	fclose(f);
 	buf[len] = '\0';
 	return buf;
+}
+
+static void on_fatal_timer(uv_timer_t *t)
+{
+	vg_cluster *c = t->data;
+	if (c->on_fatal && !c->freeing)
+		c->on_fatal(c->fatal_arg);
+}
+
+static void fatal(vg_cluster *c)
+{
+	uv_timer_start(&c->fatal_timer, on_fatal_timer, 0, 0);
 }
 
 static void timer_init(vg_cluster *c, uv_timer_t *t)
@@ -945,22 +979,39 @@ vg_cluster *vg_cluster_new(const vg_cluster_opts *o, char *err, size_t errlen)
 	timer_init(c, &c->report_timer);
 	timer_init(c, &c->run_timer);
 	timer_init(c, &c->connect_timer);
+	timer_init(c, &c->fatal_timer);
 	return c;
 }
 
 void vg_cluster_start(vg_cluster *c)
 {
-	vg_supervisor_start(c->sv);
+	c->starting = true;
+	vg_supervisor_start(c->sv); /* probes first: a refusal below then stops what runs */
+	uint64_t grace = CONNECT_GRACE_MS;
+	if (c->cfg->watchdog) {
+		char err[512];
+		c->wd = vg_watchdog_open(c->loop, c->cfg->watchdog, c->cfg->watchdog_timeout_s, err,
+					 sizeof err);
+		if (!c->wd) {
+			vg_error("watchdog: %s; refusing to run without it", err);
+			fatal(c);
+			return;
+		}
+		vg_info("watchdog %s armed (%u s)", c->cfg->watchdog, c->cfg->watchdog_timeout_s);
+		if (grace > c->cfg->watchdog_timeout_s * 500u)
+			grace = c->cfg->watchdog_timeout_s * 500u;
+	}
 	vg_membership_cbs cbs = {on_m_change, on_m_message, on_m_connection};
 	char group[128];
 	snprintf(group, sizeof group, "vigil-%s", c->cfg->name ? c->cfg->name : "cluster");
 	c->m = vg_membership_new(c->loop, group, &cbs, c);
-	uv_timer_start(&c->connect_timer, on_connect_timeout, CONNECT_GRACE_MS, 0);
+	uv_timer_start(&c->connect_timer, on_connect_timeout, grace, 0);
 }
 
 static void on_all_down(void *arg)
 {
 	vg_cluster *c = arg;
+	c->clean_stop = true;
 	if (c->connected)
 		send_c(c, json_pack("{s:s}", "kind", "bye"));
 	vg_cluster_done_cb cb = c->done_cb;
@@ -998,6 +1049,8 @@ void vg_cluster_free(vg_cluster *c)
 	for (size_t i = 0; i < c->n_fence_queue; i++)
 		free(c->fence_queue[i]);
 	free(c->fence_queue);
+	if (c->wd)
+		vg_watchdog_close(c->wd, c->clean_stop); /* a crash leaves it armed */
 	vg_membership_free(c->m);
 	vg_supervisor_free(c->sv);
 	vg_coord_free(c->co);
@@ -1017,9 +1070,9 @@ void vg_cluster_free(vg_cluster *c)
 	free(c->ocf_root);
 	free(c->config_path);
 	free(c->file_yaml);
-	uv_timer_t *ts[] = {&c->report_timer, &c->run_timer, &c->connect_timer};
-	c->open_handles = 3;
-	for (size_t i = 0; i < 3; i++)
+	uv_timer_t *ts[] = {&c->report_timer, &c->run_timer, &c->connect_timer, &c->fatal_timer};
+	c->open_handles = 4;
+	for (size_t i = 0; i < 4; i++)
 		uv_close((uv_handle_t *)ts[i], on_close);
 }
 

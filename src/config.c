@@ -24,6 +24,7 @@
 #define DEFAULT_MIGRATION	     1000000
 #define DEFAULT_TOKEN_MS	     500
 #define DEFAULT_QUORUM_LOSS_DELAY_MS 50
+#define DEFAULT_WATCHDOG_S	     10
 #define DEFAULT_HTTP_ADDRESS	     "127.0.0.1:7480"
 #define DEFAULT_FENCE_TIMEOUT_MS     60000
 #define METADATA_TIMEOUT_MS	     5000
@@ -289,6 +290,7 @@ void vg_config_free(vg_config *c)
 	free(c->name);
 	free(c->key_file);
 	free(c->http_address);
+	free(c->watchdog);
 	free(c->source);
 	free(c);
 }
@@ -514,6 +516,20 @@ static void conv_cluster(ld *l)
 	c->fence_delay_ms = get_duration(l, "cluster.fence_delay", y->fence_delay, 0, false);
 	c->quorum_loss_delay_ms = get_duration(l, "cluster.quorum_loss_delay", y->quorum_loss_delay,
 					       DEFAULT_QUORUM_LOSS_DELAY_MS, false);
+	c->watchdog = xstrdup(y->watchdog);
+	if (c->watchdog && c->no_quorum == VG_NO_QUORUM_FREEZE)
+		lerr(l, "cluster.watchdog",
+		     "cannot be used with no_quorum: freeze (a node without quorum keeps its "
+		     "resources, so the others could never count it as off)");
+	if (c->watchdog && c->watchdog[0] != '/')
+		lerr(l, "cluster.watchdog", "expected an absolute device path, got '%s'",
+		     c->watchdog);
+	uint64_t wt = get_duration(l, "cluster.watchdog_timeout", y->watchdog_timeout,
+				   DEFAULT_WATCHDOG_S * 1000, true);
+	if (wt % 1000 || wt > 3600 * 1000)
+		lerr(l, "cluster.watchdog_timeout", "must be whole seconds, at most 1h");
+	c->watchdog_timeout_s =
+	    wt % 1000 || wt > 3600 * 1000 ? DEFAULT_WATCHDOG_S : (uint32_t)(wt / 1000);
 	c->http_address = xstrdup(y->http_address ? y->http_address : DEFAULT_HTTP_ADDRESS);
 	if (!valid_host_port(c->http_address))
 		lerr(l, "cluster.http_address", "expected HOST:PORT, got '%s'", c->http_address);

@@ -196,6 +196,11 @@ typedef struct {
 	 * same membership change and stops them (the two sides see it at slightly different
 	 * moments) */
 	uint64_t quorum_loss_delay_ms;
+	/* self-fencing: a watchdog device (NULL: none) fed while this node is safe (quorate,
+	 * or everything stopped); the others count a lost node as fenced once
+	 * vg_watchdog_deadline_ms(watchdog_timeout) has passed */
+	char *watchdog;
+	uint32_t watchdog_timeout_s; /* default 10 */
 
 	vg_node *nodes;
 	size_t n_nodes;

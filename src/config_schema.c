@@ -37,6 +37,8 @@ static const cyaml_schema_field_t cluster_fields[] = {
     STR("http_address", OPT, vg_y_cluster, http_address),
     STR("fence_delay", OPT, vg_y_cluster, fence_delay),
     STR("quorum_loss_delay", OPT, vg_y_cluster, quorum_loss_delay),
+    STR("watchdog", OPT, vg_y_cluster, watchdog),
+    STR("watchdog_timeout", OPT, vg_y_cluster, watchdog_timeout),
     CYAML_FIELD_END,
 };
 

@@ -24,6 +24,8 @@ typedef struct {
 	char *http_address;
 	char *fence_delay;
 	char *quorum_loss_delay;
+	char *watchdog;
+	char *watchdog_timeout;
 } vg_y_cluster;
 
 typedef struct {

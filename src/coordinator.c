@@ -9,6 +9,9 @@
  * - `requires: quorum` resources of an unclean node count as stopped once quorum_loss_delay
  *   has passed since it left (it lost quorum in the same membership change and stopped
  *   them), except with two_node, where both halves keep quorum and only fencing counts.
+ * With a watchdog configured (every server feeds its own, and stops feeding while it holds
+ * anything without quorum), a lost node counts as fenced once the watchdog deadline has
+ * passed since it left, as SBD does.
  * As in Pacemaker, a resource that requires fencing starts nowhere while any node is unclean
  * (what it would do there is unknown), and neither does a `requires: quorum` one until the
  * unclean nodes count as having stopped it; with two_node, where both halves keep quorum,
@@ -26,6 +29,7 @@
 #include "fence.h"
 #include "log.h"
 #include "scheduler.h"
+#include "watchdog.h"
 
 typedef struct {
 	char *name;
@@ -81,7 +85,7 @@ enum {
 static cnode *node_by_name(const vg_coord *c, const char *name)
 {
 	for (size_t i = 0; c && i < c->n; i++)
-		if (!strcmp(c->nodes[i].name, name))
+		if (c->nodes[i].name && !strcmp(c->nodes[i].name, name))
 			return &c->nodes[i];
 	return NULL;
 }
@@ -287,6 +291,17 @@ static bool is_fenced(const vg_repstate *rs, const cnode *cn)
 	return f && f->time_ms >= cn->lost_wall;
 }
 
+/* When a lost node has certainly reset itself (or stopped everything), 0 without a watchdog. */
+static uint64_t watchdog_at(const vg_coord *c, const cnode *cn)
+{
+	if (!c->cfg->watchdog)
+		return 0;
+	/* it stops feeding when it sees quorum go, at most quorum_loss_delay after we saw it
+	 * leave (the measured skew, with margin) */
+	return cn->lost_at + c->cfg->quorum_loss_delay_ms +
+	       vg_watchdog_deadline_ms(c->cfg->watchdog_timeout_s);
+}
+
 static bool self_stopped(const vg_coord *c, const cnode *cn, uint64_t now)
 {
 	return c->quorate && !two_node(c->cfg) && !cn->in_ring &&
@@ -358,7 +373,8 @@ static vg_cluster_state *build_state(vg_coord *c, const vg_repstate *rs, uint64_
 		} else if (cn->bye) {
 			nc->state = VG_NODE_OFFLINE;
 			runs = false;
-		} else if (is_fenced(rs, cn)) {
+		} else if (is_fenced(rs, cn) ||
+			   (watchdog_at(c, cn) && now >= watchdog_at(c, cn) && c->quorate)) {
 			nc->state = VG_NODE_FENCED;
 			runs = false;
 		} else {
@@ -468,6 +484,14 @@ static void act_fence(vg_coord *c, cnode *cn, uint64_t now, uint64_t *next)
 		return;
 	}
 	if (!vg_fence_configured(c->cfg, cn->name)) {
+		uint64_t wd = watchdog_at(c, cn);
+		if (wd) {
+			snprintf(cn->reason, sizeof cn->reason,
+				 "no fence device; its watchdog resets it: counted off in %llu s",
+				 (unsigned long long)((wd > now ? wd - now : 0) + 999) / 1000);
+			rearm_min(next, wd, now);
+			return;
+		}
 		snprintf(cn->reason, sizeof cn->reason,
 			 "no fence device for %s: waiting for `vigil node confirm-down %s`",
 			 cn->name, cn->name);
@@ -567,7 +591,7 @@ static void node_reason(const vg_coord *c, const cnode *cn, const vg_node_cond *
 		snprintf(buf, len, "%s; %s", why, cn->reason);
 	else if (!c->quorate)
 		snprintf(buf, len, "%s; no quorum here", why);
-	else if (!vg_fence_configured(c->cfg, cn->name))
+	else if (!vg_fence_configured(c->cfg, cn->name) && !c->cfg->watchdog)
 		snprintf(buf, len, "%s; no fence device: waiting for `vigil node confirm-down %s`",
 			 why, cn->name);
 	else
@@ -606,7 +630,7 @@ static void waiting_reason(const vg_coord *c, const vg_cluster_state *st, const 
 				 cn->name, (unsigned long long)(at > now ? at - now : 0));
 			return;
 		}
-		if (!vg_fence_configured(c->cfg, cn->name))
+		if (!vg_fence_configured(c->cfg, cn->name) && !c->cfg->watchdog)
 			snprintf(buf, len,
 				 "waiting for fencing of %s: no fence device; run `vigil node "
 				 "confirm-down %s`",

@@ -519,7 +519,8 @@ vg_membership *vg_membership_new(uv_loop_t *loop, const char *group, const vg_me
 	m->retry_timer.data = m;
 	m->send_timer.data = m;
 	m->open_handles = 2;
-	start_connect(m);
+	/* the first attempt from the loop: no callback runs inside this call */
+	uv_timer_start(&m->retry_timer, retry_cb, 0, 0);
 	return m;
 }
 

@@ -26,7 +26,8 @@ typedef struct {
 } vg_membership_cbs;
 
 /* Start connecting to the local Corosync and joining `group` (retried every 500 ms while
- * Corosync is not there). cbs is copied; any callback may be NULL. NULL on bad arguments. */
+ * Corosync is not there); the first attempt is made from the loop, so no callback runs
+ * before this returns. cbs is copied; any callback may be NULL. NULL on bad arguments. */
 vg_membership *vg_membership_new(uv_loop_t *loop, const char *group, const vg_membership_cbs *cbs,
 				 void *arg);
 /* Multicast data to the group in agreed order. Returns 0 when sent or queued (Corosync asked

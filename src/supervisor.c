@@ -1084,6 +1084,14 @@ void vg_supervisor_halt(vg_supervisor *s, bool halt)
 	reconcile(s);
 }
 
+bool vg_supervisor_all_stopped(const vg_supervisor *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->r[i]->busy || s->r[i]->obs != OBS_STOPPED)
+			return false;
+	return true;
+}
+
 bool vg_supervisor_probed(const vg_supervisor *s)
 {
 	return s->started && s->probes_pending == 0;

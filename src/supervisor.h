@@ -70,6 +70,8 @@ int vg_supervisor_cleanup(vg_supervisor *s, const char *name);
 int vg_supervisor_request(vg_supervisor *s, const char *name, vg_op_kind op);
 /* Halt: stop everything in reverse order and start nothing until un-halted. */
 void vg_supervisor_halt(vg_supervisor *s, bool halt);
+/* Nothing runs or is in flight here (failed stops aside: those count as running). */
+bool vg_supervisor_all_stopped(const vg_supervisor *s);
 /* Every resource probed since start-up (reports before that carry "unknown"). */
 bool vg_supervisor_probed(const vg_supervisor *s);
 /* {"NAME": "running"|"stopped"|"starting"|"stopping"|"failed"|"unmanaged"|"unknown", ...} */

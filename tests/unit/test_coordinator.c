@@ -363,6 +363,36 @@ static void test_vigild_gone_corosync_up(void **st)
 	fx_free(&f);
 }
 
+/* With a watchdog, a lost node counts as off once its deadline has passed (SBD). */
+static void test_watchdog_deadline_counts_as_fenced(void **st)
+{
+	(void)st;
+	fx f;
+	fx_init(&f,
+		"cluster: {name: t, watchdog: /dev/watchdog, watchdog_timeout: 5s}\n"
+		"nodes:\n"
+		"  - {name: n1, address: 10.9.0.1, role: server}\n"
+		"  - {name: n2, address: 10.9.0.2, role: server}\n"
+		"  - {name: n3, address: 10.9.0.3, role: server}\n" DUMMY,
+		"n2");
+	lose_n1(&f, "db", true, false);
+	/* deadline: 1000 (lost) + 50 (quorum_loss_delay) + 5000 + 1000 (feed interval) */
+	run(&f, 7049);
+	assert_null(strstr(f.rec.log, "start db"));
+	assert_int_equal(f.rec.rearm_ms, 1);
+	json_t *s = vg_coord_status(f.co, f.rs, 7049, 1007049);
+	json_t *n1 = json_array_get(json_object_get(s, "nodes"), 0);
+	assert_non_null(strstr(json_string_value(json_object_get(n1, "reason")), "watchdog"));
+	json_decref(s);
+	run(&f, 7050);
+	assert_string_equal(f.rec.log, "start db n2; ");
+	s = vg_coord_status(f.co, f.rs, 7050, 1007050);
+	n1 = json_array_get(json_object_get(s, "nodes"), 0);
+	assert_string_equal(json_string_value(json_object_get(n1, "state")), "fenced");
+	json_decref(s);
+	fx_free(&f);
+}
+
 /* A node that said goodbye is offline, not unclean: nothing waits for it. */
 static void test_bye_is_clean(void **st)
 {
@@ -393,6 +423,7 @@ int main(void)
 	    cmocka_unit_test(test_two_node_fence_delay_and_retry),
 	    cmocka_unit_test(test_bye_is_clean),
 	    cmocka_unit_test(test_vigild_gone_corosync_up),
+	    cmocka_unit_test(test_watchdog_deadline_counts_as_fenced),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

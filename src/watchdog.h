@@ -1,0 +1,58 @@
+/* watchdog.h - keeping a Linux watchdog device (/dev/watchdog, e.g. softdog) fed from the
+ * daemon's libuv loop: the self-fencing half of split-brain safety.
+ *
+ * While the owner says the node is healthy the device is fed every
+ * vg_watchdog_interval_ms(timeout) (a third of the timeout, but at least once a second);
+ * when it says unhealthy, feeding stops and the machine resets at the timeout unless health
+ * comes back first. A stalled loop stops feeding too, which is the point.
+ */
+#ifndef VIGIL_WATCHDOG_H
+#define VIGIL_WATCHDOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+/* ---- types ---------------------------------------------------------------- */
+
+typedef struct vg_watchdog vg_watchdog;
+
+/* ---- functions ------------------------------------------------------------ */
+
+/* Open PATH (O_WRONLY|O_CLOEXEC|O_NONBLOCK: a FIFO without a reader fails at once instead
+ * of blocking the loop), set its timeout to TIMEOUT_S (1..3600) with WDIOC_SETTIMEOUT, feed
+ * it at once and then every vg_watchdog_interval_ms(TIMEOUT_S) with WDIOC_KEEPALIVE.
+ * A file that is not a watchdog (ENOTTY: a regular file or FIFO standing in for one in
+ * tests) is accepted, said once in the log, and fed by writing one NUL byte instead.
+ * A device that takes a LONGER timeout than asked for is refused (the deadline others rely
+ * on would be wrong); a shorter one is used, with a warning. Starts healthy.
+ * Returns NULL with ERR (naming PATH) on failure; a device opened before the failure is
+ * disarmed again (magic 'V') before it is closed, so a failed open never leaves it armed. */
+vg_watchdog *vg_watchdog_open(uv_loop_t *loop, const char *path, uint32_t timeout_s, char *err,
+			      size_t errlen);
+
+/* false: stop feeding (the machine resets TIMEOUT after the last feed unless health comes
+ * back); true: feed at once and resume the periodic feeding. Repeating a state is a no-op. */
+void vg_watchdog_set_healthy(vg_watchdog *w, bool healthy);
+
+/* The feeding period for TIMEOUT_S: min(TIMEOUT_S * 1000 / 3, 1000) ms (0 for 0). */
+uint64_t vg_watchdog_interval_ms(uint32_t timeout_s);
+
+/* The deadline others may rely on: TIMEOUT_S * 1000 + vg_watchdog_interval_ms(TIMEOUT_S).
+ * Counted from the moment a node stopped feeding (set_healthy(false), or a loop that no
+ * longer runs), it has certainly been reset after this many ms: the device fires TIMEOUT
+ * after the last feed, and that feed may have happened up to one interval later than the
+ * moment counted from. It does not cover the time a partitioned node needs to notice that
+ * it lost quorum: the caller adds that. */
+uint64_t vg_watchdog_deadline_ms(uint32_t timeout_s);
+
+/* Stop feeding and close the device. DISARM: write the magic 'V' first (a clean stop: the
+ * watchdog stops, unless the driver was loaded with nowayout); otherwise leave it armed (the
+ * machine resets at the timeout unless somebody reopens and feeds it in time). The device
+ * is closed at once; the memory is released from the loop's close callback, so the loop
+ * must run once more. W may be NULL. */
+void vg_watchdog_close(vg_watchdog *w, bool disarm);
+
+#endif
