@@ -1197,6 +1197,13 @@ static void cmd_node(vg_cluster *c, const char *cmd, json_t *args, vg_control_re
 				.time_ms = wall_ms(),
 				.by = "operator",
 				.method = "confirm-down"};
+		if (may_change(c, r)) {
+			char text[300];
+			snprintf(text, sizeof text, "%s: confirmed down by an operator", node);
+			cmd_change(c, &m, r);
+			send_event(c, "fenced", text);
+		}
+		return;
 	} else { /* node.fence */
 		if (!may_change(c, r))
 			return;
