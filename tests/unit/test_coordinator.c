@@ -148,17 +148,23 @@ static void apply(fx *f, const char *json)
 
 static const uint32_t all3[] = {1, 2, 3};
 
-/* Three members report (n1 runs `res` when n1_runs), then n1 leaves the group at t=1000
- * (still in the ring when in_ring: only its vigild is gone) and n2, n3 report again. */
-static void lose_n1(fx *f, const char *res, bool n1_runs, bool in_ring)
+typedef enum { N1_CRASHES, N1_VIGILD_DIES, N1_SAYS_BYE } loss;
+
+/* Three members report (n1 runs `res`, unless it says goodbye: then it stopped it), then n1
+ * leaves the group at t=1000 (still in the ring when only its vigild died) and n2, n3 report
+ * again. */
+static void lose_n1(fx *f, const char *res, loss how)
 {
 	char on[64], off[64];
-	snprintf(on, sizeof on, "%s=%s", res, n1_runs ? "running" : "stopped");
+	snprintf(on, sizeof on, "%s=%s", res, how == N1_SAYS_BYE ? "stopped" : "running");
 	snprintf(off, sizeof off, "%s=stopped", res);
+	bool in_ring = how == N1_VIGILD_DIES;
 	members(f, all3, 3, true, 5, 0);
 	report(f, "n1", 5, on, 0);
 	report(f, "n2", 5, off, 0);
 	report(f, "n3", 5, off, 0);
+	if (how == N1_SAYS_BYE)
+		vg_coord_bye(f->co, "n1");
 	vg_coord_membership(f->co, all3 + 1, 2, all3 + (in_ring ? 0 : 1), in_ring ? 3 : 2, true, 6,
 			    1000, 1001000);
 	report(f, "n2", 6, off, 0);
@@ -240,7 +246,7 @@ static void test_quorum_resource_waits_for_the_lost_side(void **st)
 	(void)st;
 	fx f;
 	fx_init(&f, NODES3 VIP, "n2");
-	lose_n1(&f, "vip", true, false);
+	lose_n1(&f, "vip", N1_CRASHES);
 	run(&f, 1050);
 	assert_null(strstr(f.rec.log, "start vip"));
 	assert_int_equal(f.rec.rearm_ms, 50);
@@ -263,7 +269,7 @@ static void test_fencing_resource_waits_for_fence(void **st)
 	(void)st;
 	fx f;
 	fx_init(&f, NODES3 DUMMY, "n2");
-	lose_n1(&f, "db", true, false);
+	lose_n1(&f, "db", N1_CRASHES);
 	run(&f, 5000);
 	assert_null(strstr(f.rec.log, "start db"));
 	json_t *s = vg_coord_status(f.co, f.rs, 5000, 1005000);
@@ -350,7 +356,7 @@ static void test_vigild_gone_corosync_up(void **st)
 	fx_init(&f,
 		NODES3 "fence_devices:\n  - {name: pdu, agent: fence_dummy, targets: [n1]}\n" VIP,
 		"n2");
-	lose_n1(&f, "vip", true, true);
+	lose_n1(&f, "vip", N1_VIGILD_DIES);
 	run(&f, 5000);
 	assert_string_equal(f.rec.log, ""); /* no start, no fence yet */
 	assert_int_equal(f.rec.rearm_ms, 6000);
@@ -375,7 +381,7 @@ static void test_watchdog_deadline_counts_as_fenced(void **st)
 		"  - {name: n2, address: 10.9.0.2, role: server}\n"
 		"  - {name: n3, address: 10.9.0.3, role: server}\n" DUMMY,
 		"n2");
-	lose_n1(&f, "db", true, false);
+	lose_n1(&f, "db", N1_CRASHES);
 	/* deadline: 1000 (lost) + 50 (quorum_loss_delay) + 5000 + 1000 (feed interval) */
 	run(&f, 7049);
 	assert_null(strstr(f.rec.log, "start db"));
@@ -399,14 +405,7 @@ static void test_bye_is_clean(void **st)
 	(void)st;
 	fx f;
 	fx_init(&f, NODES3 DUMMY, "n2");
-	members(&f, all3, 3, true, 5, 0);
-	report(&f, "n1", 5, "db=stopped", 0);
-	report(&f, "n2", 5, "db=stopped", 0);
-	report(&f, "n3", 5, "db=stopped", 0);
-	vg_coord_bye(f.co, "n1");
-	members(&f, all3 + 1, 2, true, 6, 1000);
-	report(&f, "n2", 6, "db=stopped", 0);
-	report(&f, "n3", 6, "db=stopped", 0);
+	lose_n1(&f, "db", N1_SAYS_BYE);
 	run(&f, 1001);
 	assert_string_equal(f.rec.log, "start db n2; ");
 	fx_free(&f);
