@@ -1,6 +1,6 @@
 #!/bin/sh
-# scripts/demo.sh - `make demo`: one vigil node in a network namespace with a virtual IP and a
-# web service; a client fetches the page through the VIP; the service is killed and comes back.
+# scripts/demo.sh - `make demo`: three vigil servers (Corosync + vigild each) in network namespaces
+# with a web service behind a virtual IP; the VIP holder is crashed while a client polls it.
 # Installs what is missing (scripts/install-deps.sh), builds if needed, then runs
 # tests/integration/demo.py, which cleans up its namespaces and processes even on failure.
 # Needs root (network namespaces).
