@@ -7,7 +7,7 @@ PY=/usr/bin/python3
 rc=0
 echo "=== scheduler (bench/scheduler.c) ==="
 ./build/bench_scheduler || rc=1
-for b in bench/process_restart.py bench/ocf_overhead.py bench/failover.py; do
+for b in bench/process_restart.py bench/ocf_overhead.py bench/failover.py bench/partition_skew.py; do
 	[ -f "$b" ] || continue
 	echo "=== $b ==="
 	VIGIL_BUILD=$PWD/build $PY "$b" || rc=1
