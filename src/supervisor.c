@@ -33,7 +33,12 @@ typedef enum {
 	OBS_UNCLEAN, /* may be partly running: must be stopped before it starts again */
 } observed;
 
-enum { BACKOFF_BASE_MS = 100, BACKOFF_MAX_MS = 30000, BACKOFF_STABLE_MS = 10000 };
+enum {
+	BACKOFF_BASE_MS = 100,
+	BACKOFF_MAX_MS = 30000,
+	BACKOFF_STABLE_MS = 10000,
+	READY_RETRY_MS = 10, /* a starting process's check is tried again this often */
+};
 
 /* Managed mode: what the coordinator last asked for (cleared once reached). */
 typedef enum { TGT_NONE, TGT_RUNNING, TGT_STOPPED } target;
@@ -53,6 +58,9 @@ struct rsc {
 	vg_exec_op *exec;
 	vg_check_op *check;
 	uint64_t check_started_ns;
+	bool ready_wait;	 /* a process's start waits for its check to pass */
+	uint64_t ready_deadline; /* monotonic ms */
+	uint64_t start_ns;
 	bool gave_up; /* failed for good (threshold, on_fail stop): target stopped */
 	bool blocked; /* on_fail block, or stop failed: hands off until cleanup */
 	bool waiting; /* back-off delay before the next start */
@@ -337,6 +345,17 @@ static void on_process_exit(void *arg, int status, int sig)
 		snprintf(what, sizeof what, "process exited with status %d", status);
 	else
 		snprintf(what, sizeof what, "process exited");
+	if (r->ready_wait) { /* died while starting: the start failed */
+		r->ready_wait = false;
+		uv_timer_stop(&r->aux_timer);
+		if (r->check)
+			vg_check_cancel(r->check); /* its callback sees ready_wait false */
+		char why[200];
+		snprintf(why, sizeof why, "%s before it was ready", what);
+		op_done(r, VG_OP_START, false, VG_OUTCOME_FAILED, 1, why,
+			(uv_hrtime() - r->start_ns) / 1000);
+		return;
+	}
 	/* An exit during a monitor or check: the monitor's result no longer matters. */
 	if (r->busy && r->exec)
 		vg_exec_cancel(r->exec);
@@ -344,6 +363,45 @@ static void on_process_exit(void *arg, int status, int sig)
 	r->restarts++;
 	record_failure(r, what);
 	reconcile(r->sv);
+}
+
+static void on_check_done(void *arg, bool ok, const char *detail);
+
+static void ready_check(rsc *r)
+{
+	uint64_t now = mono_ms();
+	uint64_t left = r->ready_deadline > now ? r->ready_deadline - now : 1;
+	r->check_started_ns = uv_hrtime();
+	if (vg_check_start(r->sv->loop, &r->cfg->check, left < 1000 ? left : 1000, on_check_done, r,
+			   &r->check) != 0) {
+		r->ready_wait = false;
+		op_done(r, VG_OP_START, false, VG_OUTCOME_FAILED, 1, "cannot run the check", 0);
+	}
+}
+
+static void on_ready_retry(uv_timer_t *t)
+{
+	rsc *r = t->data;
+	if (r->ready_wait)
+		ready_check(r);
+}
+
+/* The check of a starting process came back. */
+static void ready_done(rsc *r, bool ok, const char *detail)
+{
+	if (ok) {
+		r->ready_wait = false;
+		op_done(r, VG_OP_START, false, VG_OUTCOME_OK, 0, NULL,
+			(uv_hrtime() - r->start_ns) / 1000);
+	} else if (mono_ms() >= r->ready_deadline) {
+		r->ready_wait = false;
+		char why[400];
+		snprintf(why, sizeof why, "not ready within its start timeout: %.300s", detail);
+		op_done(r, VG_OP_START, false, VG_OUTCOME_FAILED, 1, why,
+			(uv_hrtime() - r->start_ns) / 1000);
+	} else {
+		uv_timer_start(&r->aux_timer, on_ready_retry, READY_RETRY_MS, 0);
+	}
 }
 
 static void on_process_kill(uv_timer_t *t)
@@ -376,6 +434,15 @@ static void process_op(rsc *r, vg_op_kind op, bool probe)
 			return;
 		}
 		vg_proc_record_write(s->data_dir, r->cfg->name, vg_proc_pid(r->proc));
+		if (r->cfg->check.kind != VG_CHECK_NONE) {
+			/* started means serving: the check must pass first (what a VIP ordered
+			 * after it relies on) */
+			r->ready_wait = true;
+			r->start_ns = t0;
+			r->ready_deadline = mono_ms() + op_timeout(r, VG_OP_START);
+			ready_check(r);
+			return;
+		}
 		op_done(r, op, false, VG_OUTCOME_OK, 0, NULL, (uv_hrtime() - t0) / 1000);
 		return;
 	}
@@ -456,6 +523,10 @@ static void on_check_done(void *arg, bool ok, const char *detail)
 	r->check = NULL; /* the check has freed itself */
 	if (r->sv->freeing) {
 		sv_unref(r->sv);
+		return;
+	}
+	if (r->ready_wait && r->busy && r->busy_op == VG_OP_START) {
+		ready_done(r, ok, detail);
 		return;
 	}
 	if (!r->busy || r->busy_op != VG_OP_MONITOR)
