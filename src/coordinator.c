@@ -463,6 +463,45 @@ static const vg_node_cond *start_blocked_by(const vg_cluster_state *st, const vg
 	return NULL;
 }
 
+static bool starting_anywhere(const vg_coord *c, const char *resource)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		const char *rep = c->nodes[i].member ? reported(&c->nodes[i], resource) : NULL;
+		if (rep && !strcmp(rep, "starting"))
+			return true;
+	}
+	return false;
+}
+
+/* The name an order's end stands for: a group's last member as `first`, its first as `then`. */
+static const char *order_end(const vg_config *cfg, const char *name, bool last)
+{
+	for (size_t i = 0; i < cfg->n_groups; i++)
+		if (!strcmp(cfg->groups[i].name, name) && cfg->groups[i].n_members)
+			return cfg->groups[i].members[last ? cfg->groups[i].n_members - 1 : 0];
+	return name;
+}
+
+/* The scheduler counts a start in flight as up (it may not start elsewhere); what must come
+ * after it (later group members, mandatory orders) still waits until it has started. */
+static bool predecessor_starting(const vg_coord *c, const char *resource)
+{
+	const vg_config *cfg = c->cfg;
+	const vg_group *g = vg_config_group_of(cfg, resource);
+	for (size_t i = 0; g && i < g->n_members && strcmp(g->members[i], resource); i++)
+		if (starting_anywhere(c, g->members[i]))
+			return true;
+	for (size_t i = 0; i < cfg->n_constraints; i++) {
+		const vg_constraint *k = &cfg->constraints[i];
+		if (k->kind != VG_CONS_ORDER || k->u.order.optional ||
+		    strcmp(order_end(cfg, k->u.order.then, false), resource))
+			continue;
+		if (starting_anywhere(c, order_end(cfg, k->u.order.first, true)))
+			return true;
+	}
+	return false;
+}
+
 static bool is_pending(const vg_coord *c, const char *node, const char *resource)
 {
 	for (size_t i = 0; i < c->n_pend; i++)
@@ -553,7 +592,8 @@ void vg_coord_run(vg_coord *c, const vg_repstate *rs, uint64_t now, uint64_t wal
 		if (!cn->member || busy_on(cn, a->resource) || is_pending(c, a->node, a->resource))
 			continue;
 		if (a->kind == VG_ACT_START &&
-		    start_blocked_by(st, vg_config_resource(c->cfg, a->resource)))
+		    (start_blocked_by(st, vg_config_resource(c->cfg, a->resource)) ||
+		     predecessor_starting(c, a->resource)))
 			continue;
 		vg_op_kind op = a->kind == VG_ACT_START ? VG_OP_START : VG_OP_STOP;
 		uint64_t id = ++c->next_id;

@@ -399,6 +399,33 @@ static void test_watchdog_deadline_counts_as_fenced(void **st)
 	fx_free(&f);
 }
 
+/* A start in flight is not yet started: what is ordered after it waits. */
+static void test_group_waits_for_a_start_in_flight(void **st)
+{
+	(void)st;
+	fx f;
+	fx_init(&f,
+		NODES3 "resources:\n"
+		       "  - {name: web, type: process, params: {command: /bin/true}}\n"
+		       "  - {name: vip, type: vip, params: {address: 10.9.0.100/24}}\n"
+		       "groups:\n  - {name: g, members: [web, vip]}\n"
+		       "constraints:\n  - location: {resource: g, node: n1, score: 100}\n",
+		"n1");
+	members(&f, all3, 3, true, 5, 0);
+	report(&f, "n2", 5, "web=stopped,vip=stopped", 0);
+	report(&f, "n3", 5, "web=stopped,vip=stopped", 0);
+	report(&f, "n1", 5, "web=stopped,vip=stopped", 0);
+	run(&f, 1);
+	assert_string_equal(f.rec.log, "start web n1; ");
+	report(&f, "n1", 5, "web=starting,vip=stopped", f.rec.last_id);
+	run(&f, 2);
+	assert_string_equal(f.rec.log, "");
+	report(&f, "n1", 5, "web=running,vip=stopped", f.rec.last_id);
+	run(&f, 3);
+	assert_string_equal(f.rec.log, "start vip n1; ");
+	fx_free(&f);
+}
+
 /* A node that said goodbye is offline, not unclean: nothing waits for it. */
 static void test_bye_is_clean(void **st)
 {
@@ -421,6 +448,7 @@ int main(void)
 	    cmocka_unit_test(test_fencing_resource_waits_for_fence),
 	    cmocka_unit_test(test_two_node_fence_delay_and_retry),
 	    cmocka_unit_test(test_bye_is_clean),
+	    cmocka_unit_test(test_group_waits_for_a_start_in_flight),
 	    cmocka_unit_test(test_vigild_gone_corosync_up),
 	    cmocka_unit_test(test_watchdog_deadline_counts_as_fenced),
 	};
