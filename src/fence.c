@@ -2,23 +2,22 @@
  *
  * Owns: the plan of one fencing operation (the devices that target the node, ordered by
  * level, each with its resolved agent path and its stdin text, all copied from the
- * configuration), and the child process of the device being run: stdin is a pipe filled
- * and closed before the agent starts, stdout and stderr share one pipe whose tail is kept,
- * the agent runs in its own session so the timeout kills its whole process group.
+ * configuration), and what the end of each device's agent means. The agent runs as a
+ * child.c child: stdin text written and closed before it starts, output tail kept, own
+ * session so the timeout kills its whole process group.
  * Must not: block the loop, keep pointers into the configuration, or decide policy (what a
  * failed fencing means is the caller's business).
  */
 #include "fence.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "child.h"
 #include "log.h"
 
 #define DEFAULT_TIMEOUT_MS 20000
@@ -37,24 +36,6 @@ typedef struct {
 	char error[160]; /* set when the device cannot be run at all */
 } fence_step;
 
-/* The child process of one step. */
-typedef struct {
-	vg_fence_op *op;
-	uv_process_t proc;
-	uv_pipe_t out;
-	uv_timer_t timer;
-	int open_handles;
-	bool spawned;
-	bool exited;
-	bool timed_out;
-	int spawn_err;
-	int64_t status;
-	int sig;
-	size_t tail_len;
-	char tail[1024];
-	char rbuf[4096];
-} fence_run;
-
 struct vg_fence_op {
 	uv_loop_t *loop;
 	uv_timer_t kick; /* defers the first step out of vg_fence_run; closed at the end */
@@ -62,7 +43,7 @@ struct vg_fence_op {
 	size_t n_steps;
 	size_t cur;
 	int n_levels;
-	fence_run *run; /* the step in flight, NULL between steps */
+	vg_child *child; /* the agent in flight, NULL between steps */
 	bool cancelled;
 	bool finished;
 	char target[256];
@@ -265,38 +246,21 @@ static void fail_op(vg_fence_op *op, const char *fmt, const char *a)
 
 static void start_next(vg_fence_op *op);
 
-static void tail_append(fence_run *r, const char *data, size_t n)
-{
-	size_t cap = sizeof r->tail;
-	if (n >= cap) {
-		memcpy(r->tail, data + n - cap, cap);
-		r->tail_len = cap;
-		return;
-	}
-	if (r->tail_len + n > cap) {
-		size_t drop = r->tail_len + n - cap;
-		memmove(r->tail, r->tail + drop, r->tail_len - drop);
-		r->tail_len -= drop;
-	}
-	memcpy(r->tail + r->tail_len, data, n);
-	r->tail_len += n;
-}
-
 /* The agent's output as one line: non-empty lines joined by " | ", the last OUTPUT_TAIL
  * characters of it. */
-static void output_summary(const fence_run *r, char *out, size_t len)
+static void output_summary(const char *tail, size_t tail_len, char *out, size_t len)
 {
-	char joined[sizeof r->tail * 2 + 1];
+	char joined[VG_CHILD_OUTPUT_MAX * 2 + 1];
 	size_t n = 0;
 	size_t i = 0;
-	while (i < r->tail_len) {
+	while (i < tail_len) {
 		size_t start = i;
-		while (i < r->tail_len && r->tail[i] != '\n' && r->tail[i] != '\r')
+		while (i < tail_len && tail[i] != '\n' && tail[i] != '\r')
 			i++;
 		size_t e = i;
-		while (start < e && (r->tail[start] == ' ' || r->tail[start] == '\t'))
+		while (start < e && (tail[start] == ' ' || tail[start] == '\t'))
 			start++;
-		while (e > start && (r->tail[e - 1] == ' ' || r->tail[e - 1] == '\t'))
+		while (e > start && (tail[e - 1] == ' ' || tail[e - 1] == '\t'))
 			e--;
 		if (e > start) {
 			if (n > 0) {
@@ -304,7 +268,7 @@ static void output_summary(const fence_run *r, char *out, size_t len)
 				n += 3;
 			}
 			for (size_t k = start; k < e; k++) {
-				unsigned char c = (unsigned char)r->tail[k];
+				unsigned char c = (unsigned char)tail[k];
 				joined[n++] = (c < 0x20 || c == 0x7f) ? ' ' : (char)c;
 			}
 		}
@@ -352,12 +316,12 @@ static bool step_ended(vg_fence_op *op, bool ok)
 	return false;
 }
 
-static void run_complete(fence_run *r)
+/* The agent of the step at op->cur is done (or never started). */
+static void on_agent_done(void *arg, const vg_child_result *cr)
 {
-	vg_fence_op *op = r->op;
-	op->run = NULL;
+	vg_fence_op *op = arg;
+	op->child = NULL;
 	if (op->cancelled) {
-		free(r);
 		finish(op);
 		return;
 	}
@@ -365,23 +329,24 @@ static void run_complete(fence_run *r)
 	char what[512], out[OUTPUT_TAIL + 8];
 	snprintf(what, sizeof what, "%.100s %s %.100s (device %.100s, level %d)", s->agent,
 		 op->action, op->target, s->device, s->level);
-	output_summary(r, out, sizeof out);
+	output_summary(cr->output, cr->output_len, out, sizeof out);
 	bool ok = false;
-	char why[128];
-	if (!r->spawned) {
-		snprintf(why, sizeof why, "cannot run %.60s: %s", s->path,
-			 uv_strerror(r->spawn_err));
-	} else if (r->timed_out) {
+	char why[320];
+	if (cr->error) {
+		snprintf(why, sizeof why, "%s", cr->why);
+	} else if (cr->timed_out) {
+		vg_warn("fencing %s: agent pid %d timed out, its process group was killed",
+			op->target, cr->pid);
 		snprintf(why, sizeof why, "timed out after %llu ms (process group killed)",
 			 (unsigned long long)s->timeout_ms);
-	} else if (r->sig) {
-		snprintf(why, sizeof why, "killed by signal %d", r->sig);
-	} else if (r->status != 0) {
-		snprintf(why, sizeof why, "exit %lld", (long long)r->status);
+	} else if (cr->sig) {
+		snprintf(why, sizeof why, "killed by signal %d", cr->sig);
+	} else if (cr->status != 0) {
+		snprintf(why, sizeof why, "exit %lld", (long long)cr->status);
 	} else {
 		ok = true;
 	}
-	char full[1024];
+	char full[1200];
 	if (ok)
 		snprintf(full, sizeof full, "%.100s %s %.100s: ok (device %.100s, level %d)",
 			 s->agent, op->action, op->target, s->device, s->level);
@@ -390,106 +355,12 @@ static void run_complete(fence_run *r)
 	/* the end of the agent's output may be cut */
 	snprintf(op->res.detail, sizeof op->res.detail, "%.*s", (int)sizeof op->res.detail - 1,
 		 full);
-	free(r);
 	if (!step_ended(op, ok))
 		start_next(op);
 }
 
-static void on_run_closed(uv_handle_t *h)
-{
-	fence_run *r = h->data;
-	if (--r->open_handles == 0)
-		run_complete(r);
-}
-
-static void close_run(fence_run *r)
-{
-	uv_handle_t *hs[] = {(uv_handle_t *)&r->timer, (uv_handle_t *)&r->out,
-			     (uv_handle_t *)&r->proc};
-	for (size_t i = 0; i < sizeof hs / sizeof hs[0]; i++)
-		if (hs[i]->data && !uv_is_closing(hs[i]))
-			uv_close(hs[i], on_run_closed);
-}
-
-static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
-{
-	(void)suggested;
-	fence_run *r = h->data;
-	*buf = uv_buf_init(r->rbuf, sizeof r->rbuf);
-}
-
-static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
-{
-	fence_run *r = s->data;
-	if (nread < 0)
-		uv_read_stop(s);
-	else if (nread > 0)
-		tail_append(r, buf->base, (size_t)nread);
-}
-
-/* What the agent wrote just before it exited may still sit in the pipe: read it now
- * (bounded), since end-of-file is not waited for (a helper left behind may hold the pipe). */
-static void drain_output(fence_run *r)
-{
-	uv_os_fd_t fd;
-	if (uv_fileno((uv_handle_t *)&r->out, &fd) != 0)
-		return;
-	for (int i = 0; i < 16; i++) {
-		ssize_t n = read(fd, r->rbuf, sizeof r->rbuf);
-		if (n <= 0)
-			break;
-		tail_append(r, r->rbuf, (size_t)n);
-	}
-}
-
-static void on_child_exit(uv_process_t *p, int64_t status, int sig)
-{
-	fence_run *r = p->data;
-	r->exited = true;
-	r->status = status;
-	r->sig = sig;
-	drain_output(r);
-	close_run(r);
-}
-
-static void on_timeout(uv_timer_t *t)
-{
-	fence_run *r = t->data;
-	if (r->exited)
-		return;
-	r->timed_out = true;
-	vg_warn("fencing %s: agent pid %d timed out, killing its process group", r->op->target,
-		r->proc.pid);
-	kill(-r->proc.pid, SIGKILL);
-}
-
-/* Fills a pipe with the step's stdin text and closes its write end: the agent reads all of
- * it, then end-of-file. Returns the read end, or -1 with the reason in op->res.detail. */
-static int stdin_pipe(vg_fence_op *op, const fence_step *s)
-{
-	int fds[2];
-	if (pipe2(fds, O_CLOEXEC) != 0) {
-		fail_op(op, "cannot make a pipe: %s", strerror(errno));
-		return -1;
-	}
-	/* non-blocking write end: a pipe smaller than the text fails instead of hanging */
-	int fl = fcntl(fds[1], F_GETFL);
-	ssize_t n = -1;
-	if (fl >= 0 && fcntl(fds[1], F_SETFL, fl | O_NONBLOCK) == 0)
-		n = write(fds[1], s->input, s->input_len);
-	int err = errno;
-	close(fds[1]);
-	if (n != (ssize_t)s->input_len) {
-		close(fds[0]);
-		fail_op(op, "cannot write the agent's input: %s",
-			n < 0 ? strerror(err) : "short write");
-		return -1;
-	}
-	return fds[0];
-}
-
-/* Starts the step at op->cur. Returns 0 when a run is under way (it will end through
- * run_complete), -1 when the step failed at once (detail in op->res). */
+/* Starts the step at op->cur. Returns 0 when its agent is under way (it will end through
+ * on_agent_done), -1 when the step failed at once (detail in op->res). */
 static int spawn_step(vg_fence_op *op)
 {
 	const fence_step *s = &op->steps[op->cur];
@@ -498,64 +369,22 @@ static int spawn_step(vg_fence_op *op)
 			 s->device, s->level, s->error);
 		return -1;
 	}
-	fence_run *r = calloc(1, sizeof *r);
-	if (!r) {
+	char *argv[] = {s->path, NULL};
+	vg_child_opts co = {.file = s->path,
+			    .args = argv,
+			    .input = s->input,
+			    .input_len = s->input_len,
+			    .timeout_ms = s->timeout_ms};
+	op->child = vg_child_run(op->loop, &co, on_agent_done, op);
+	if (!op->child) {
 		fail_op(op, "%s", "out of memory");
 		return -1;
 	}
-	r->op = op;
-	int in_fd = stdin_pipe(op, s);
-	if (in_fd < 0) {
-		free(r);
-		return -1;
-	}
-	uv_file out_fds[2];
-	int prc = uv_pipe(out_fds, UV_NONBLOCK_PIPE, 0);
-	if (prc != 0) {
-		close(in_fd);
-		free(r);
-		fail_op(op, "cannot make a pipe: %s", uv_strerror(prc));
-		return -1;
-	}
-	uv_timer_init(op->loop, &r->timer);
-	r->timer.data = r;
-	uv_pipe_init(op->loop, &r->out, 0);
-	r->out.data = r;
-	uv_pipe_open(&r->out, out_fds[0]);
-	r->open_handles = 2;
-
-	char *argv[] = {s->path, NULL};
-	uv_stdio_container_t stdio[3] = {
-	    {.flags = UV_INHERIT_FD, .data.fd = in_fd},
-	    {.flags = UV_INHERIT_FD, .data.fd = out_fds[1]},
-	    {.flags = UV_INHERIT_FD, .data.fd = out_fds[1]},
-	};
-	uv_process_options_t opts = {
-	    .exit_cb = on_child_exit,
-	    .file = s->path,
-	    .args = argv,
-	    .cwd = "/",
-	    .flags = UV_PROCESS_DETACHED, /* own session: the timeout kills the group */
-	    .stdio_count = 3,
-	    .stdio = stdio,
-	};
-	r->proc.data = r;
-	int rc = uv_spawn(op->loop, &r->proc, &opts);
-	close(in_fd);
-	close(out_fds[1]);
-	r->open_handles++; /* the process handle must be closed even when uv_spawn fails */
-	op->run = r;
-	if (rc != 0) {
-		r->spawn_err = rc;
-		close_run(r);
-		return 0;
-	}
-	r->spawned = true;
-	uv_read_start((uv_stream_t *)&r->out, on_alloc, on_read);
-	uv_timer_start(&r->timer, on_timeout, s->timeout_ms, 0);
-	vg_info("fencing %s: %s %s (device %s, level %d, pid %d, timeout %llu ms)", op->target,
-		s->agent, op->action, s->device, s->level, r->proc.pid,
-		(unsigned long long)s->timeout_ms);
+	int pid = vg_child_pid(op->child);
+	if (pid)
+		vg_info("fencing %s: %s %s (device %s, level %d, pid %d, timeout %llu ms)",
+			op->target, s->agent, op->action, s->device, s->level, pid,
+			(unsigned long long)s->timeout_ms);
 	return 0;
 }
 
@@ -629,11 +458,9 @@ void vg_fence_cancel(vg_fence_op *op)
 	if (!op || op->finished || op->cancelled)
 		return;
 	op->cancelled = true;
-	fence_run *r = op->run;
-	if (r) {
-		/* the run ends through its exit callback, which then finishes the operation */
-		if (r->spawned && !r->exited)
-			kill(-r->proc.pid, SIGKILL);
+	if (op->child) {
+		/* the agent ends through on_agent_done, which then finishes the operation */
+		vg_child_cancel(op->child);
 		return;
 	}
 	uv_timer_stop(&op->kick);
