@@ -73,7 +73,7 @@ def main():
     skews, stops, recs = [], [], []
     try:
         token = f"{a.token}ms" if a.token else None
-        cl.start(lab, token=token, log_level="info")
+        cl.start(lab, token=token, log_level="debug")
         nodes = [lab.nodes[n] for n in lab.node_names]
         for rnd in range(a.runs):
             st = cl.wait_status(nodes, lambda s: len(cl.running_on(s, "vip")) == 1

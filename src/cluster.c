@@ -748,6 +748,30 @@ static void on_m_change(void *arg, const uint32_t *members, size_t n, bool quora
 	wd_update(c);
 }
 
+/* A new totem ring, before quorum is reported for it: when it holds no majority of the
+ * servers (and not two_node, where a half keeps quorum), this node is about to lose quorum
+ * and stops now instead of waiting for votequorum's notice: the quorate side counts on
+ * the lost side stopping within quorum_loss_delay of the change. */
+static void on_m_ring(void *arg, const uint32_t *members, size_t n, uint64_t ring)
+{
+	vg_cluster *c = arg;
+	size_t servers = 0, in = 0;
+	for (size_t i = 0; i < c->cfg->n_nodes; i++) {
+		if (c->cfg->nodes[i].role != VG_ROLE_SERVER)
+			continue;
+		servers++;
+		for (size_t k = 0; k < n; k++)
+			in += members[k] == c->cfg->nodes[i].id;
+	}
+	if (servers == 2 || in * 2 > servers || c->cfg->no_quorum != VG_NO_QUORUM_STOP)
+		return;
+	if (c->quorate)
+		vg_warn("ring %llu has %zu of %zu servers: no majority, stopping resources before "
+			"the quorum notice",
+			(unsigned long long)ring, in, servers);
+	vg_supervisor_halt(c->sv, true);
+}
+
 static void on_m_message(void *arg, uint32_t from, const void *data, size_t len)
 {
 	vg_cluster *c = arg;
@@ -1001,7 +1025,10 @@ void vg_cluster_start(vg_cluster *c)
 		if (grace > c->cfg->watchdog_timeout_s * 500u)
 			grace = c->cfg->watchdog_timeout_s * 500u;
 	}
-	vg_membership_cbs cbs = {on_m_change, on_m_message, on_m_connection};
+	vg_membership_cbs cbs = {.on_change = on_m_change,
+				 .on_message = on_m_message,
+				 .on_ring = on_m_ring,
+				 .on_connection = on_m_connection};
 	char group[128];
 	snprintf(group, sizeof group, "vigil-%s", c->cfg->name ? c->cfg->name : "cluster");
 	c->m = vg_membership_new(c->loop, group, &cbs, c);

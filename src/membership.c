@@ -282,7 +282,6 @@ static void on_confchg(cpg_handle_t h, const struct cpg_name *group,
 {
 	(void)group;
 	(void)joined;
-	(void)n_joined;
 	vg_membership *m = cpg_owner(h);
 	if (!m)
 		return;
@@ -294,6 +293,7 @@ static void on_confchg(cpg_handle_t h, const struct cpg_name *group,
 	m->n_group = k;
 	m->group_known = true;
 	m->change_pending = true;
+	vg_debug("membership: group has %zu nodes (%zu left, %zu joined)", k, n_left, n_joined);
 	/* a node that went down makes a new ring: report the group with that ring, not the old */
 	for (size_t i = 0; i < n_left; i++)
 		if (left[i].reason == CPG_REASON_NODEDOWN &&
@@ -316,6 +316,9 @@ static void on_totem_confchg(cpg_handle_t h, struct cpg_ring_id ring, uint32_t n
 	m->totem_known = true;
 	m->totem_stale = false;
 	m->change_pending = true;
+	vg_debug("membership: totem ring %llu with %u nodes", (unsigned long long)ring.seq, n);
+	if (m->cbs.on_ring && !m->freeing)
+		m->cbs.on_ring(m->arg, m->totem, m->n_totem, ring.seq);
 	try_report(m);
 }
 
@@ -331,6 +334,8 @@ static void on_quorum(quorum_handle_t h, uint32_t quorate, uint64_t ring_seq, ui
 	m->quorate = quorate != 0;
 	m->quorum_seq = ring_seq;
 	m->quorum_known = true;
+	vg_debug("membership: quorum %s for ring %llu", quorate ? "yes" : "NO",
+		 (unsigned long long)ring_seq);
 	try_report(m);
 }
 

@@ -21,6 +21,9 @@ typedef struct {
 			  uint64_t ring_id);
 	/* A message multicast to the group, in agreed order (the same order on every member). */
 	void (*on_message)(void *arg, uint32_t from_nodeid, const void *data, size_t len);
+	/* A new totem ring (the nodes whose Corosync is in it), as soon as Corosync says so:
+	 * before on_change, which waits until quorum and the group agree on it. */
+	void (*on_ring)(void *arg, const uint32_t *members, size_t n, uint64_t ring_id);
 	/* Connected to the local Corosync (and joined the group), or lost it. */
 	void (*on_connection)(void *arg, bool connected);
 } vg_membership_cbs;
