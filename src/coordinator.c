@@ -304,7 +304,9 @@ static uint64_t watchdog_at(const vg_coord *c, const cnode *cn)
 
 static bool self_stopped(const vg_coord *c, const cnode *cn, uint64_t now)
 {
+	/* only `no_quorum: stop` stops on quorum loss; with freeze the lost side keeps them */
 	return c->quorate && !two_node(c->cfg) && !cn->in_ring &&
+	       c->cfg->no_quorum == VG_NO_QUORUM_STOP &&
 	       now >= cn->lost_at + c->cfg->quorum_loss_delay_ms;
 }
 

@@ -262,6 +262,24 @@ static void test_quorum_resource_waits_for_the_lost_side(void **st)
 	fx_free(&f);
 }
 
+/* no_quorum: freeze keeps the lost side's resources running: nothing counts as stopped. */
+static void test_freeze_means_the_lost_side_keeps_them(void **st)
+{
+	(void)st;
+	fx f;
+	fx_init(&f,
+		"cluster: {name: t, no_quorum: freeze}\n"
+		"nodes:\n"
+		"  - {name: n1, address: 10.9.0.1, role: server}\n"
+		"  - {name: n2, address: 10.9.0.2, role: server}\n"
+		"  - {name: n3, address: 10.9.0.3, role: server}\n" VIP,
+		"n2");
+	lose_n1(&f, "vip", N1_CRASHES);
+	run(&f, 60000);
+	assert_null(strstr(f.rec.log, "start vip"));
+	fx_free(&f);
+}
+
 /* requires: fencing: nothing until a fencing record newer than the loss; no device: the
  * reason says confirm-down. */
 static void test_fencing_resource_waits_for_fence(void **st)
@@ -448,6 +466,7 @@ int main(void)
 	    cmocka_unit_test(test_fencing_resource_waits_for_fence),
 	    cmocka_unit_test(test_two_node_fence_delay_and_retry),
 	    cmocka_unit_test(test_bye_is_clean),
+	    cmocka_unit_test(test_freeze_means_the_lost_side_keeps_them),
 	    cmocka_unit_test(test_group_waits_for_a_start_in_flight),
 	    cmocka_unit_test(test_vigild_gone_corosync_up),
 	    cmocka_unit_test(test_watchdog_deadline_counts_as_fenced),
