@@ -25,6 +25,7 @@
  * timeouts then satisfy their own minimums. */
 #define CS_RETRANSMITS_BEFORE_LOSS 4
 #define CS_MINIMUM_TIMEOUT_MS	   30
+#define CS_HZ			   100
 /* Corosync with knet refuses node ids of 65536 and above. */
 #define CS_KNET_MAX_NODEID 65535u
 /* knet heartbeat: see issue 4 (inside totem.interface, where Corosync reads them). */
@@ -63,6 +64,15 @@ int vg_corosync_check_token(uint32_t token_ms, char *err, size_t errlen)
 		return fail(err, errlen, "%ums is above the largest token vigil allows (%ums)",
 			    token_ms, VG_COROSYNC_TOKEN_MAX_MS);
 	return 0;
+}
+
+uint32_t vg_corosync_hold_ms(uint32_t token_ms)
+{
+	int retransmit = (int)(token_ms / (CS_RETRANSMITS_BEFORE_LOSS + 0.2));
+	int hold = (int)(retransmit * 0.8 - 1000 / CS_HZ); /* Corosync's default */
+	if (hold < 1)
+		hold = 1;
+	return (uint32_t)hold < VG_COROSYNC_HOLD_MAX_MS ? (uint32_t)hold : VG_COROSYNC_HOLD_MAX_MS;
 }
 
 /* Values go into corosync.conf unquoted, up to the end of the line: allow only characters of
@@ -160,6 +170,7 @@ int vg_corosync_conf(const vg_config *c, const char *node, char **out, char *err
 		"\ttransport: knet\n"
 		"\ttoken: %u\n"
 		"\ttoken_coefficient: 0\n"
+		"\thold: %u\n"
 		"\tcrypto_cipher: aes256\n"
 		"\tcrypto_hash: sha256\n"
 		"\tinterface {\n"
@@ -168,7 +179,8 @@ int vg_corosync_conf(const vg_config *c, const char *node, char **out, char *err
 		"\t\tknet_ping_timeout: %d\n"
 		"\t}\n"
 		"}\n\n",
-		c->name, c->token_ms, KNET_PING_INTERVAL_MS, KNET_PING_TIMEOUT_MS);
+		c->name, c->token_ms, vg_corosync_hold_ms(c->token_ms), KNET_PING_INTERVAL_MS,
+		KNET_PING_TIMEOUT_MS);
 	fputs("nodelist {\n", f);
 	for (size_t i = 0; i < c->n_nodes; i++) {
 		const vg_node *n = &c->nodes[i];

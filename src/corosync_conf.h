@@ -22,6 +22,13 @@ enum {
 #define VG_COROSYNC_TOKEN_MIN_MS 126u
 #define VG_COROSYNC_TOKEN_MAX_MS 600000u
 
+/* The totem `hold` vigil writes: how long the ring's representative holds an idle token.
+ * After a cut, the two sides time the token out from when each last saw it, so they see
+ * the new membership up to about one idle token rotation apart: hold, plus a few ms. Corosync
+ * derives hold = token_retransmit * 0.8 - 10 ms (85 ms at token 500: measured skews of
+ * +85 ms), beyond cluster.quorum_loss_delay's default of 50 ms; vigil writes at most this. */
+#define VG_COROSYNC_HOLD_MAX_MS 20u
+
 /* Size of the authkey vg_corosync_authkey() derives (corosync-keygen's default). */
 #define VG_COROSYNC_AUTHKEY_BYTES 256u
 
@@ -30,6 +37,10 @@ enum {
 /* 0 when Corosync accepts token_ms as its token timeout (with token_coefficient 0 and the
  * default retransmits); VG_COROSYNC_EINVAL with the reason in err otherwise. */
 int vg_corosync_check_token(uint32_t token_ms, char *err, size_t errlen);
+
+/* The hold vigil corosync-conf writes for token_ms: Corosync's own default, capped at
+ * VG_COROSYNC_HOLD_MAX_MS. */
+uint32_t vg_corosync_hold_ms(uint32_t token_ms);
 
 /* The corosync.conf text for server `node` of c (malloc'd into *out, caller frees).
  * Returns 0, or VG_COROSYNC_EINVAL with the reason in err (unknown node, node not a server,

@@ -195,6 +195,7 @@ static void test_three_servers(void **state)
 	assert_non_null(strstr(totem, "\ttransport: knet\n"));
 	assert_non_null(strstr(totem, "\ttoken: 500\n"));
 	assert_non_null(strstr(totem, "\ttoken_coefficient: 0\n"));
+	assert_non_null(strstr(totem, "\thold: 20\n")); /* Corosync's own would be 85 */
 	assert_non_null(strstr(totem, "\tcrypto_cipher: aes256\n"));
 	assert_non_null(strstr(totem, "\tcrypto_hash: sha256\n"));
 	/* the knet heartbeat lives inside the interface block, not at the top of totem */
@@ -290,6 +291,11 @@ static void test_token_rule(void **state)
 {
 	(void)state;
 	char err[256];
+	/* hold: Corosync's (int)(token_retransmit * 0.8 - 10), at most 20 */
+	assert_int_equal(vg_corosync_hold_ms(126), 14); /* 30 * 0.8 - 10 */
+	assert_int_equal(vg_corosync_hold_ms(150), 18); /* 35 * 0.8 - 10 */
+	assert_int_equal(vg_corosync_hold_ms(200), 20); /* 47 * 0.8 - 10 = 27 */
+	assert_int_equal(vg_corosync_hold_ms(500), 20);
 	/* token_retransmit = (int)(token / 4.2) must be >= 30 */
 	assert_int_equal(vg_corosync_check_token(125, err, sizeof(err)), VG_COROSYNC_EINVAL);
 	assert_non_null(strstr(err, "= 29ms"));
