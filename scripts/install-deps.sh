@@ -6,7 +6,7 @@ PKGS="
 build-essential meson ninja-build pkg-config
 libuv1-dev libjansson-dev libcyaml-dev libyaml-dev libsodium-dev libmnl-dev libmicrohttpd-dev libxml2-dev
 libcmocka-dev valgrind clang-format
-corosync libcpg-dev libquorum-dev libvotequorum-dev libcmap-dev libcorosync-common-dev
+corosync corosync-qdevice corosync-qnetd libcpg-dev libquorum-dev libvotequorum-dev libcmap-dev libcorosync-common-dev
 resource-agents pacemaker-resource-agents pacemaker-cli-utils fence-agents
 python3 python3-pytest
 iproute2 iputils-ping iputils-arping tcpdump tini procps psmisc util-linux curl

@@ -749,7 +749,8 @@ static void on_m_change(void *arg, const uint32_t *members, size_t n, bool quora
 }
 
 /* A new totem ring, before quorum is reported for it: when it holds no majority of the
- * servers (and not two_node, where a half keeps quorum), this node is about to lose quorum
+ * servers (and not two_node, where a half keeps quorum, nor with a qnetd arbiter, whose vote
+ * may keep a minority quorate), this node is about to lose quorum
  * and stops now instead of waiting for votequorum's notice: the quorate side counts on
  * the lost side stopping within quorum_loss_delay of the change. */
 static void on_m_ring(void *arg, const uint32_t *members, size_t n, uint64_t ring)
@@ -763,7 +764,9 @@ static void on_m_ring(void *arg, const uint32_t *members, size_t n, uint64_t rin
 		for (size_t k = 0; k < n; k++)
 			in += members[k] == c->cfg->nodes[i].id;
 	}
-	if (servers == 2 || in * 2 > servers || c->cfg->no_quorum != VG_NO_QUORUM_STOP)
+	/* with a qnetd arbiter a minority (or half) may keep quorum: votequorum decides */
+	if (servers == 2 || in * 2 > servers || c->cfg->no_quorum != VG_NO_QUORUM_STOP ||
+	    c->cfg->qnetd.host)
 		return;
 	if (c->quorate)
 		vg_warn("ring %llu has %zu of %zu servers: no majority, stopping resources before "

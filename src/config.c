@@ -291,6 +291,7 @@ void vg_config_free(vg_config *c)
 	free(c->key_file);
 	free(c->http_address);
 	free(c->watchdog);
+	free(c->qnetd.host);
 	free(c->source);
 	free(c);
 }
@@ -583,6 +584,85 @@ static void conv_nodes(ld *l)
 		n->id = y->id;
 	}
 	assign_node_ids(l);
+}
+
+/* ---- the qnetd arbiter --------------------------------------------------- */
+
+static const enum_def qnetd_algorithm_names[] = {
+    {"ffsplit", VG_QNETD_FFSPLIT},
+    {"lms", VG_QNETD_LMS},
+    {NULL, 0},
+};
+
+static const enum_def qnetd_tls_names[] = {
+    {"on", VG_QNETD_TLS_ON},
+    {"off", VG_QNETD_TLS_OFF},
+    {"required", VG_QNETD_TLS_REQUIRED},
+    {NULL, 0},
+};
+
+static const char *enum_text(const enum_def *tab, int v)
+{
+	for (const enum_def *e = tab; e->name; e++)
+		if (e->value == v)
+			return e->name;
+	return "unknown";
+}
+
+const char *vg_qnetd_algorithm_name(vg_qnetd_algorithm a)
+{
+	return enum_text(qnetd_algorithm_names, (int)a);
+}
+
+const char *vg_qnetd_tls_name(vg_qnetd_tls t)
+{
+	return enum_text(qnetd_tls_names, (int)t);
+}
+
+/* After the nodes: a tie_breaker may name a server. */
+static void conv_qnetd(ld *l)
+{
+	const vg_y_qnetd *y = l->in->cluster->qnetd;
+	vg_config *c = l->c;
+	vg_qnetd *q = &c->qnetd;
+	if (!y)
+		return;
+	q->host = xstrdup(y->host);
+	q->port = 5403;
+	if (vg_ypos_has(l->y, "cluster.qnetd.port")) {
+		if (y->port < 1 || y->port > 65535)
+			lerr(l, "cluster.qnetd.port", "must be between 1 and 65535");
+		else
+			q->port = (uint16_t)y->port;
+	}
+	q->algorithm = get_enum(l, "cluster.qnetd.algorithm", y->algorithm, qnetd_algorithm_names,
+				VG_QNETD_FFSPLIT);
+	q->tls = get_enum(l, "cluster.qnetd.tls", y->tls, qnetd_tls_names, VG_QNETD_TLS_ON);
+	const char *tb = y->tie_breaker;
+	if (!tb || !strcmp(tb, "lowest")) {
+	} else if (!strcmp(tb, "highest")) {
+		q->tie_breaker_highest = true;
+	} else {
+		for (size_t i = 0; i < c->n_nodes; i++)
+			if (c->nodes[i].name && !strcmp(c->nodes[i].name, tb) &&
+			    c->nodes[i].role == VG_ROLE_SERVER)
+				q->tie_breaker_id = c->nodes[i].id;
+		if (!q->tie_breaker_id)
+			lerr(l, "cluster.qnetd.tie_breaker",
+			     "expected lowest, highest or the name of a server, got '%s'", tb);
+	}
+	size_t servers = 0;
+	for (size_t i = 0; i < c->n_nodes; i++)
+		servers += c->nodes[i].role == VG_ROLE_SERVER;
+	if (servers < 2)
+		lerr(l, "cluster.qnetd",
+		     "an arbiter needs a cluster of two or more servers (this one has %zu)",
+		     servers);
+	if (c->watchdog)
+		lerr(l, "cluster.qnetd",
+		     "cannot be used with cluster.watchdog yet: with an arbiter a cut-off node "
+		     "may keep quorum until its qdevice times out, so the watchdog deadline "
+		     "would not bound when it stopped");
 }
 
 /* ---- fence devices -------------------------------------------------------- */
@@ -1244,6 +1324,7 @@ static vg_config *convert(ld *l)
 	l->c->source = xstrdup(l->sink.file);
 	conv_cluster(l);
 	conv_nodes(l);
+	conv_qnetd(l);
 	conv_fence(l);
 	conv_resources(l);
 	conv_groups(l);

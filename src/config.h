@@ -180,6 +180,21 @@ typedef struct {
 	int line;
 } vg_constraint;
 
+typedef enum { VG_QNETD_FFSPLIT, VG_QNETD_LMS } vg_qnetd_algorithm;
+typedef enum { VG_QNETD_TLS_ON, VG_QNETD_TLS_OFF, VG_QNETD_TLS_REQUIRED } vg_qnetd_tls;
+
+/* A corosync-qnetd arbiter (cluster.qnetd): each server's corosync-qdevice asks it which
+ * partition gets its vote. */
+typedef struct {
+	char *host;		      /* NULL: no qnetd */
+	uint16_t port;		      /* default 5403 */
+	vg_qnetd_algorithm algorithm; /* default ffsplit */
+	vg_qnetd_tls tls;	      /* default on (as Corosync's) */
+	/* a fallback between equal partitions: "lowest", "highest" or a server's node id */
+	uint32_t tie_breaker_id; /* 0: see tie_breaker_highest */
+	bool tie_breaker_highest;
+} vg_qnetd;
+
 typedef struct {
 	char *name;
 	char *key_file;
@@ -201,6 +216,7 @@ typedef struct {
 	 * vg_watchdog_deadline_ms(watchdog_timeout) has passed */
 	char *watchdog;
 	uint32_t watchdog_timeout_s; /* default 10 */
+	vg_qnetd qnetd;
 
 	vg_node *nodes;
 	size_t n_nodes;
@@ -257,6 +273,9 @@ int vg_parse_score(const char *s, int *out);		   /* "100" "inf" "-inf" "+inf" */
 const char *vg_op_name(vg_op_kind k);
 int vg_op_from_name(const char *s, vg_op_kind *out);
 const char *vg_class_name(vg_rclass c);
+/* "ffsplit", "lms"; "on", "off", "required" (as corosync.conf spells them) */
+const char *vg_qnetd_algorithm_name(vg_qnetd_algorithm a);
+const char *vg_qnetd_tls_name(vg_qnetd_tls t);
 
 /* Saturating score addition. */
 int vg_score_add(int a, int b);

@@ -268,6 +268,20 @@ static void cluster_props(const vg_config *c, plist *p)
 	padd(p, xprintf("cluster.watchdog"), val_text(c->watchdog));
 	padd(p, xprintf("cluster.watchdog_timeout"),
 	     dur_text((uint64_t)c->watchdog_timeout_s * 1000));
+	const vg_qnetd *q = &c->qnetd;
+	if (q->host) {
+		char tb[16];
+		snprintf(tb, sizeof(tb), "%u", q->tie_breaker_id);
+		padd(p, xprintf("cluster.qnetd"),
+		     xprintf("{host: %s, port: %u, algorithm: %s, tls: %s, tie_breaker: %s}",
+			     q->host, q->port, vg_qnetd_algorithm_name(q->algorithm),
+			     vg_qnetd_tls_name(q->tls),
+			     q->tie_breaker_id	      ? tb
+			     : q->tie_breaker_highest ? "highest"
+						      : "lowest"));
+	} else {
+		padd(p, xprintf("cluster.qnetd"), val_text(NULL));
+	}
 	psort(p);
 }
 

@@ -28,6 +28,15 @@ static const cyaml_schema_value_t name_entry = {
     CYAML_VALUE_STRING(PTR, char, 1, ANY),
 };
 
+static const cyaml_schema_field_t qnetd_fields[] = {
+    NAME("host", vg_y_qnetd, host),
+    CYAML_FIELD_INT("port", OPT, vg_y_qnetd, port),
+    STR("algorithm", OPT, vg_y_qnetd, algorithm),
+    STR("tls", OPT, vg_y_qnetd, tls),
+    STR("tie_breaker", OPT, vg_y_qnetd, tie_breaker),
+    CYAML_FIELD_END,
+};
+
 static const cyaml_schema_field_t cluster_fields[] = {
     NAME("name", vg_y_cluster, name),
     STR("key_file", OPT, vg_y_cluster, key_file),
@@ -39,6 +48,7 @@ static const cyaml_schema_field_t cluster_fields[] = {
     STR("quorum_loss_delay", OPT, vg_y_cluster, quorum_loss_delay),
     STR("watchdog", OPT, vg_y_cluster, watchdog),
     STR("watchdog_timeout", OPT, vg_y_cluster, watchdog_timeout),
+    CYAML_FIELD_MAPPING_PTR("qnetd", OPT, vg_y_cluster, qnetd, qnetd_fields),
     CYAML_FIELD_END,
 };
 

@@ -16,6 +16,14 @@
 /* ---- intermediate types (what libcyaml fills in; all strings as written) ---- */
 
 typedef struct {
+	char *host;
+	int port;
+	char *algorithm;
+	char *tls;
+	char *tie_breaker;
+} vg_y_qnetd;
+
+typedef struct {
 	char *name;
 	char *key_file;
 	char *token;
@@ -26,6 +34,7 @@ typedef struct {
 	char *quorum_loss_delay;
 	char *watchdog;
 	char *watchdog_timeout;
+	vg_y_qnetd *qnetd;
 } vg_y_cluster;
 
 typedef struct {

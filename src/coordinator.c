@@ -8,7 +8,9 @@
  *   report; a node never heard from counts as possibly running everything.
  * - `requires: quorum` resources of an unclean node count as stopped once quorum_loss_delay
  *   has passed since it left (it lost quorum in the same membership change and stopped
- *   them), except with two_node, where both halves keep quorum and only fencing counts.
+ *   them), except with two_node, where both halves keep quorum, or with a qnetd arbiter,
+ *   where the cut-off side keeps quorum until its qdevice hears from qnetd or times out:
+ *   then only fencing counts.
  * With a watchdog configured (every server feeds its own, and stops feeding while it holds
  * anything without quorum), a lost node counts as fenced once the watchdog deadline has
  * passed since it left, as SBD does.
@@ -226,7 +228,10 @@ void vg_coord_fence_done(vg_coord *c, const char *node, bool ok, const char *det
 		return;
 	cn->fencing = false;
 	if (ok) {
-		cn->reason[0] = '\0';
+		/* its fencing record is on its way through Corosync: do not fence it again before
+		 * it is applied (or, should it be lost, before the retry interval) */
+		snprintf(cn->reason, sizeof cn->reason, "fenced; recording it");
+		cn->fence_retry_at = now + FENCE_RETRY_MS;
 	} else {
 		snprintf(cn->reason, sizeof cn->reason, "fencing failed: %s; retrying",
 			 detail ? detail : "?");
@@ -269,12 +274,22 @@ bool vg_coord_quorate(const vg_coord *c)
 	return c->quorate;
 }
 
+/* Corosync's two_node: exactly two servers and no qnetd arbiter (vigil corosync-conf). */
 static bool two_node(const vg_config *cfg)
 {
 	size_t servers = 0;
 	for (size_t i = 0; i < cfg->n_nodes; i++)
 		servers += cfg->nodes[i].role == VG_ROLE_SERVER;
-	return servers == 2;
+	return servers == 2 && !cfg->qnetd.host;
+}
+
+/* Whether a node cut off from us may keep quorum for a while: with two_node both halves keep
+ * it; with a qnetd arbiter the cut-off side keeps its vote until qnetd answers its qdevice or
+ * the qdevice times out, which no delay of ours bounds. Then only fencing (or an operator)
+ * says that it stopped what it ran. */
+static bool lost_side_may_keep_quorum(const vg_config *cfg)
+{
+	return two_node(cfg) || cfg->qnetd.host;
 }
 
 static const vg_rs_fence *fence_record(const vg_repstate *rs, const char *node)
@@ -305,7 +320,7 @@ static uint64_t watchdog_at(const vg_coord *c, const cnode *cn)
 static bool self_stopped(const vg_coord *c, const cnode *cn, uint64_t now)
 {
 	/* only `no_quorum: stop` stops on quorum loss; with freeze the lost side keeps them */
-	return c->quorate && !two_node(c->cfg) && !cn->in_ring &&
+	return c->quorate && !lost_side_may_keep_quorum(c->cfg) && !cn->in_ring &&
 	       c->cfg->no_quorum == VG_NO_QUORUM_STOP &&
 	       now >= cn->lost_at + c->cfg->quorum_loss_delay_ms;
 }
@@ -609,7 +624,8 @@ void vg_coord_run(vg_coord *c, const vg_repstate *rs, uint64_t now, uint64_t wal
 	for (size_t i = 0; i < st->n_nodes; i++) {
 		const vg_node_cond *nc = &st->nodes[i];
 		const cnode *cn = node_by_name(c, nc->name);
-		if (cn && nc->state == VG_NODE_UNCLEAN && !nc->self_stopped && !two_node(c->cfg))
+		if (cn && nc->state == VG_NODE_UNCLEAN && !nc->self_stopped &&
+		    !lost_side_may_keep_quorum(c->cfg))
 			rearm_min(&next, cn->lost_at + c->cfg->quorum_loss_delay_ms, now);
 	}
 	vg_plan_free(&plan);
@@ -664,7 +680,7 @@ static void waiting_reason(const vg_coord *c, const vg_cluster_state *st, const 
 	const vg_node_cond *nc = start_blocked_by(st, r);
 	const cnode *cn = nc ? node_by_name(c, nc->name) : NULL;
 	if (cn) {
-		if (r->requires == VG_REQUIRES_QUORUM && !two_node(c->cfg)) {
+		if (r->requires == VG_REQUIRES_QUORUM && !lost_side_may_keep_quorum(c->cfg)) {
 			uint64_t at = cn->lost_at + c->cfg->quorum_loss_delay_ms;
 			snprintf(buf, len,
 				 "waiting until %s has certainly stopped it (quorum_loss_delay, "

@@ -121,6 +121,10 @@ static int validate(const vg_config *c, const char *node, size_t *servers, char 
 			    "cluster.name: '%s' cannot be a Corosync cluster_name (use letters, "
 			    "digits, '.', '-', '_')",
 			    c->name ? c->name : "");
+	if (c->qnetd.host && !conf_safe(c->qnetd.host))
+		return fail(err, errlen,
+			    "cluster.qnetd.host: needs an IP address or host name, got '%s'",
+			    c->qnetd.host);
 	for (size_t i = 0; i < c->n_nodes; i++) {
 		const vg_node *n = &c->nodes[i];
 		if (n->role != VG_ROLE_SERVER)
@@ -196,8 +200,29 @@ int vg_corosync_conf(const vg_config *c, const char *node, char **out, char *err
 	}
 	fputs("}\n\n", f);
 	fputs("quorum {\n\tprovider: corosync_votequorum\n", f);
-	if (servers == 2)
+	const vg_qnetd *q = &c->qnetd;
+	if (q->host) {
+		/* the arbiter decides an even split; two_node would give both halves quorum */
+		fputs("\tdevice {\n\t\tmodel: net\n", f);
+		if (q->algorithm == VG_QNETD_FFSPLIT)
+			fputs("\t\tvotes: 1\n", f); /* ffsplit needs one vote; lms the default */
+		fprintf(f,
+			"\t\tnet {\n"
+			"\t\t\thost: %s\n"
+			"\t\t\tport: %u\n"
+			"\t\t\talgorithm: %s\n"
+			"\t\t\ttls: %s\n",
+			q->host, q->port, vg_qnetd_algorithm_name(q->algorithm),
+			vg_qnetd_tls_name(q->tls));
+		if (q->tie_breaker_id)
+			fprintf(f, "\t\t\ttie_breaker: %u\n", q->tie_breaker_id);
+		else
+			fprintf(f, "\t\t\ttie_breaker: %s\n",
+				q->tie_breaker_highest ? "highest" : "lowest");
+		fputs("\t\t}\n\t}\n", f);
+	} else if (servers == 2) {
 		fputs("\ttwo_node: 1\n", f);
+	}
 	fputs("}\n\n", f);
 	fputs("logging {\n"
 	      "\tto_stderr: yes\n"

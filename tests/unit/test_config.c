@@ -377,6 +377,98 @@ static void test_buffer_ok(void **state)
 	vg_config_free(NULL);
 }
 
+/* cluster.qnetd: defaults, every field, and each mistake named with its line. */
+static vg_config *qnetd_load(const char *qnetd, const char *extra, vg_config_errors *e)
+{
+	char yaml[1024];
+	snprintf(yaml, sizeof(yaml),
+		 "cluster:\n"
+		 "  name: x\n"
+		 "%s"
+		 "  qnetd: %s\n"
+		 "nodes:\n"
+		 "  - {name: n1, address: 10.0.0.1}\n"
+		 "  - {name: n2, address: 10.0.0.2, id: 7}\n",
+		 extra, qnetd);
+	return vg_config_load_buffer("q.yaml", yaml, strlen(yaml), "/usr/lib/ocf", e);
+}
+
+static void test_qnetd(void **state)
+{
+	(void)state;
+	vg_config_errors e;
+	vg_config *c = qnetd_load("{host: 10.0.0.9}", "", &e);
+	assert_non_null(c);
+	assert_string_equal(c->qnetd.host, "10.0.0.9");
+	assert_int_equal(c->qnetd.port, 5403);
+	assert_int_equal(c->qnetd.algorithm, VG_QNETD_FFSPLIT);
+	assert_int_equal(c->qnetd.tls, VG_QNETD_TLS_ON);
+	assert_int_equal(c->qnetd.tie_breaker_id, 0);
+	assert_false(c->qnetd.tie_breaker_highest);
+	vg_config_free(c);
+
+	c = qnetd_load("{host: q.example, port: 6000, algorithm: lms, tls: off, tie_breaker: n2}",
+		       "", &e);
+	assert_non_null(c);
+	assert_int_equal(c->qnetd.port, 6000);
+	assert_int_equal(c->qnetd.algorithm, VG_QNETD_LMS);
+	assert_int_equal(c->qnetd.tls, VG_QNETD_TLS_OFF);
+	assert_int_equal(c->qnetd.tie_breaker_id, 7);
+	assert_string_equal(vg_qnetd_algorithm_name(c->qnetd.algorithm), "lms");
+	assert_string_equal(vg_qnetd_tls_name(VG_QNETD_TLS_REQUIRED), "required");
+	vg_config_free(c);
+
+	c = qnetd_load("{host: q, tie_breaker: highest}", "", &e);
+	assert_non_null(c);
+	assert_true(c->qnetd.tie_breaker_highest);
+	vg_config_free(c);
+
+	static const char none[] =
+	    "cluster: {name: x}\n"
+	    "nodes: [{name: n1, address: 10.0.0.1}, {name: n2, address: 10.0.0.2}]\n";
+	c = vg_config_load_buffer("none.yaml", none, sizeof(none) - 1, "/usr/lib/ocf", &e);
+	assert_non_null(c);
+	assert_null(c->qnetd.host); /* absent: no arbiter */
+	vg_config_free(c);
+
+	static const struct {
+		const char *qnetd, *extra;
+		int line;
+		const char *field, *msg;
+	} bad[] = {
+	    {"{port: 5403}", "", 3, "cluster.qnetd.host", "missing required field"},
+	    {"{host: q, port: 70000}", "", 3, "cluster.qnetd.port", "between 1 and 65535"},
+	    {"{host: q, algorithm: coin}", "", 3, "cluster.qnetd.algorithm",
+	     "invalid value 'coin' (expected one of: ffsplit, lms)"},
+	    {"{host: q, tls: maybe}", "", 3, "cluster.qnetd.tls", "invalid value 'maybe'"},
+	    {"{host: q, tie_breaker: n9}", "", 3, "cluster.qnetd.tie_breaker",
+	     "expected lowest, highest or the name of a server, got 'n9'"},
+	    {"{host: q, votes: 2}", "", 3, "cluster.qnetd.votes", "unknown key"},
+	    {"{host: q}", "  watchdog: /dev/watchdog\n", 4, "cluster.qnetd",
+	     "cannot be used with cluster.watchdog"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		print_message("qnetd: %s\n", bad[i].qnetd);
+		c = qnetd_load(bad[i].qnetd, bad[i].extra, &e);
+		assert_null(c);
+		assert_int_equal(e.count, 1);
+		assert_int_equal(e.items[0].line, bad[i].line);
+		assert_string_equal(e.items[0].field, bad[i].field);
+		if (!strstr(e.items[0].message, bad[i].msg))
+			fail_msg("message '%s' lacks '%s'", e.items[0].message, bad[i].msg);
+		vg_config_errors_free(&e);
+	}
+
+	static const char one[] = "cluster: {name: x, qnetd: {host: q}}\n"
+				  "nodes: [{name: n1, address: 10.0.0.1}]\n";
+	c = vg_config_load_buffer("one.yaml", one, sizeof(one) - 1, "/usr/lib/ocf", &e);
+	assert_null(c);
+	assert_int_equal(e.count, 1);
+	assert_string_equal(e.items[0].field, "cluster.qnetd");
+	assert_non_null(strstr(e.items[0].message, "two or more servers (this one has 1)"));
+	vg_config_errors_free(&e);
+}
+
 /* ---- parsers -------------------------------------------------------------- */
 
 static void test_durations(void **state)
@@ -499,6 +591,7 @@ int main(void)
 	    cmocka_unit_test(test_all_schema_errors_collected),
 	    cmocka_unit_test(test_missing_file_and_format),
 	    cmocka_unit_test(test_buffer_ok),
+	    cmocka_unit_test(test_qnetd),
 	    cmocka_unit_test(test_durations),
 	    cmocka_unit_test(test_scores),
 	    cmocka_unit_test(test_score_add),

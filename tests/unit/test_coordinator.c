@@ -307,6 +307,85 @@ static void test_fencing_resource_waits_for_fence(void **st)
 	fx_free(&f);
 }
 
+/* A fence that succeeded is not run again while its record travels through Corosync; if the
+ * record never comes, the node is fenced again after the retry interval. */
+static void test_fenced_node_is_not_fenced_twice(void **st)
+{
+	(void)st;
+	fx f;
+	fx_init(&f, NODES2 DUMMY, "n1");
+	static const uint32_t both[] = {1, 2}, me = 1;
+	members(&f, both, 2, true, 5, 0);
+	report(&f, "n1", 5, "db=running", 0);
+	report(&f, "n2", 5, "db=stopped", 0);
+	members(&f, &me, 1, true, 6, 1000);
+	report(&f, "n1", 6, "db=running", 0);
+	run(&f, 1001);
+	assert_non_null(strstr(f.rec.log, "fence n2; "));
+	vg_coord_fence_done(f.co, "n2", true, NULL, 1050);
+	run(&f, 1051);
+	assert_null(strstr(f.rec.log, "fence n2"));
+	run(&f, 3000);
+	assert_null(strstr(f.rec.log, "fence n2"));
+	run(&f, 6051); /* no record arrived: fenced again */
+	assert_non_null(strstr(f.rec.log, "fence n2; "));
+	vg_coord_fence_done(f.co, "n2", true, NULL, 6100);
+	apply(&f, "{\"kind\":\"fence_record\",\"node\":\"n2\",\"time_ms\":1006100,\"by\":\"pdu\","
+		  "\"method\":\"off\"}");
+	run(&f, 20000);
+	assert_null(strstr(f.rec.log, "fence n2"));
+	fx_free(&f);
+}
+
+/* A qnetd arbiter with two servers: no two_node, so the side qnetd gave its vote fences at
+ * once (no fence_delay: only one side is quorate), the side without quorum does nothing, and
+ * even a `requires: quorum` VIP of the lost node waits for the fence: the cut-off side may
+ * keep quorum until its qdevice hears from qnetd, which quorum_loss_delay does not bound. */
+static void test_qnetd_lost_side_waits_for_fencing(void **st)
+{
+	(void)st;
+	static const uint32_t both[] = {1, 2};
+	const char *yaml = "cluster: {name: t, fence_delay: 5s, qnetd: {host: 10.9.0.9}}\n"
+			   "nodes:\n"
+			   "  - {name: n1, address: 10.9.0.1, role: server}\n"
+			   "  - {name: n2, address: 10.9.0.2, role: server}\n"
+			   "fence_devices:\n"
+			   "  - {name: pdu, agent: fence_dummy, targets: [n1, n2]}\n" VIP;
+	for (int quorate = 0; quorate <= 1; quorate++) {
+		fx f;
+		fx_init(&f, yaml, "n2");
+		members(&f, both, 2, true, 5, 0);
+		report(&f, "n1", 5, "vip=running", 0);
+		report(&f, "n2", 5, "vip=stopped", 0);
+		static const uint32_t me = 2;
+		members(&f, &me, 1, quorate, 6, 1000);
+		report(&f, "n2", 6, "vip=stopped", 0);
+		run(&f, 1001);
+		if (!quorate) {
+			assert_string_equal(f.rec.log, "");
+			run(&f, 60000);
+			assert_string_equal(f.rec.log, "");
+			fx_free(&f);
+			continue;
+		}
+		/* n1 ran more, yet n2 does not wait fence_delay: there is no race to break */
+		assert_non_null(strstr(f.rec.log, "fence n1; "));
+		assert_null(strstr(f.rec.log, "start vip"));
+		run(&f, 60000); /* long past quorum_loss_delay: still waiting for the fence */
+		assert_null(strstr(f.rec.log, "start vip"));
+		json_t *s = vg_coord_status(f.co, f.rs, 60000, 1060000);
+		json_t *vip = json_array_get(json_object_get(s, "resources"), 0);
+		assert_non_null(strstr(json_string_value(json_object_get(vip, "waiting")),
+				       "waiting for fencing of n1"));
+		json_decref(s);
+		apply(&f, "{\"kind\":\"fence_record\",\"node\":\"n1\",\"time_ms\":1060001,\"by\":"
+			  "\"n2\",\"method\":\"off\"}");
+		run(&f, 60002);
+		assert_non_null(strstr(f.rec.log, "start vip n2; "));
+		fx_free(&f);
+	}
+}
+
 /* two_node: both halves keep quorum; the side that ran less waits fence_delay; a failed
  * fence is retried later and shown. */
 static void test_two_node_fence_delay_and_retry(void **st)
@@ -465,6 +544,8 @@ int main(void)
 	    cmocka_unit_test(test_quorum_resource_waits_for_the_lost_side),
 	    cmocka_unit_test(test_fencing_resource_waits_for_fence),
 	    cmocka_unit_test(test_two_node_fence_delay_and_retry),
+	    cmocka_unit_test(test_qnetd_lost_side_waits_for_fencing),
+	    cmocka_unit_test(test_fenced_node_is_not_fenced_twice),
 	    cmocka_unit_test(test_bye_is_clean),
 	    cmocka_unit_test(test_freeze_means_the_lost_side_keeps_them),
 	    cmocka_unit_test(test_group_waits_for_a_start_in_flight),

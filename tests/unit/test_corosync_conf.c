@@ -254,6 +254,51 @@ static void test_two_servers_and_ids(void **state)
 	free(text);
 }
 
+/* A qnetd arbiter: quorum.device (model net) instead of two_node; ffsplit with one vote,
+ * lms with the default; the tie breaker a node id; and the real Corosync takes the file. */
+static void test_qnetd(void **state)
+{
+	fixture *f = *state;
+	make_cluster(f, 2, 500);
+	f->c.qnetd = (vg_qnetd){.host = "10.0.0.9", .port = 5403};
+	char *text = conf_ok(&f->c, "n1");
+	char *quorum = block(text, "quorum", 0);
+	assert_null(strstr(quorum, "two_node"));
+	assert_non_null(strstr(quorum, "\tprovider: corosync_votequorum\n"
+				       "\tdevice {\n\t\tmodel: net\n\t\tvotes: 1\n"
+				       "\t\tnet {\n\t\t\thost: 10.0.0.9\n\t\t\tport: 5403\n"
+				       "\t\t\talgorithm: ffsplit\n\t\t\ttls: on\n"
+				       "\t\t\ttie_breaker: lowest\n\t\t}\n\t}\n"));
+	assert_int_equal(corosync_test(f, text, "10.0.0.1", false), 0);
+	free(quorum);
+	free(text);
+
+	make_cluster(f, 3, 500);
+	f->c.qnetd = (vg_qnetd){.host = "qnetd.example",
+				.port = 6000,
+				.algorithm = VG_QNETD_LMS,
+				.tls = VG_QNETD_TLS_REQUIRED,
+				.tie_breaker_id = 2};
+	text = conf_ok(&f->c, "n3");
+	quorum = block(text, "quorum", 0);
+	assert_null(strstr(quorum, "votes:"));
+	assert_non_null(strstr(quorum, "\t\t\thost: qnetd.example\n\t\t\tport: 6000\n"
+				       "\t\t\talgorithm: lms\n\t\t\ttls: required\n"
+				       "\t\t\ttie_breaker: 2\n"));
+	assert_int_equal(corosync_test(f, text, "10.0.0.3", false), 0);
+	free(quorum);
+	free(text);
+
+	f->c.qnetd.tie_breaker_id = 0;
+	f->c.qnetd.tie_breaker_highest = true;
+	text = conf_ok(&f->c, "n3");
+	assert_non_null(strstr(text, "\t\t\ttie_breaker: highest\n"));
+	free(text);
+
+	f->c.qnetd.host = "10.0.0.9\n}\n";
+	conf_fails(&f->c, "n1", "cluster.qnetd.host");
+}
+
 static void test_refusals(void **state)
 {
 	fixture *f = *state;
@@ -601,6 +646,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_three_servers, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_two_servers_and_ids, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_qnetd, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
 	    cmocka_unit_test(test_token_rule),
 	    cmocka_unit_test_setup_teardown(test_corosync_accepts, setup, teardown),
