@@ -270,15 +270,14 @@ static void cluster_props(const vg_config *c, plist *p)
 	     dur_text((uint64_t)c->watchdog_timeout_s * 1000));
 	const vg_qnetd *q = &c->qnetd;
 	if (q->host) {
-		char tb[16];
-		snprintf(tb, sizeof(tb), "%u", q->tie_breaker_id);
+		const char *tb = q->tie_breaker_highest ? "highest" : "lowest";
+		for (size_t i = 0; q->tie_breaker_id && i < c->n_nodes; i++)
+			if (c->nodes[i].id == q->tie_breaker_id)
+				tb = c->nodes[i].name;
 		padd(p, xprintf("cluster.qnetd"),
 		     xprintf("{host: %s, port: %u, algorithm: %s, tls: %s, tie_breaker: %s}",
 			     q->host, q->port, vg_qnetd_algorithm_name(q->algorithm),
-			     vg_qnetd_tls_name(q->tls),
-			     q->tie_breaker_id	      ? tb
-			     : q->tie_breaker_highest ? "highest"
-						      : "lowest"));
+			     vg_qnetd_tls_name(q->tls), tb));
 	} else {
 		padd(p, xprintf("cluster.qnetd"), val_text(NULL));
 	}

@@ -119,12 +119,15 @@ static void test_cluster_options(void **state)
 {
 	(void)state;
 	const char *b = "cluster: {name: demo, token: 200ms, no_quorum: freeze, stickiness: inf,\n"
-			"          fence_delay: 5s, http_address: \"0.0.0.0:7480\"}\n" NODES FENCE
+			"          fence_delay: 5s, http_address: \"0.0.0.0:7480\",\n"
+			"          qnetd: {host: 10.0.0.9, tie_breaker: n2}}\n" NODES FENCE
 			"resources:\n" RES_WEB RES_VIP RES_DUMMY RES_API GROUPS CONS;
 	expect_diff(BASE, b,
 		    "~ cluster.fence_delay: 0 -> 5s\n"
 		    "~ cluster.http_address: 127.0.0.1:7480 -> 0.0.0.0:7480\n"
 		    "~ cluster.no_quorum: stop -> freeze\n"
+		    "~ cluster.qnetd: (none) -> {host: 10.0.0.9, port: 5403, algorithm: ffsplit, "
+		    "tls: on, tie_breaker: n2}\n"
 		    "~ cluster.stickiness: 0 -> inf\n"
 		    "~ cluster.token: 500ms -> 200ms\n");
 }
