@@ -1,19 +1,23 @@
 /* membership.c - the one place vigil talks to the local Corosync for membership, quorum and
- * ordered messaging.
+ * ordered messaging, and reads the nodelist it runs with.
  *
  * Owns: the libcpg and libquorum handles, their descriptors on the libuv loop (uv_poll), the
  * reconnect timer (every 500 ms while Corosync is absent), and the bounded queue of messages
- * that Corosync asked us to send again later (CS_ERR_TRY_AGAIN), kept in order.
+ * that Corosync asked us to send again later (CS_ERR_TRY_AGAIN), kept in order; the copy of
+ * the running Corosync's nodelist and cluster name read from cmap at each connection (the cmap
+ * handle is opened, read and finalized there, not kept).
  * Messages delivered between a membership event (CPG or totem confchg) and the moment the change
  * is reported (when group, ring and quorum agree) are held and delivered right after on_change,
  * so on every member a message sent after a view change comes after that change, as Corosync's
  * virtual synchrony orders it.
  * Must not: decide anything about resources; it only reports membership and quorum and carries
- * messages. Must not block the loop: every Corosync call here is a quick local IPC call made
- * when its descriptor is readable, and nothing sleeps.
+ * messages, nor judge whether the nodelist fits the configuration (corosync_match.c does).
+ * Must not block the loop: every Corosync call here is a quick local IPC call made when its
+ * descriptor is readable or while connecting, and nothing sleeps.
  */
 #include "membership.h"
 
+#include <corosync/cmap.h>
 #include <corosync/corotypes.h>
 #include <corosync/cpg.h>
 #include <corosync/quorum.h>
@@ -62,6 +66,13 @@ struct vg_membership {
 	bool have_cpg, have_quorum;
 	conn_poll *cpg_poll, *quorum_poll;
 	uint32_t local_nodeid;
+
+	/* the running Corosync's nodelist and totem.cluster_name, as read at connect time */
+	vg_corosync_node *nodelist;
+	size_t n_nodelist;
+	bool nodelist_known;
+	char cluster_name[VG_COROSYNC_STR_MAX];
+	bool has_cluster_name;
 
 	/* what is known of the current ring */
 	uint32_t gmembers[MEMBERS_MAX];
@@ -171,6 +182,10 @@ static void teardown(vg_membership *m)
 	m->totem_stale = false;
 	m->reported = false;
 	m->local_nodeid = 0;
+	free(m->nodelist);
+	m->nodelist = NULL;
+	m->n_nodelist = 0;
+	m->nodelist_known = m->has_cluster_name = false;
 	uv_timer_stop(&m->send_timer);
 	m->change_pending = false;
 	held_clear(m);
@@ -391,6 +406,123 @@ static void connect_failed(vg_membership *m, const char *step, cs_error_t err)
 	uv_timer_start(&m->retry_timer, retry_cb, RETRY_MS, 0);
 }
 
+/* ---- the nodelist (cmap) ---------------------------------------------------------- */
+
+#define NODELIST_PREFIX "nodelist.node."
+
+typedef struct {
+	unsigned long idx; /* N of nodelist.node.N */
+	vg_corosync_node node;
+} cmap_node;
+
+static int cmp_cmap_node(const void *a, const void *b)
+{
+	unsigned long x = ((const cmap_node *)a)->idx, y = ((const cmap_node *)b)->idx;
+	return x < y ? -1 : x > y;
+}
+
+/* Copy a cmap string value (freed here) into dst. */
+static cs_error_t get_str(cmap_handle_t h, const char *key, char *dst, size_t len)
+{
+	char *v = NULL;
+	cs_error_t err = cmap_get_string(h, key, &v);
+	if (err == CS_OK)
+		snprintf(dst, len, "%s", v);
+	free(v);
+	return err;
+}
+
+/* One key of the nodelist (nodelist.node.N.FIELD) into its entry of nodes. */
+static cs_error_t read_node_key(cmap_handle_t h, const char *key, cmap_node *nodes, size_t *n)
+{
+	const char *p = key + strlen(NODELIST_PREFIX);
+	char *end;
+	unsigned long idx = strtoul(p, &end, 10);
+	if (end == p || *end != '.')
+		return CS_OK; /* not a node's key */
+	const char *field = end + 1;
+	bool is_id = !strcmp(field, "nodeid"), is_addr = !strcmp(field, "ring0_addr");
+	if (!is_id && !is_addr && strcmp(field, "name"))
+		return CS_OK; /* other links, votes, ... */
+	cmap_node *e = NULL;
+	for (size_t i = 0; i < *n && !e; i++)
+		if (nodes[i].idx == idx)
+			e = &nodes[i];
+	if (!e) {
+		if (*n == MEMBERS_MAX)
+			return CS_ERR_NO_RESOURCES;
+		e = &nodes[(*n)++];
+		memset(e, 0, sizeof *e);
+		e->idx = idx;
+	}
+	if (is_id)
+		return cmap_get_uint32(h, key, &e->node.nodeid);
+	if (is_addr)
+		return get_str(h, key, e->node.addr, sizeof e->node.addr);
+	return get_str(h, key, e->node.name, sizeof e->node.name);
+}
+
+/* Read the nodelist (in the order of N) and totem.cluster_name from cmap. A quick local IPC
+ * call; the handle is finalized before returning. false with what failed in why. */
+static bool read_nodelist(vg_membership *m, char *why, size_t whylen)
+{
+	cmap_handle_t h;
+	cmap_iter_handle_t it;
+	char key[CMAP_KEYNAME_MAXLEN + 1];
+	const char *step = "cmap_initialize";
+	cs_error_t err = cmap_initialize(&h);
+	if (err != CS_OK) {
+		snprintf(why, whylen, "%s: error %d", step, (int)err);
+		return false;
+	}
+	cmap_node *nodes = calloc(MEMBERS_MAX, sizeof *nodes);
+	size_t n = 0;
+	if (!nodes) {
+		err = CS_ERR_NO_MEMORY;
+		step = "calloc";
+		goto out;
+	}
+	step = "cmap_iter_init(" NODELIST_PREFIX ")";
+	if ((err = cmap_iter_init(h, NODELIST_PREFIX, &it)) != CS_OK)
+		goto out;
+	step = "cmap_iter_next";
+	while ((err = cmap_iter_next(h, it, key, NULL, NULL)) == CS_OK) {
+		if ((err = read_node_key(h, key, nodes, &n)) != CS_OK) {
+			step = key; /* the key that could not be read */
+			break;
+		}
+	}
+	cmap_iter_finalize(h, it);
+	if (err != CS_ERR_NO_SECTIONS) /* the end of the iteration */
+		goto out;
+	step = "totem.cluster_name";
+	err = get_str(h, "totem.cluster_name", m->cluster_name, sizeof m->cluster_name);
+	if (err != CS_OK && err != CS_ERR_NOT_EXIST)
+		goto out;
+	m->has_cluster_name = err == CS_OK;
+	qsort(nodes, n, sizeof *nodes, cmp_cmap_node);
+	m->nodelist = calloc(n ? n : 1, sizeof *m->nodelist);
+	if (!m->nodelist) {
+		err = CS_ERR_NO_MEMORY;
+		step = "calloc";
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		m->nodelist[i] = nodes[i].node;
+	m->n_nodelist = n;
+	m->nodelist_known = true;
+	err = CS_OK;
+out:
+	free(nodes);
+	cmap_finalize(h);
+	if (err != CS_OK) {
+		m->has_cluster_name = false;
+		snprintf(why, whylen, "%s: error %d", step, (int)err);
+		return false;
+	}
+	return true;
+}
+
 static void start_connect(vg_membership *m)
 {
 	static const cpg_model_v1_data_t model_tmpl = {
@@ -432,6 +564,14 @@ static void start_connect(vg_membership *m)
 	if ((err = cpg_join(m->cpg, &m->group)) != CS_OK)
 		return connect_failed(m, "cpg_join", err);
 
+	char why[CMAP_KEYNAME_MAXLEN + 64];
+	if (read_nodelist(m, why, sizeof why))
+		vg_debug("membership: corosync's nodelist has %zu nodes, cluster_name %s",
+			 m->n_nodelist, m->has_cluster_name ? m->cluster_name : "(none)");
+	else
+		vg_warn("membership: cannot read corosync's nodelist from cmap (%s): it is not "
+			"checked against the configuration",
+			why);
 	vg_info("membership: connected to corosync as node %u, joined group %.*s", m->local_nodeid,
 		(int)m->group.length, m->group.value);
 	m->connected = true;
@@ -503,6 +643,25 @@ int vg_membership_send(vg_membership *m, const void *data, size_t len)
 uint32_t vg_membership_local_nodeid(const vg_membership *m)
 {
 	return m && m->connected ? m->local_nodeid : 0;
+}
+
+bool vg_membership_nodelist_known(const vg_membership *m)
+{
+	return m && m->connected && m->nodelist_known;
+}
+
+size_t vg_membership_nodelist(const vg_membership *m, vg_corosync_node *out, size_t max)
+{
+	if (!vg_membership_nodelist_known(m))
+		return 0;
+	for (size_t i = 0; i < m->n_nodelist && i < max; i++)
+		out[i] = m->nodelist[i];
+	return m->n_nodelist;
+}
+
+const char *vg_membership_cluster_name(const vg_membership *m)
+{
+	return vg_membership_nodelist_known(m) && m->has_cluster_name ? m->cluster_name : NULL;
 }
 
 vg_membership *vg_membership_new(uv_loop_t *loop, const char *group, const vg_membership_cbs *cbs,

@@ -1,6 +1,7 @@
-/* membership.h - the local Corosync's CPG group membership, quorum and agreed-order messages.
+/* membership.h - the local Corosync's CPG group membership, quorum and agreed-order messages,
+ * and the nodelist it runs with.
  *
- * Owns: the connection to the local Corosync (libcpg, libquorum) on the libuv loop.
+ * Owns: the connection to the local Corosync (libcpg, libquorum, libcmap) on the libuv loop.
  * Must not: decide anything about resources; it only reports membership and quorum and
  * carries messages.
  */
@@ -11,6 +12,15 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
+
+/* One node of the running Corosync's nodelist (cmap nodelist.node.N), as its corosync.conf
+ * says. Strings are "" when the key is absent. */
+#define VG_COROSYNC_STR_MAX 256
+typedef struct {
+	uint32_t nodeid;		/* 0 when the entry has no nodeid */
+	char addr[VG_COROSYNC_STR_MAX]; /* ring0_addr */
+	char name[VG_COROSYNC_STR_MAX];
+} vg_corosync_node;
 
 typedef struct vg_membership vg_membership;
 
@@ -42,6 +52,14 @@ int vg_membership_send(vg_membership *m, const void *data, size_t len);
 size_t vg_membership_ring_members(const vg_membership *m, uint32_t *out, size_t max);
 /* This node's Corosync node id, 0 while not connected. */
 uint32_t vg_membership_local_nodeid(const vg_membership *m);
+/* The running Corosync's nodelist and totem.cluster_name, read from cmap each time the
+ * connection is made (before on_connection). vg_membership_nodelist_known() is false while not
+ * connected or when reading them failed (logged): then nothing is known of them. The nodelist
+ * call returns how many nodes (at most max are copied, in cmap's order), 0 when not known.
+ * The cluster name is NULL when not known or when Corosync has none. */
+bool vg_membership_nodelist_known(const vg_membership *m);
+size_t vg_membership_nodelist(const vg_membership *m, vg_corosync_node *out, size_t max);
+const char *vg_membership_cluster_name(const vg_membership *m);
 /* Leave, finalize and release. The memory is released by the loop's close callbacks: run
  * the loop (uv_run) after this before closing it. No callback is called after this. */
 void vg_membership_free(vg_membership *m);
