@@ -27,6 +27,7 @@
 
 #include "config_diff.h"
 #include "coordinator.h"
+#include "corosync_match.h"
 #include "fence.h"
 #include "log.h"
 #include "membership.h"
@@ -846,6 +847,31 @@ static void on_connect_timeout(uv_timer_t *t)
 	wd_update(c);
 }
 
+/* Does the running Corosync's nodelist (read at connect time) hold the configuration's servers
+ * and nothing else? Logs the differences when it does not; a nodelist that could not be read
+ * (membership.c logged why) is not held against it. */
+static bool corosync_matches(vg_cluster *c)
+{
+	if (!vg_membership_nodelist_known(c->m))
+		return true;
+	size_t n = vg_membership_nodelist(c->m, NULL, 0);
+	vg_corosync_node *nodes = calloc(n ? n : 1, sizeof *nodes);
+	if (!nodes)
+		return true;
+	n = vg_membership_nodelist(c->m, nodes, n);
+	char why[1024];
+	int rc =
+	    vg_corosync_match(c->cfg, vg_membership_cluster_name(c->m), nodes, n, why, sizeof why);
+	free(nodes);
+	if (rc == 0)
+		return true;
+	vg_error("the local Corosync's nodelist does not match the configuration: %s. Its "
+		 "corosync.conf does not match (vigil corosync-conf makes one that does); "
+		 "refusing to run",
+		 why);
+	return false;
+}
+
 static void on_m_connection(void *arg, bool connected)
 {
 	vg_cluster *c = arg;
@@ -857,6 +883,12 @@ static void on_m_connection(void *arg, bool connected)
 				 "configuration: its corosync.conf does not match (vigil "
 				 "corosync-conf makes one that does); refusing to run",
 				 vg_membership_local_nodeid(c->m), c->node, my_id(c));
+			c->connected = false;
+			vg_supervisor_halt(c->sv, true);
+			fatal(c);
+			return;
+		}
+		if (!corosync_matches(c)) {
 			c->connected = false;
 			vg_supervisor_halt(c->sv, true);
 			fatal(c);
