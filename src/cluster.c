@@ -27,6 +27,7 @@
 
 #include "config_diff.h"
 #include "coordinator.h"
+#include "corosync_conf.h"
 #include "corosync_match.h"
 #include "fence.h"
 #include "log.h"
@@ -872,6 +873,23 @@ static bool corosync_matches(vg_cluster *c)
 	return false;
 }
 
+/* The two sides of a cut see it up to one idle token hold apart: a Corosync holding the token
+ * longer than cluster.quorum_loss_delay allows for (not made by vigil corosync-conf) gets a
+ * longer wait, said once. */
+static void set_corosync_hold(vg_cluster *c)
+{
+	uint32_t hold = vg_membership_hold_ms(c->m);
+	vg_coord_set_corosync_hold(c->co, hold);
+	uint64_t eff = vg_coord_quorum_loss_delay(c->co);
+	if (hold && eff > c->cfg->quorum_loss_delay_ms)
+		vg_warn("Corosync's totem hold is %u ms: a lost node's requires: quorum resources "
+			"count as stopped after %llu ms, not cluster.quorum_loss_delay's %llu ms "
+			"(vigil corosync-conf writes hold: %u)",
+			hold, (unsigned long long)eff,
+			(unsigned long long)c->cfg->quorum_loss_delay_ms,
+			vg_corosync_hold_ms(c->cfg->token_ms));
+}
+
 static void on_m_connection(void *arg, bool connected)
 {
 	vg_cluster *c = arg;
@@ -892,7 +910,9 @@ static void on_m_connection(void *arg, bool connected)
 			c->connected = false;
 			vg_supervisor_halt(c->sv, true);
 			fatal(c);
+			return;
 		}
+		set_corosync_hold(c);
 		return;
 	}
 	vg_error("lost Corosync: stopping local resources (cannot know whether this node is "

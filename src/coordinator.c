@@ -69,6 +69,7 @@ struct vg_coord {
 	bool quorate;
 	uint64_t quorate_since;
 	bool synced;
+	uint32_t corosync_hold_ms; /* the local Corosync's totem hold, 0 when not known */
 	pending *pend;
 	size_t n_pend;
 	uint64_t next_id;
@@ -244,6 +245,18 @@ void vg_coord_set_synced(vg_coord *c, bool synced)
 	c->synced = synced;
 }
 
+void vg_coord_set_corosync_hold(vg_coord *c, uint32_t hold_ms)
+{
+	c->corosync_hold_ms = hold_ms;
+}
+
+uint64_t vg_coord_quorum_loss_delay(const vg_coord *c)
+{
+	uint64_t d = c->cfg ? c->cfg->quorum_loss_delay_ms : 0;
+	uint64_t floor = c->corosync_hold_ms ? c->corosync_hold_ms + VG_COORD_SKEW_MARGIN_MS : 0;
+	return d > floor ? d : floor;
+}
+
 /* ---- the view ------------------------------------------------------------- */
 
 static const cnode *leader_node(const vg_coord *c)
@@ -313,7 +326,7 @@ static uint64_t watchdog_at(const vg_coord *c, const cnode *cn)
 		return 0;
 	/* it stops feeding when it sees quorum go, at most quorum_loss_delay after we saw it
 	 * leave (the measured skew, with margin) */
-	return cn->lost_at + c->cfg->quorum_loss_delay_ms +
+	return cn->lost_at + vg_coord_quorum_loss_delay(c) +
 	       vg_watchdog_deadline_ms(c->cfg->watchdog_timeout_s);
 }
 
@@ -322,7 +335,7 @@ static bool self_stopped(const vg_coord *c, const cnode *cn, uint64_t now)
 	/* only `no_quorum: stop` stops on quorum loss; with freeze the lost side keeps them */
 	return c->quorate && !lost_side_may_keep_quorum(c->cfg) && !cn->in_ring &&
 	       c->cfg->no_quorum == VG_NO_QUORUM_STOP &&
-	       now >= cn->lost_at + c->cfg->quorum_loss_delay_ms;
+	       now >= cn->lost_at + vg_coord_quorum_loss_delay(c);
 }
 
 static vg_inst_state inst_state(const char *s, bool *busy)
@@ -626,7 +639,7 @@ void vg_coord_run(vg_coord *c, const vg_repstate *rs, uint64_t now, uint64_t wal
 		const cnode *cn = node_by_name(c, nc->name);
 		if (cn && nc->state == VG_NODE_UNCLEAN && !nc->self_stopped &&
 		    !lost_side_may_keep_quorum(c->cfg))
-			rearm_min(&next, cn->lost_at + c->cfg->quorum_loss_delay_ms, now);
+			rearm_min(&next, cn->lost_at + vg_coord_quorum_loss_delay(c), now);
 	}
 	vg_plan_free(&plan);
 	vg_cluster_state_free(st);
@@ -681,7 +694,7 @@ static void waiting_reason(const vg_coord *c, const vg_cluster_state *st, const 
 	const cnode *cn = nc ? node_by_name(c, nc->name) : NULL;
 	if (cn) {
 		if (r->requires == VG_REQUIRES_QUORUM && !lost_side_may_keep_quorum(c->cfg)) {
-			uint64_t at = cn->lost_at + c->cfg->quorum_loss_delay_ms;
+			uint64_t at = cn->lost_at + vg_coord_quorum_loss_delay(c);
 			snprintf(buf, len,
 				 "waiting until %s has certainly stopped it (quorum_loss_delay, "
 				 "%llu ms left)",

@@ -66,6 +66,14 @@ void vg_coord_bye(vg_coord *c, const char *node);
 void vg_coord_fence_done(vg_coord *c, const char *node, bool ok, const char *detail, uint64_t now);
 /* Whether the view may act: this server's replicated state is in step with the others'. */
 void vg_coord_set_synced(vg_coord *c, bool synced);
+/* The local Corosync's totem hold (ms; 0: not known). The two sides of a cut see the new
+ * membership up to about one hold apart, so a lost node's `requires: quorum` resources count
+ * as stopped only after vg_coord_quorum_loss_delay(): cluster.quorum_loss_delay, raised to
+ * hold + VG_COORD_SKEW_MARGIN_MS for a Corosync with a longer hold than vigil corosync-conf
+ * writes (an operator's own corosync.conf; Corosync's default hold is 85 ms at token 500). */
+#define VG_COORD_SKEW_MARGIN_MS 30u
+void vg_coord_set_corosync_hold(vg_coord *c, uint32_t hold_ms);
+uint64_t vg_coord_quorum_loss_delay(const vg_coord *c);
 
 /* Re-plan and act when this server is the coordinator. now: monotonic ms; wall: ms since the
  * epoch (failure times are wall clock). The replicated state gives admin flags, fencing

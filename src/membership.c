@@ -73,6 +73,7 @@ struct vg_membership {
 	bool nodelist_known;
 	char cluster_name[VG_COROSYNC_STR_MAX];
 	bool has_cluster_name;
+	uint32_t hold_ms; /* runtime.config.totem.hold, 0 when not known */
 
 	/* what is known of the current ring */
 	uint32_t gmembers[MEMBERS_MAX];
@@ -500,6 +501,9 @@ static bool read_nodelist(vg_membership *m, char *why, size_t whylen)
 	if (err != CS_OK && err != CS_ERR_NOT_EXIST)
 		goto out;
 	m->has_cluster_name = err == CS_OK;
+	/* the totem timings Corosync derived (runtime.config: what it runs with) */
+	if (cmap_get_uint32(h, "runtime.config.totem.hold", &m->hold_ms) != CS_OK)
+		m->hold_ms = 0;
 	qsort(nodes, n, sizeof *nodes, cmp_cmap_node);
 	m->nodelist = calloc(n ? n : 1, sizeof *m->nodelist);
 	if (!m->nodelist) {
@@ -657,6 +661,11 @@ size_t vg_membership_nodelist(const vg_membership *m, vg_corosync_node *out, siz
 	for (size_t i = 0; i < m->n_nodelist && i < max; i++)
 		out[i] = m->nodelist[i];
 	return m->n_nodelist;
+}
+
+uint32_t vg_membership_hold_ms(const vg_membership *m)
+{
+	return m && m->nodelist_known ? m->hold_ms : 0;
 }
 
 const char *vg_membership_cluster_name(const vg_membership *m)

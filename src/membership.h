@@ -60,6 +60,10 @@ uint32_t vg_membership_local_nodeid(const vg_membership *m);
 bool vg_membership_nodelist_known(const vg_membership *m);
 size_t vg_membership_nodelist(const vg_membership *m, vg_corosync_node *out, size_t max);
 const char *vg_membership_cluster_name(const vg_membership *m);
+/* The totem hold the running Corosync uses (runtime.config.totem.hold, read with the nodelist):
+ * how long an idle token stays at the ring's representative, which bounds how far apart the
+ * two sides of a cut see the new membership. 0 when not known. */
+uint32_t vg_membership_hold_ms(const vg_membership *m);
 /* Leave, finalize and release. The memory is released by the loop's close callbacks: run
  * the loop (uv_run) after this before closing it. No callback is called after this. */
 void vg_membership_free(vg_membership *m);

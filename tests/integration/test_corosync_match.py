@@ -22,6 +22,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import clusterlab as cl  # noqa: E402
 import corolab  # noqa: E402
 from clusterlab import node_state, wait_status  # noqa: E402
+import netlab  # noqa: E402
 
 NAMES = ["n1", "n2", "n3"]
 EXIT_S = 20  # vigild connects (it retries every 500 ms), compares, stops, exits
@@ -102,3 +103,31 @@ def test_vigild_runs_on_a_corosync_made_from_its_file(lab3):
         assert "corosync's nodelist has 3 nodes, cluster_name test" in log, log[-3000:]
         assert "cannot read corosync's nodelist" not in log, log[-3000:]
         assert REFUSAL not in log, log[-3000:]
+        # vigil corosync-conf's hold (20 ms) is within quorum_loss_delay: no longer wait
+        assert "Corosync's totem hold is" not in log, log[-3000:]
+
+
+def test_an_operators_corosync_with_a_long_hold_lengthens_the_wait(lab3):
+    """An operator's corosync.conf without vigil's `hold: 20`: Corosync derives 85 ms at token
+    500 (read back from cmap), so the two sides of a cut may see it 85 ms apart, beyond the
+    50 ms quorum_loss_delay; vigild waits hold + 30 ms instead and says so."""
+    yaml_text = cl.cluster_yaml(lab3)
+    c = cl.Cluster(lab3, NAMES, yaml_text, corolab.keygen(lab3))
+    lab3.cluster = c
+    for n in NAMES:
+        node = lab3.nodes[n]
+        conf = corolab.install(node, yaml_text, c.key_path)
+        assert "\thold: 20\n" in conf, conf
+        node.write(corolab.COROSYNC_CONF, conf.replace("\thold: 20\n", ""))
+    for n in NAMES:
+        c.start_corosync(n)
+    for n in NAMES:
+        c.start_vigild(n)
+    want = ("Corosync's totem hold is 85 ms: a lost node's requires: quorum resources count "
+            "as stopped after 115 ms, not cluster.quorum_loss_delay's 50 ms")
+    for n in NAMES:
+        d = c.vigild[n]
+        netlab.wait_until(lambda d=d: want in d.log(), EXIT_S, 0.1, f"{n} to raise the wait")
+        assert d.alive(), d.log()[-3000:]
+    hold = lab3.nodes["n1"].run(["corosync-cmapctl", "-g", "runtime.config.totem.hold"]).stdout
+    assert hold.strip().endswith("= 85"), hold

@@ -262,6 +262,26 @@ static void test_quorum_resource_waits_for_the_lost_side(void **st)
 	fx_free(&f);
 }
 
+/* A Corosync whose token hold is longer than quorum_loss_delay allows for (an operator's own
+ * corosync.conf): the wait becomes hold + the margin; a short hold changes nothing. */
+static void test_long_corosync_hold_lengthens_the_wait(void **st)
+{
+	(void)st;
+	fx f;
+	fx_init(&f, NODES3 VIP, "n2");
+	vg_coord_set_corosync_hold(f.co, 20);
+	assert_int_equal(vg_coord_quorum_loss_delay(f.co), 100);
+	vg_coord_set_corosync_hold(f.co, 85);
+	assert_int_equal(vg_coord_quorum_loss_delay(f.co), 85 + VG_COORD_SKEW_MARGIN_MS);
+	lose_n1(&f, "vip", N1_CRASHES);
+	run(&f, 1100); /* quorum_loss_delay (100 ms) has passed, the hold's 115 ms not */
+	assert_null(strstr(f.rec.log, "start vip"));
+	assert_int_equal(f.rec.rearm_ms, 15);
+	run(&f, 1115);
+	assert_non_null(strstr(f.rec.log, "start vip n2; "));
+	fx_free(&f);
+}
+
 /* no_quorum: freeze keeps the lost side's resources running: nothing counts as stopped. */
 static void test_freeze_means_the_lost_side_keeps_them(void **st)
 {
@@ -548,6 +568,7 @@ int main(void)
 	    cmocka_unit_test(test_fenced_node_is_not_fenced_twice),
 	    cmocka_unit_test(test_bye_is_clean),
 	    cmocka_unit_test(test_freeze_means_the_lost_side_keeps_them),
+	    cmocka_unit_test(test_long_corosync_hold_lengthens_the_wait),
 	    cmocka_unit_test(test_group_waits_for_a_start_in_flight),
 	    cmocka_unit_test(test_vigild_gone_corosync_up),
 	    cmocka_unit_test(test_watchdog_deadline_counts_as_fenced),
