@@ -171,6 +171,20 @@ static void lose_n1(fx *f, const char *res, loss how)
 	report(f, "n3", 6, off, 0);
 }
 
+/* Two servers report (n1 with n1_states, n2 with n2_states), then the other one leaves at
+ * t=1000: `local` is alone in the new ring (quorate or not) and reports again. */
+static void split_two(fx *f, const char *local, const char *n1_states, const char *n2_states,
+		      bool quorate)
+{
+	static const uint32_t both[] = {1, 2};
+	bool one = !strcmp(local, "n1");
+	members(f, both, 2, true, 5, 0);
+	report(f, "n1", 5, n1_states, 0);
+	report(f, "n2", 5, n2_states, 0);
+	members(f, both + (one ? 0 : 1), 1, quorate, 6, 1000);
+	report(f, local, 6, one ? n1_states : n2_states, 0);
+}
+
 static void test_leader_is_lowest_quorate_member(void **st)
 {
 	(void)st;
@@ -334,12 +348,7 @@ static void test_fenced_node_is_not_fenced_twice(void **st)
 	(void)st;
 	fx f;
 	fx_init(&f, NODES2 DUMMY, "n1");
-	static const uint32_t both[] = {1, 2}, me = 1;
-	members(&f, both, 2, true, 5, 0);
-	report(&f, "n1", 5, "db=running", 0);
-	report(&f, "n2", 5, "db=stopped", 0);
-	members(&f, &me, 1, true, 6, 1000);
-	report(&f, "n1", 6, "db=running", 0);
+	split_two(&f, "n1", "db=running", "db=stopped", true);
 	run(&f, 1001);
 	assert_non_null(strstr(f.rec.log, "fence n2; "));
 	vg_coord_fence_done(f.co, "n2", true, NULL, 1050);
@@ -364,7 +373,6 @@ static void test_fenced_node_is_not_fenced_twice(void **st)
 static void test_qnetd_lost_side_waits_for_fencing(void **st)
 {
 	(void)st;
-	static const uint32_t both[] = {1, 2};
 	const char *yaml = "cluster: {name: t, fence_delay: 5s, qnetd: {host: 10.9.0.9}}\n"
 			   "nodes:\n"
 			   "  - {name: n1, address: 10.9.0.1, role: server}\n"
@@ -374,12 +382,7 @@ static void test_qnetd_lost_side_waits_for_fencing(void **st)
 	for (int quorate = 0; quorate <= 1; quorate++) {
 		fx f;
 		fx_init(&f, yaml, "n2");
-		members(&f, both, 2, true, 5, 0);
-		report(&f, "n1", 5, "vip=running", 0);
-		report(&f, "n2", 5, "vip=stopped", 0);
-		static const uint32_t me = 2;
-		members(&f, &me, 1, quorate, 6, 1000);
-		report(&f, "n2", 6, "vip=stopped", 0);
+		split_two(&f, "n2", "vip=running", "vip=stopped", quorate);
 		run(&f, 1001);
 		if (!quorate) {
 			assert_string_equal(f.rec.log, "");
@@ -411,7 +414,6 @@ static void test_qnetd_lost_side_waits_for_fencing(void **st)
 static void test_two_node_fence_delay_and_retry(void **st)
 {
 	(void)st;
-	static const uint32_t both[] = {1, 2};
 	struct {
 		const char *local, *n1_states, *n2_states;
 		bool waits;
@@ -424,14 +426,8 @@ static void test_two_node_fence_delay_and_retry(void **st)
 	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
 		fx f;
 		fx_init(&f, NODES2 DUMMY, rows[i].local);
-		members(&f, both, 2, true, 5, 0);
-		report(&f, "n1", 5, rows[i].n1_states, 0);
-		report(&f, "n2", 5, rows[i].n2_states, 0);
+		split_two(&f, rows[i].local, rows[i].n1_states, rows[i].n2_states, true);
 		const char *other = strcmp(rows[i].local, "n1") ? "n1" : "n2";
-		uint32_t me = strcmp(rows[i].local, "n1") ? 2 : 1;
-		members(&f, &me, 1, true, 6, 1000);
-		report(&f, rows[i].local, 6,
-		       !strcmp(rows[i].local, "n1") ? rows[i].n1_states : rows[i].n2_states, 0);
 		run(&f, 1001);
 		char want[64];
 		snprintf(want, sizeof want, "fence %s; ", other);
