@@ -193,6 +193,19 @@ const vg_node *vg_config_node(const vg_config *c, const char *name)
 	return NULL;
 }
 
+size_t vg_config_servers(const vg_config *c)
+{
+	size_t n = 0;
+	for (size_t i = 0; c && i < c->n_nodes; i++)
+		n += c->nodes[i].role == VG_ROLE_SERVER;
+	return n;
+}
+
+bool vg_config_two_node(const vg_config *c)
+{
+	return vg_config_servers(c) == 2 && !c->qnetd.host;
+}
+
 const vg_group *vg_config_group_of(const vg_config *c, const char *resource)
 {
 	for (size_t g = 0; c && resource && g < c->n_groups; g++)
@@ -639,10 +652,9 @@ static void conv_qnetd(ld *l)
 				VG_QNETD_FFSPLIT);
 	q->tls = get_enum(l, "cluster.qnetd.tls", y->tls, qnetd_tls_names, VG_QNETD_TLS_ON);
 	const char *tb = y->tie_breaker;
-	if (!tb || !strcmp(tb, "lowest")) {
-	} else if (!strcmp(tb, "highest")) {
+	if (tb && !strcmp(tb, "highest")) {
 		q->tie_breaker_highest = true;
-	} else {
+	} else if (tb && strcmp(tb, "lowest")) {
 		for (size_t i = 0; i < c->n_nodes; i++)
 			if (c->nodes[i].name && !strcmp(c->nodes[i].name, tb) &&
 			    c->nodes[i].role == VG_ROLE_SERVER)
@@ -651,9 +663,7 @@ static void conv_qnetd(ld *l)
 			lerr(l, "cluster.qnetd.tie_breaker",
 			     "expected lowest, highest or the name of a server, got '%s'", tb);
 	}
-	size_t servers = 0;
-	for (size_t i = 0; i < c->n_nodes; i++)
-		servers += c->nodes[i].role == VG_ROLE_SERVER;
+	size_t servers = vg_config_servers(c);
 	if (servers < 2)
 		lerr(l, "cluster.qnetd",
 		     "an arbiter needs a cluster of two or more servers (this one has %zu)",

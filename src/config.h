@@ -265,6 +265,11 @@ void vg_config_error_format(const vg_config_error *e, char *buf, size_t len);
 const vg_resource *vg_config_resource(const vg_config *c, const char *name);
 const vg_node *vg_config_node(const vg_config *c, const char *name);
 const vg_group *vg_config_group_of(const vg_config *c, const char *resource);
+/* How many nodes have role server (Corosync members). */
+size_t vg_config_servers(const vg_config *c);
+/* Whether Corosync runs two_node: exactly two servers and no qnetd arbiter (vigil corosync-conf
+ * writes it so; both halves of a partition then keep quorum). */
+bool vg_config_two_node(const vg_config *c);
 const char *vg_resource_param(const vg_resource *r, const char *key);
 
 /* Parsers shared with the CLI and simulate: return 0 on success, -1 on bad input. */

@@ -287,22 +287,13 @@ bool vg_coord_quorate(const vg_coord *c)
 	return c->quorate;
 }
 
-/* Corosync's two_node: exactly two servers and no qnetd arbiter (vigil corosync-conf). */
-static bool two_node(const vg_config *cfg)
-{
-	size_t servers = 0;
-	for (size_t i = 0; i < cfg->n_nodes; i++)
-		servers += cfg->nodes[i].role == VG_ROLE_SERVER;
-	return servers == 2 && !cfg->qnetd.host;
-}
-
 /* Whether a node cut off from us may keep quorum for a while: with two_node both halves keep
  * it; with a qnetd arbiter the cut-off side keeps its vote until qnetd answers its qdevice or
  * the qdevice times out, which no delay of ours bounds. Then only fencing (or an operator)
  * says that it stopped what it ran. */
 static bool lost_side_may_keep_quorum(const vg_config *cfg)
 {
-	return two_node(cfg) || cfg->qnetd.host;
+	return vg_config_two_node(cfg) || cfg->qnetd.host;
 }
 
 static const vg_rs_fence *fence_record(const vg_repstate *rs, const char *node)
@@ -471,7 +462,7 @@ static size_t active_count(const cnode *cn)
 static bool must_wait_to_fence(const vg_coord *c, const cnode *target)
 {
 	const cnode *me = node_by_name(c, c->local);
-	if (!me || !two_node(c->cfg) || !c->cfg->fence_delay_ms)
+	if (!me || !vg_config_two_node(c->cfg) || !c->cfg->fence_delay_ms)
 		return false;
 	size_t mine = active_count(me), theirs = active_count(target);
 	if (mine != theirs)

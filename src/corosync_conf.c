@@ -92,27 +92,24 @@ static bool conf_safe(const char *s)
 	return true;
 }
 
-static int validate(const vg_config *c, const char *node, size_t *servers, char *err, size_t errlen)
+static int validate(const vg_config *c, const char *node, char *err, size_t errlen)
 {
 	const vg_node *self = NULL;
-	*servers = 0;
-	for (size_t i = 0; i < c->n_nodes; i++) {
+	size_t servers = vg_config_servers(c);
+	for (size_t i = 0; i < c->n_nodes; i++)
 		if (node && c->nodes[i].name && !strcmp(c->nodes[i].name, node))
 			self = &c->nodes[i];
-		if (c->nodes[i].role == VG_ROLE_SERVER)
-			(*servers)++;
-	}
 	if (!node || !self)
 		return fail(err, errlen, "nodes: no node named '%s'", node ? node : "");
 	if (self->role != VG_ROLE_SERVER)
 		return fail(err, errlen,
 			    "nodes: '%s' is an agent node, not a server: it runs no Corosync",
 			    node);
-	if (*servers < 2)
+	if (servers < 2)
 		return fail(err, errlen,
 			    "standalone: no Corosync needed (the cluster has %zu server node; "
 			    "Corosync runs with 2 or more)",
-			    *servers);
+			    servers);
 	char why[256];
 	if (vg_corosync_check_token(c->token_ms, why, sizeof(why)))
 		return fail(err, errlen, "cluster.token: %s", why);
@@ -152,8 +149,7 @@ int vg_corosync_conf(const vg_config *c, const char *node, char **out, char *err
 	*out = NULL;
 	if (!c)
 		return fail(err, errlen, "no configuration");
-	size_t servers;
-	int rc = validate(c, node, &servers, err, errlen);
+	int rc = validate(c, node, err, errlen);
 	if (rc)
 		return rc;
 
@@ -220,7 +216,7 @@ int vg_corosync_conf(const vg_config *c, const char *node, char **out, char *err
 			fprintf(f, "\t\t\ttie_breaker: %s\n",
 				q->tie_breaker_highest ? "highest" : "lowest");
 		fputs("\t\t}\n\t}\n", f);
-	} else if (servers == 2) {
+	} else if (vg_config_two_node(c)) {
 		fputs("\ttwo_node: 1\n", f);
 	}
 	fputs("}\n\n", f);

@@ -4,8 +4,8 @@
  * Owns: the libcpg and libquorum handles, their descriptors on the libuv loop (uv_poll), the
  * reconnect timer (every 500 ms while Corosync is absent), and the bounded queue of messages
  * that Corosync asked us to send again later (CS_ERR_TRY_AGAIN), kept in order; the copy of
- * the running Corosync's nodelist and cluster name read from cmap at each connection (the cmap
- * handle is opened, read and finalized there, not kept).
+ * the running Corosync's nodelist, cluster name and totem hold read from cmap at each
+ * connection (the cmap handle is opened, read and finalized there, not kept).
  * Messages delivered between a membership event (CPG or totem confchg) and the moment the change
  * is reported (when group, ring and quorum agree) are held and delivered right after on_change,
  * so on every member a message sent after a view change comes after that change, as Corosync's
@@ -463,8 +463,8 @@ static cs_error_t read_node_key(cmap_handle_t h, const char *key, cmap_node *nod
 	return get_str(h, key, e->node.name, sizeof e->node.name);
 }
 
-/* Read the nodelist (in the order of N) and totem.cluster_name from cmap. A quick local IPC
- * call; the handle is finalized before returning. false with what failed in why. */
+/* Read the nodelist (in the order of N), totem.cluster_name and the totem hold from cmap. A quick
+ * local IPC call; the handle is finalized before returning. false with what failed in why. */
 static bool read_nodelist(vg_membership *m, char *why, size_t whylen)
 {
 	cmap_handle_t h;
@@ -665,7 +665,7 @@ size_t vg_membership_nodelist(const vg_membership *m, vg_corosync_node *out, siz
 
 uint32_t vg_membership_hold_ms(const vg_membership *m)
 {
-	return m && m->nodelist_known ? m->hold_ms : 0;
+	return vg_membership_nodelist_known(m) ? m->hold_ms : 0;
 }
 
 const char *vg_membership_cluster_name(const vg_membership *m)

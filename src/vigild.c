@@ -264,9 +264,7 @@ int main(int argc, char **argv)
 		vg_config_free(d.config);
 		return 2;
 	}
-	size_t servers = 0;
-	for (size_t i = 0; i < d.config->n_nodes; i++)
-		servers += d.config->nodes[i].role == VG_ROLE_SERVER;
+	size_t servers = vg_config_servers(d.config);
 	if (self->role != VG_ROLE_SERVER) {
 		fprintf(stderr,
 			"vigild: %s: node '%s' has role agent: agent nodes are not available in "
