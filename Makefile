@@ -26,7 +26,7 @@ bench: build
 	bash scripts/bench.sh
 
 format:
-	clang-format -i src/*.c src/*.h tests/unit/*.c tests/unit/*.h bench/*.c tools/*.c
+	clang-format -i src/*/*.c src/*/*.h tests/unit/*.c tests/unit/*.h bench/*.c tools/*.c
 
 clean:
 	rm -rf $(BUILD) build-asan

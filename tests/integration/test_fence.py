@@ -57,7 +57,7 @@ def install_config(lab, pdu, extra_params=""):
 
 
 def agent_stdin(device, action, target):
-    """What vigil's fencing writes to an agent's stdin (src/fence.c)."""
+    """What vigil's fencing writes to an agent's stdin (src/node/fence.c)."""
     params = device.get("params") or {}
     lines = [f"{k}={v}" for k, v in params.items() if k != "action"]
     lines.append(f"action={action}")

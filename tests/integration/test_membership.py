@@ -1,4 +1,4 @@
-"""The membership module (src/membership.c) against three real Corosyncs: vigil-member-probe
+"""The membership module (src/cluster/membership.c) against three real Corosyncs: vigil-member-probe
 runs it on each node and prints every event as a JSON line. All probes see the same quorate
 3-member group; messages multicast concurrently from every node arrive everywhere in one
 agreed order; a crashed node leaves the other two with the same 2-member quorate ring; a probe

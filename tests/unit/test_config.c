@@ -1,4 +1,4 @@
-/* test_config.c - unit tests of the configuration loader (src/config.c, config_schema.c,
+/* test_config.c - unit tests of the configuration loader (src/core/config.c, config_schema.c,
  * yamlpos.c): good files with their defaults, one bad file per error class with its exact
  * line and field, and the shared parsers. Runs from the repository root with
  * OCF_ROOT=/usr/lib/ocf (real agents: Dummy, anything, IPaddr2, Stateful).

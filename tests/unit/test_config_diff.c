@@ -1,4 +1,4 @@
-/* test_config_diff.c - unit tests of the configuration diff (src/config_diff.c): each kind
+/* test_config_diff.c - unit tests of the configuration diff (src/core/config_diff.c): each kind
  * of change gives its exact line, order in the file is not a change, a NULL old config lists
  * everything as added, and vg_config_resource_changed tells a resource's definition from its
  * meta attributes. Configurations are YAML text loaded through vg_config_load_buffer (the
@@ -118,13 +118,16 @@ static void test_order_in_file_is_no_change(void **state)
 static void test_cluster_options(void **state)
 {
 	(void)state;
-	const char *b = "cluster: {name: demo, token: 200ms, no_quorum: freeze, stickiness: inf,\n"
-			"          fence_delay: 5s, http_address: \"0.0.0.0:7480\",\n"
-			"          qnetd: {host: 10.0.0.9, tie_breaker: n2}}\n" NODES FENCE
-			"resources:\n" RES_WEB RES_VIP RES_DUMMY RES_API GROUPS CONS;
+	const char *b =
+	    "cluster: {name: demo, token: 200ms, no_quorum: freeze, stickiness: inf,\n"
+	    "          fence_delay: 5s, http_address: \"0.0.0.0:7480\", halt_grace: 1s,\n"
+	    "          qnetd: {host: 10.0.0.9, tie_breaker: n2}}\n" NODES FENCE
+	    "resources:\n" RES_WEB RES_VIP RES_DUMMY RES_API GROUPS CONS;
 	expect_diff(BASE, b,
 		    "~ cluster.fence_delay: 0 -> 5s\n"
+		    "~ cluster.halt_grace: 250ms -> 1s\n"
 		    "~ cluster.http_address: 127.0.0.1:7480 -> 0.0.0.0:7480\n"
+		    "~ cluster.lease: 500ms -> 200ms\n" /* the lease follows the token */
 		    "~ cluster.no_quorum: stop -> freeze\n"
 		    "~ cluster.qnetd: (none) -> {host: 10.0.0.9, port: 5403, algorithm: ffsplit, "
 		    "tls: on, tie_breaker: n2}\n"

@@ -1,5 +1,5 @@
-/* test_corosync_conf.c - unit tests of `vigil corosync-conf` (src/corosync_conf.c): the text for
- * two and three servers, the refusals, the authkey derivation and its key-file checks, the
+/* test_corosync_conf.c - unit tests of `vigil corosync-conf` (src/core/corosync_conf.c): the text
+ * for two and three servers, the refusals, the authkey derivation and its key-file checks, the
  * command's exit codes, and the real Corosync 3.1.7 (`corosync -t`, run in private mount and
  * network namespaces with the generated files over /etc/corosync) accepting what we generate and
  * rejecting the tokens we refuse. Needs root (unshare) and /usr/sbin/corosync.

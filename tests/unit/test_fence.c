@@ -1,4 +1,4 @@
-/* test_fence.c - unit tests of fencing through the fence-agents stdin protocol (src/fence.c):
+/* test_fence.c - unit tests of fencing through the fence-agents stdin protocol (src/node/fence.c):
  * Debian's real fence_dummy (file mode for off/on/status, fail mode for a failing level),
  * levels and their topology semantics, a hanging agent killed with its process group at its
  * timeout, cancellation, and the exact stdin an agent receives (shell-script agents written

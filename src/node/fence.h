@@ -13,6 +13,7 @@
 #include <uv.h>
 
 #include "config.h"
+#include "fence_targets.h"
 
 /* ---- types ---------------------------------------------------------------- */
 
@@ -28,9 +29,6 @@ typedef struct {
 typedef void (*vg_fence_cb)(void *arg, const vg_fence_result *res);
 
 /* ---- functions ------------------------------------------------------------ */
-
-/* Does any fence device of cfg list `target` in its targets? */
-bool vg_fence_configured(const vg_config *cfg, const char *target);
 
 /* Fence `target` with `action` ("off", "reboot", "on", "status", "monitor"). Levels run in
  * ascending order; a level succeeds when every device of that level that targets the node

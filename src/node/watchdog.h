@@ -15,6 +15,8 @@
 
 #include <uv.h>
 
+#include "stop_bound.h"
+
 /* ---- types ---------------------------------------------------------------- */
 
 typedef struct vg_watchdog vg_watchdog;
@@ -37,16 +39,7 @@ vg_watchdog *vg_watchdog_open(uv_loop_t *loop, const char *path, uint32_t timeou
  * back); true: feed at once and resume the periodic feeding. Repeating a state is a no-op. */
 void vg_watchdog_set_healthy(vg_watchdog *w, bool healthy);
 
-/* The feeding period for TIMEOUT_S: min(TIMEOUT_S * 1000 / 3, 1000) ms (0 for 0). */
-uint64_t vg_watchdog_interval_ms(uint32_t timeout_s);
-
-/* The deadline others may rely on: TIMEOUT_S * 1000 + vg_watchdog_interval_ms(TIMEOUT_S).
- * Counted from the moment a node stopped feeding (set_healthy(false), or a loop that no
- * longer runs), it has certainly been reset after this many ms: the device fires TIMEOUT
- * after the last feed, and that feed may have happened up to one interval later than the
- * moment counted from. It does not cover the time a partitioned node needs to notice that
- * it lost quorum: the caller adds that. */
-uint64_t vg_watchdog_deadline_ms(uint32_t timeout_s);
+/* vg_watchdog_interval_ms and vg_watchdog_deadline_ms: see stop_bound.h. */
 
 /* Stop feeding and close the device. DISARM: write the magic 'V' first (a clean stop: the
  * watchdog stops, unless the driver was loaded with nowayout); otherwise leave it armed (the

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "child.h"
+#include "fence_targets.h"
 #include "log.h"
 
 #define DEFAULT_TIMEOUT_MS 20000
@@ -56,24 +57,6 @@ struct vg_fence_op {
 static const char *const actions[] = {"off", "reboot", "on", "status", "monitor", "list", NULL};
 
 /* ---- the plan ------------------------------------------------------------- */
-
-static bool device_targets(const vg_fence_device *d, const char *target)
-{
-	for (size_t t = 0; t < d->n_targets; t++)
-		if (d->targets[t] && strcmp(d->targets[t], target) == 0)
-			return true;
-	return false;
-}
-
-bool vg_fence_configured(const vg_config *cfg, const char *target)
-{
-	if (!cfg || !target)
-		return false;
-	for (size_t i = 0; i < cfg->n_fence_devices; i++)
-		if (device_targets(&cfg->fence_devices[i], target))
-			return true;
-	return false;
-}
 
 static bool executable(const char *path)
 {
@@ -178,7 +161,7 @@ static int make_plan(vg_fence_op *op, const vg_config *cfg)
 		return -1;
 	for (size_t i = 0; i < cfg->n_fence_devices; i++) {
 		const vg_fence_device *d = &cfg->fence_devices[i];
-		if (!device_targets(d, op->target))
+		if (!vg_fence_device_targets(d, op->target))
 			continue;
 		fence_step *s = &op->steps[op->n_steps++];
 		s->device = strdup(d->name ? d->name : "");

@@ -28,10 +28,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fence.h"
+#include "fence_targets.h"
 #include "log.h"
 #include "scheduler.h"
-#include "watchdog.h"
+#include "stop_bound.h"
 
 typedef struct {
 	char *name;

@@ -46,6 +46,8 @@ static const cyaml_schema_field_t cluster_fields[] = {
     STR("http_address", OPT, vg_y_cluster, http_address),
     STR("fence_delay", OPT, vg_y_cluster, fence_delay),
     STR("quorum_loss_delay", OPT, vg_y_cluster, quorum_loss_delay),
+    STR("lease", OPT, vg_y_cluster, lease),
+    STR("halt_grace", OPT, vg_y_cluster, halt_grace),
     STR("watchdog", OPT, vg_y_cluster, watchdog),
     STR("watchdog_timeout", OPT, vg_y_cluster, watchdog_timeout),
     CYAML_FIELD_MAPPING_PTR("qnetd", OPT, vg_y_cluster, qnetd, qnetd_fields),

@@ -13,14 +13,7 @@
 #include <stdint.h>
 #include <uv.h>
 
-/* One node of the running Corosync's nodelist (cmap nodelist.node.N), as its corosync.conf
- * says. Strings are "" when the key is absent. */
-#define VG_COROSYNC_STR_MAX 256
-typedef struct {
-	uint32_t nodeid;		/* 0 when the entry has no nodeid */
-	char addr[VG_COROSYNC_STR_MAX]; /* ring0_addr */
-	char name[VG_COROSYNC_STR_MAX];
-} vg_corosync_node;
+#include "corosync_match.h" /* vg_corosync_node */
 
 typedef struct vg_membership vg_membership;
 

@@ -211,6 +211,12 @@ typedef struct {
 	 * same membership change and stops them (the two sides see it at slightly different
 	 * moments) */
 	uint64_t quorum_loss_delay_ms;
+	/* how long a server keeps running its resources without seeing its own heartbeat come
+	 * back through Corosync in a quorate view (default: the token timeout) */
+	uint64_t lease_ms;
+	/* on a halt (quorum or lease lost), how long a `process` gets after SIGTERM before its
+	 * process group is killed (default 250 ms); see stop_bound.h */
+	uint64_t halt_grace_ms;
 	/* self-fencing: a watchdog device (NULL: none) fed while this node is safe (quorate,
 	 * or everything stopped); the others count a lost node as fenced once
 	 * vg_watchdog_deadline_ms(watchdog_timeout) has passed */

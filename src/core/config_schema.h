@@ -32,6 +32,8 @@ typedef struct {
 	char *http_address;
 	char *fence_delay;
 	char *quorum_loss_delay;
+	char *lease;
+	char *halt_grace;
 	char *watchdog;
 	char *watchdog_timeout;
 	vg_y_qnetd *qnetd;

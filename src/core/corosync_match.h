@@ -8,9 +8,18 @@
 #define VIGIL_COROSYNC_MATCH_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "config.h"
-#include "membership.h"
+
+/* One node of the running Corosync's nodelist (cmap nodelist.node.N), as its corosync.conf
+ * says. Strings are "" when the key is absent. */
+#define VG_COROSYNC_STR_MAX 256
+typedef struct {
+	uint32_t nodeid;		/* 0 when the entry has no nodeid */
+	char addr[VG_COROSYNC_STR_MAX]; /* ring0_addr */
+	char name[VG_COROSYNC_STR_MAX];
+} vg_corosync_node;
 
 /* How many differences the message names before "and N more". */
 #define VG_COROSYNC_MATCH_MAX_NAMED 3

@@ -21,7 +21,6 @@
 #include "log.h"
 
 #define MAX_TIMEOUT_S	 3600u	/* cluster.watchdog_timeout is at most 1h */
-#define MAX_INTERVAL_MS	 1000u	/* feed at least once a second */
 #define WARN_INTERVAL_MS 10000u /* at most one feed-failure warning per 10 s */
 
 struct vg_watchdog {
@@ -36,17 +35,6 @@ struct vg_watchdog {
 	uint64_t last_warn_ms; /* loop time of the last feed-failure warning */
 	uint64_t suppressed;   /* failures not warned about since then */
 };
-
-uint64_t vg_watchdog_interval_ms(uint32_t timeout_s)
-{
-	uint64_t third = (uint64_t)timeout_s * 1000 / 3;
-	return third < MAX_INTERVAL_MS ? third : MAX_INTERVAL_MS;
-}
-
-uint64_t vg_watchdog_deadline_ms(uint32_t timeout_s)
-{
-	return (uint64_t)timeout_s * 1000 + vg_watchdog_interval_ms(timeout_s);
-}
 
 /* One feed; 0 or an errno value. */
 static int feed_once(vg_watchdog *w)

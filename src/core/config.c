@@ -24,6 +24,7 @@
 #define DEFAULT_MIGRATION	     1000000
 #define DEFAULT_TOKEN_MS	     500
 #define DEFAULT_QUORUM_LOSS_DELAY_MS 50
+#define DEFAULT_HALT_GRACE_MS	     250
 #define DEFAULT_WATCHDOG_S	     10
 #define DEFAULT_HTTP_ADDRESS	     "127.0.0.1:7480"
 #define DEFAULT_FENCE_TIMEOUT_MS     60000
@@ -530,6 +531,9 @@ static void conv_cluster(ld *l)
 	c->fence_delay_ms = get_duration(l, "cluster.fence_delay", y->fence_delay, 0, false);
 	c->quorum_loss_delay_ms = get_duration(l, "cluster.quorum_loss_delay", y->quorum_loss_delay,
 					       DEFAULT_QUORUM_LOSS_DELAY_MS, false);
+	c->lease_ms = get_duration(l, "cluster.lease", y->lease, c->token_ms, true);
+	c->halt_grace_ms =
+	    get_duration(l, "cluster.halt_grace", y->halt_grace, DEFAULT_HALT_GRACE_MS, false);
 	c->watchdog = xstrdup(y->watchdog);
 	if (c->watchdog && c->no_quorum == VG_NO_QUORUM_FREEZE)
 		lerr(l, "cluster.watchdog",

@@ -265,6 +265,8 @@ static void cluster_props(const vg_config *c, plist *p)
 	padd(p, xprintf("cluster.http_address"), val_text(c->http_address));
 	padd(p, xprintf("cluster.fence_delay"), dur_text(c->fence_delay_ms));
 	padd(p, xprintf("cluster.quorum_loss_delay"), dur_text(c->quorum_loss_delay_ms));
+	padd(p, xprintf("cluster.lease"), dur_text(c->lease_ms));
+	padd(p, xprintf("cluster.halt_grace"), dur_text(c->halt_grace_ms));
 	padd(p, xprintf("cluster.watchdog"), val_text(c->watchdog));
 	padd(p, xprintf("cluster.watchdog_timeout"),
 	     dur_text((uint64_t)c->watchdog_timeout_s * 1000));
