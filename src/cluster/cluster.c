@@ -54,9 +54,10 @@ typedef struct {
 	int waiter; /* index into waiters, or -1 */
 } sent_change;
 
+/* A member's summary as delivered; recent points into ring (owned). */
 typedef struct {
-	uint32_t nodeid;
-	uint64_t epoch, version;
+	vg_repstate_summary s;
+	vg_hist_entry *ring;
 } summary;
 
 typedef struct {
@@ -97,6 +98,7 @@ struct vg_cluster {
 	bool sync_point; /* every summary of this ring delivered */
 	bool synced;
 	uint64_t max_epoch, max_version;
+	vg_hid max_id;
 	held_msg *held; /* 'R' messages kept after the sync point until the state arrives */
 	size_t n_held;
 
@@ -390,7 +392,9 @@ static void apply_r(vg_cluster *c, const char *data, size_t len, bool mine)
 	vg_repmsg_free(m);
 	if (was_sync && !c->synced && c->sync_point &&
 	    (c->rs->epoch > c->max_epoch ||
-	     (c->rs->epoch == c->max_epoch && c->rs->version >= c->max_version))) {
+	     (c->rs->epoch == c->max_epoch && c->rs->version > c->max_version) ||
+	     (c->rs->epoch == c->max_epoch && c->rs->version == c->max_version &&
+	      vg_hid_equal(&c->rs->hist.id, &c->max_id)))) {
 		set_synced(c);
 		/* what was delivered after the sync point, on top of the state received */
 		held_msg *h = c->held;
@@ -448,21 +452,121 @@ static void on_r_message(vg_cluster *c, uint32_t from, const char *data, size_t 
 	apply_r(c, data, len, from == my_id(c));
 }
 
+/* This node's whole state to the members behind. */
+static int send_state(vg_cluster *c)
+{
+	vg_repmsg m = {.kind = VG_REPMSG_STATE_SYNC, .state = c->rs};
+	size_t len;
+	char *s = vg_repmsg_encode(&m, &len);
+	int rc = s ? send_prefixed(c, 'R', s, len) : -1;
+	free(s);
+	return rc;
+}
+
+static void sums_clear(vg_cluster *c)
+{
+	for (size_t i = 0; i < c->n_sums; i++)
+		free(c->sums[i].ring);
+	c->n_sums = 0;
+}
+
+/* The summary this node sends after a membership change (prev: its previous view's size). */
+static json_t *summary_json(const vg_cluster *c, size_t prev)
+{
+	char hex[VG_HID_HEX];
+	vg_hid_hex(&c->rs->hist.id, hex);
+	return json_pack("{s:s, s:I, s:I, s:I, s:s, s:o, s:I}", "kind", "summary", "ring",
+			 (json_int_t)c->ring, "epoch", (json_int_t)c->rs->epoch, "version",
+			 (json_int_t)c->rs->version, "history", hex, "recent",
+			 vg_history_ring_json(c->rs->hist.ring, c->rs->hist.n), "prev",
+			 (json_int_t)prev);
+}
+
+/* A delivered summary into *out; a summary without a history (an older vigild) has the zero
+ * id and no ring, and is compared by counts as before. -1 when malformed. */
+static int summary_parse(json_t *o, uint32_t from, summary *out)
+{
+	json_t *e = json_object_get(o, "epoch"), *v = json_object_get(o, "version"),
+	       *h = json_object_get(o, "history"), *r = json_object_get(o, "recent"),
+	       *p = json_object_get(o, "prev");
+	*out = (summary){0};
+	out->s.nodeid = from;
+	if (!json_is_integer(e) || !json_is_integer(v) || json_integer_value(e) < 0 ||
+	    json_integer_value(v) < 0)
+		return -1;
+	out->s.epoch = (uint64_t)json_integer_value(e);
+	out->s.version = (uint64_t)json_integer_value(v);
+	if (h && vg_hid_parse(json_string_value(h), &out->s.id) < 0)
+		return -1;
+	if (json_is_integer(p) && json_integer_value(p) >= 0 && json_integer_value(p) <= 65535)
+		out->s.prev_members = (uint32_t)json_integer_value(p);
+	if (r) {
+		out->ring = calloc(VG_HIST_RING, sizeof *out->ring);
+		int n = out->ring ? vg_history_ring_parse(r, out->ring, NULL, 0) : -1;
+		if (n < 0) {
+			free(out->ring);
+			out->ring = NULL;
+			return -1;
+		}
+		out->s.recent = out->ring;
+		out->s.n_recent = (size_t)n;
+	}
+	return 0;
+}
+
+/* The sync point: compare every member's history with the one picked, log (and, from the
+ * source, record as an event) what a diverged member loses. Returns whether any member is
+ * not exactly at the picked state; *me_behind for this node. */
+static bool judge_histories(vg_cluster *c, size_t src, bool *me_behind,
+			    char lost[][VG_REPSTATE_TEXT_MAX], size_t *n_lost)
+{
+	const vg_repstate_summary *ss = &c->sums[src].s;
+	const char *sname = node_name(c, ss->nodeid);
+	bool behind_any = false;
+	*me_behind = true;
+	*n_lost = 0;
+	for (size_t i = 0; i < c->n_sums; i++) {
+		const vg_repstate_summary *m = &c->sums[i].s;
+		uint64_t fork;
+		bool known;
+		vg_hist_rel rel = vg_history_relation(ss, m, &fork, &known);
+		const char *nm = node_name(c, m->nodeid);
+		if (m->nodeid == my_id(c))
+			*me_behind = rel != VG_HIST_SAME;
+		behind_any = behind_any || rel != VG_HIST_SAME;
+		if (rel == VG_HIST_UNVERIFIED)
+			vg_warn("%s (epoch %llu, version %llu) is further behind than %s's recent "
+				"history: its state is replaced without a history check",
+				nm ? nm : "?", (unsigned long long)m->epoch,
+				(unsigned long long)m->version, sname ? sname : "?");
+		if (rel != VG_HIST_DIVERGED)
+			continue;
+		char *t = lost[(*n_lost)++];
+		vg_history_lost_text(ss, sname ? sname : "?", m, nm ? nm : "?", fork, known, t,
+				     VG_REPSTATE_TEXT_MAX);
+		vg_error("diverged cluster history: %s", t);
+	}
+	return behind_any;
+}
+
 static void on_summary(vg_cluster *c, uint32_t from, json_t *o)
 {
 	if (c->sync_point)
 		return; /* the first summary of each member since the change counts */
 	for (size_t i = 0; i < c->n_sums; i++)
-		if (c->sums[i].nodeid == from)
+		if (c->sums[i].s.nodeid == from)
 			return;
+	summary got;
+	if (summary_parse(o, from, &got) < 0) {
+		vg_warn("dropped a malformed summary from node id %u", from);
+		return;
+	}
 	c->sums = realloc(c->sums, (c->n_sums + 1) * sizeof *c->sums);
-	c->sums[c->n_sums++] =
-	    (summary){from, (uint64_t)json_integer_value(json_object_get(o, "epoch")),
-		      (uint64_t)json_integer_value(json_object_get(o, "version"))};
+	c->sums[c->n_sums++] = got;
 	for (size_t k = 0; k < c->n_members; k++) {
 		bool have = false;
 		for (size_t i = 0; i < c->n_sums; i++)
-			have = have || c->sums[i].nodeid == c->members[k];
+			have = have || c->sums[i].s.nodeid == c->members[k];
 		if (!have)
 			return;
 	}
@@ -470,29 +574,26 @@ static void on_summary(vg_cluster *c, uint32_t from, json_t *o)
 	c->sync_point = true;
 	vg_repstate_summary *ss = calloc(c->n_sums, sizeof *ss);
 	for (size_t i = 0; i < c->n_sums; i++)
-		ss[i] =
-		    (vg_repstate_summary){c->sums[i].nodeid, c->sums[i].epoch, c->sums[i].version};
+		ss[i] = c->sums[i].s;
 	size_t src = vg_repstate_pick_source(ss, c->n_sums);
-	c->max_epoch = ss[src].epoch;
-	c->max_version = ss[src].version;
-	bool behind_any = false, me_behind = true;
-	for (size_t i = 0; i < c->n_sums; i++) {
-		bool eq = ss[i].epoch == c->max_epoch && ss[i].version == c->max_version;
-		behind_any = behind_any || !eq;
-		if (ss[i].nodeid == my_id(c))
-			me_behind = !eq;
-	}
-	if (behind_any && ss[src].nodeid == my_id(c)) {
+	free(ss);
+	c->max_epoch = c->sums[src].s.epoch;
+	c->max_version = c->sums[src].s.version;
+	c->max_id = c->sums[src].s.id;
+	bool me_behind;
+	size_t n_lost;
+	char(*lost)[VG_REPSTATE_TEXT_MAX] = malloc(c->n_sums * sizeof *lost);
+	bool behind_any = judge_histories(c, src, &me_behind, lost, &n_lost);
+	if (behind_any && c->sums[src].s.nodeid == my_id(c)) {
 		vg_info("sending the cluster state (epoch %llu, version %llu) to members behind",
 			(unsigned long long)c->rs->epoch, (unsigned long long)c->rs->version);
-		vg_repmsg m = {.kind = VG_REPMSG_STATE_SYNC, .state = c->rs};
-		size_t len;
-		char *s = vg_repmsg_encode(&m, &len);
-		if (!s || send_prefixed(c, 'R', s, len) != 0)
+		if (send_state(c) != 0)
 			vg_error("cannot send the cluster state");
-		free(s);
+		/* after the state, so the record is part of the history everyone continues */
+		for (size_t i = 0; i < n_lost; i++)
+			send_event(c, "history_diverged", lost[i]);
 	}
-	free(ss);
+	free(lost);
 	if (!me_behind)
 		set_synced(c);
 	else
@@ -734,15 +835,13 @@ static void on_m_change(void *arg, const uint32_t *members, size_t n, bool quora
 		vg_supervisor_halt(c->sv, false);
 	c->ack = 0; /* a new view: the coordinator's requests start afresh */
 	/* state transfer round */
-	c->n_sums = 0;
+	sums_clear(c);
 	c->sync_point = false;
 	c->synced = false;
 	held_clear(c);
 	vg_coord_set_synced(c->co, false);
 	coord_membership(c);
-	send_c(c,
-	       json_pack("{s:s, s:I, s:I, s:I}", "kind", "summary", "ring", (json_int_t)ring,
-			 "epoch", (json_int_t)c->rs->epoch, "version", (json_int_t)c->rs->version));
+	send_c(c, summary_json(c, n_before));
 	free(c->last_report);
 	c->last_report = NULL;
 	schedule_report(c);
@@ -1141,6 +1240,7 @@ void vg_cluster_free(vg_cluster *c)
 	vg_config_free(c->next_cfg);
 	free(c->queued_yaml);
 	free(c->members);
+	sums_clear(c);
 	free(c->sums);
 	held_clear(c);
 	free(c->held);

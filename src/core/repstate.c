@@ -289,6 +289,12 @@ static json_t *state_to_json(const vg_repstate *s)
 							 s->events[i].kind, "text",
 							 s->events[i].text)) < 0)
 			goto oom;
+	char hex[VG_HID_HEX];
+	vg_hid_hex(&s->hist.id, hex);
+	json_t *recent = vg_history_ring_json(s->hist.ring, s->hist.n);
+	if (!recent || json_object_set_new(o, "recent", recent) < 0 ||
+	    json_object_set_new(o, "history", json_string(hex)) < 0)
+		goto oom;
 	if (json_object_set_new(o, "format", json_integer(STATE_FORMAT)) < 0 ||
 	    json_object_set_new(o, "epoch", json_integer((json_int_t)s->epoch)) < 0 ||
 	    json_object_set_new(o, "version", json_integer((json_int_t)s->version)) < 0 ||
@@ -338,8 +344,9 @@ static json_t *get_array(const json_t *o, const char *key, const char *what, cha
 
 static vg_repstate *state_from_json(const json_t *o, char *err, size_t errlen)
 {
-	static const char *const top[] = {"format",  "epoch",	   "version", "config", "nodes",
-					  "fencing", "failcounts", "events",  NULL};
+	static const char *const top[] = {"format",  "epoch",	"version",    "config",
+					  "nodes",   "fencing", "failcounts", "events",
+					  "history", "recent",	NULL};
 	static const char *const nkeys[] = {"node", "standby", "maintenance", NULL};
 	static const char *const fkeys[] = {"node", "time_ms", "by", "method", NULL};
 	static const char *const ckeys[] = {"resource", "node", "count", "last_failure_ms", NULL};
@@ -381,6 +388,32 @@ static vg_repstate *state_from_json(const json_t *o, char *err, size_t errlen)
 			goto fail;
 		if (!(s->config_yaml = strdup(a)))
 			goto oom;
+	}
+
+	/* the history id and its ring; a state saved before they existed has neither and
+	 * starts from the zero id ("unknown", history.h) */
+	v = json_object_get(o, "history");
+	if (v && vg_hid_parse(json_string_value(v), &s->hist.id) < 0) {
+		vg_seterr(err, errlen, "state: field \"history\" must be 64 hex digits");
+		goto fail;
+	}
+	v = json_object_get(o, "recent");
+	if (v) {
+		char why[160];
+		int n = vg_history_ring_parse(v, s->hist.ring, why, sizeof why);
+		if (n < 0) {
+			vg_seterr(err, errlen, "state: %s", why);
+			goto fail;
+		}
+		s->hist.n = (size_t)n;
+		const vg_hist_entry *last = n ? &s->hist.ring[n - 1] : NULL;
+		if (last &&
+		    (last->version != s->version || !vg_hid_equal(&last->id, &s->hist.id))) {
+			vg_seterr(err, errlen,
+				  "state: the newest \"recent\" entry is not the state's own "
+				  "(version, history)");
+			goto fail;
+		}
 	}
 
 	if (!(arr = get_array(o, "nodes", "state", err, errlen)))
@@ -924,6 +957,7 @@ int vg_repstate_apply(vg_repstate *s, const vg_repmsg *m, bool quorate, char *er
 		vg_seterr(err, errlen, "%s: rejected, this partition does not have quorum", kind);
 		return -1;
 	}
+	vg_hid next;
 	/* Messages built in code (not decoded) must still carry their required fields. */
 	bool ok = true;
 	switch (m->kind) {
@@ -952,17 +986,20 @@ int vg_repstate_apply(vg_repstate *s, const vg_repmsg *m, bool quorate, char *er
 		vg_seterr(err, errlen, "%s: missing fields", kind);
 		return -1;
 	}
+	if (m->kind == VG_REPMSG_CONFIG_COMMIT && m->base_version != s->version) {
+		vg_seterr(err, errlen,
+			  "config_commit: conflict, based on version %llu but the cluster "
+			  "is at version %llu",
+			  (unsigned long long)m->base_version, (unsigned long long)s->version);
+		return -1;
+	}
+	if (vg_repstate_next_id(s, m, &next) < 0) {
+		vg_seterr(err, errlen, "%s: out of memory", kind);
+		return -1;
+	}
 	int r = 0;
 	switch (m->kind) {
 	case VG_REPMSG_CONFIG_COMMIT: {
-		if (m->base_version != s->version) {
-			vg_seterr(err, errlen,
-				  "config_commit: conflict, based on version %llu but the cluster "
-				  "is at version %llu",
-				  (unsigned long long)m->base_version,
-				  (unsigned long long)s->version);
-			return -1;
-		}
 		char *y = strdup(m->yaml);
 		if (!y) {
 			r = -1;
@@ -996,24 +1033,38 @@ int vg_repstate_apply(vg_repstate *s, const vg_repmsg *m, bool quorate, char *er
 		return -1;
 	}
 	s->version++;
+	vg_history_push(&s->hist, s->version, &next, kind);
 	return 0;
+}
+
+int vg_repstate_next_id(const vg_repstate *s, const vg_repmsg *m, vg_hid *out)
+{
+	if ((unsigned)m->kind >= N_KINDS || m->kind == VG_REPMSG_STATE_SYNC)
+		return -1;
+	size_t len;
+	char *enc = vg_repmsg_encode(m, &len);
+	if (!enc)
+		return -1;
+	vg_hid_next(out, &s->hist.id, enc, len);
+	free(enc);
+	return 0;
+}
+
+vg_repstate_summary vg_repstate_summarize(const vg_repstate *s, uint32_t nodeid,
+					  uint32_t prev_members)
+{
+	return (vg_repstate_summary){.nodeid = nodeid,
+				     .epoch = s->epoch,
+				     .version = s->version,
+				     .id = s->hist.id,
+				     .prev_members = prev_members,
+				     .recent = s->hist.ring,
+				     .n_recent = s->hist.n};
 }
 
 size_t vg_repstate_pick_source(const vg_repstate_summary *members, size_t n)
 {
-	size_t best = n;
-	for (size_t i = 0; i < n; i++) {
-		const vg_repstate_summary *a = &members[i];
-		if (best == n) {
-			best = i;
-			continue;
-		}
-		const vg_repstate_summary *b = &members[best];
-		if (a->epoch > b->epoch || (a->epoch == b->epoch && a->version > b->version) ||
-		    (a->epoch == b->epoch && a->version == b->version && a->nodeid < b->nodeid))
-			best = i;
-	}
-	return best;
+	return vg_history_pick(members, n);
 }
 
 /* ---- persistence ----------------------------------------------------------------- */

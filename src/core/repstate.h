@@ -2,8 +2,11 @@
  * Corosync's agreed order, identical on every server.
  *
  * Counters: `version` is +1 for every applied change (of any kind); `epoch` is the configuration
- * generation, +1 for every committed configuration (config_commit). Both only grow along the one
- * agreed history, so (epoch, version) orders replicas: the higher pair has seen more of it.
+ * generation, +1 for every committed configuration (config_commit). Both only grow along one
+ * history, so (epoch, version) orders replicas of the same history. Which history a state is
+ * on is its history id (history.h: a hash chain over every applied change's canonical
+ * encoding), kept with the last VG_HIST_RING (version, id, kind) points so a member behind on
+ * the same history is told from one that diverged (both halves of a two_node split commit).
  * Encoding of the whole state (vg_repstate_encode) is canonical (sorted keys, sorted tables) and
  * is both the saved file DIR/state.json and the payload of a state_sync message.
  */
@@ -13,6 +16,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "history.h"
 
 /* ---- types ---------------------------------------------------------------- */
 
@@ -60,6 +65,7 @@ typedef struct {
 	size_t n_failcounts;
 	vg_rs_event *events; /* oldest first, at most VG_REPSTATE_EVENTS_MAX */
 	size_t n_events;
+	vg_history hist; /* the id of this history and its recent points (history.h) */
 } vg_repstate;
 
 typedef enum {
@@ -97,12 +103,8 @@ typedef struct {
 	vg_repstate *state;
 } vg_repmsg;
 
-/* A member's state summary, exchanged after a membership change. */
-typedef struct {
-	uint32_t nodeid;
-	uint64_t epoch;
-	uint64_t version;
-} vg_repstate_summary;
+/* A member's state summary, exchanged after a membership change (history.h). */
+typedef vg_history_summary vg_repstate_summary;
 
 /* ---- functions ------------------------------------------------------------ */
 
@@ -128,9 +130,17 @@ int vg_repstate_save(const vg_repstate *s, const char *dir, char *err, size_t er
  * or truncated file is an error naming the file, which is left as it is. 0 or -1 with err. */
 int vg_repstate_load(const char *dir, vg_repstate **out, char *err, size_t errlen);
 
-/* Who sends its state after a membership change: the index of the member with the highest
- * (epoch, version), ties going to the lowest nodeid. Returns n when n == 0. */
+/* Who sends its state after a membership change: vg_history_pick's rule (the highest
+ * (epoch, version), then the larger previous view, then the lowest nodeid). n when n == 0. */
 size_t vg_repstate_pick_source(const vg_repstate_summary *members, size_t n);
+
+/* This state's summary (recent points into s; prev_members as given). */
+vg_repstate_summary vg_repstate_summarize(const vg_repstate *s, uint32_t nodeid,
+					  uint32_t prev_members);
+
+/* The history id s would have after applying m (a change, not state_sync): the chain over
+ * m's canonical encoding. 0, or -1 on OOM or a bad kind. */
+int vg_repstate_next_id(const vg_repstate *s, const vg_repmsg *m, vg_hid *out);
 
 /* Message as JSON {"kind": ..., ...} (malloc'd, NUL-terminated). NULL on OOM or bad kind. */
 char *vg_repmsg_encode(const vg_repmsg *m, size_t *len);

@@ -335,6 +335,11 @@ static void test_state_sync(void **state)
 	vg_repstate_free(lo);
 }
 
+#define SUM(n, e, v)                                                                               \
+	{                                                                                          \
+		.nodeid = (n), .epoch = (e), .version = (v)                                        \
+	}
+
 static void test_pick_source(void **state)
 {
 	(void)state;
@@ -343,18 +348,233 @@ static void test_pick_source(void **state)
 		size_t n;
 		size_t want;
 	} cases[] = {
-	    {{{0}}, 0, 0},
-	    {{{5, 0, 0}}, 1, 0},
-	    {{{1, 1, 5}, {2, 1, 9}, {3, 1, 7}}, 3, 1},		  /* highest version */
-	    {{{1, 1, 50}, {2, 2, 3}, {3, 1, 60}}, 3, 1},	  /* epoch first */
-	    {{{3, 2, 9}, {1, 2, 9}, {2, 2, 9}}, 3, 1},		  /* tie: lowest nodeid */
-	    {{{4, 0, 0}, {2, 0, 0}, {9, 0, 0}, {7, 0, 0}}, 4, 1}, /* all empty */
-	    {{{2, 3, 1}, {1, 2, 99}, {3, 3, 1}, {4, 3, 0}}, 4, 0},
+	    {{SUM(0, 0, 0)}, 0, 0},
+	    {{SUM(5, 0, 0)}, 1, 0},
+	    {{SUM(1, 1, 5), SUM(2, 1, 9), SUM(3, 1, 7)}, 3, 1},	  /* highest version */
+	    {{SUM(1, 1, 50), SUM(2, 2, 3), SUM(3, 1, 60)}, 3, 1}, /* epoch first */
+	    {{SUM(3, 2, 9), SUM(1, 2, 9), SUM(2, 2, 9)}, 3, 1},	  /* tie: lowest nodeid */
+	    {{SUM(4, 0, 0), SUM(2, 0, 0), SUM(9, 0, 0), SUM(7, 0, 0)}, 4, 1}, /* all empty */
+	    {{SUM(2, 3, 1), SUM(1, 2, 99), SUM(3, 3, 1), SUM(4, 3, 0)}, 4, 0},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
 		if (vg_repstate_pick_source(cases[i].m, cases[i].n) != cases[i].want)
 			fail_msg("case %zu: got %zu want %zu", i,
 				 vg_repstate_pick_source(cases[i].m, cases[i].n), cases[i].want);
+}
+
+/* ---- history identity ----------------------------------------------------------- */
+
+static vg_repstate *copy_state(const vg_repstate *s)
+{
+	char *t = enc(s);
+	char err[256];
+	vg_repstate *c = vg_repstate_decode(t, strlen(t), err, sizeof err);
+	if (!c)
+		fail_msg("decode: %s", err);
+	free(t);
+	return c;
+}
+
+/* Two halves of a two_node split both commit one change: equal (epoch, version), different
+ * contents. Every member, whatever order the summaries came in, picks the same history,
+ * and finds the other diverged after the common version, naming what it loses. */
+static void test_history_diverged_equal_counts(void **state)
+{
+	(void)state;
+	char err[256];
+	vg_repstate *base = vg_repstate_new();
+	for (size_t i = 0; i < 3; i++)
+		assert_int_equal(apply_json(base, sequence[i], true, err, sizeof err), 0);
+	vg_repstate *a = copy_state(base), *b = copy_state(base);
+	assert_true(vg_hid_equal(&a->hist.id, &b->hist.id));
+	assert_int_equal(apply_json(a, "{\"kind\":\"node_admin\",\"node\":\"n3\",\"standby\":true}",
+				    true, err, sizeof err),
+			 0);
+	assert_int_equal(apply_json(b,
+				    "{\"kind\":\"event\",\"time_ms\":5,\"event_kind\":\"x\","
+				    "\"text\":\"t\"}",
+				    true, err, sizeof err),
+			 0);
+	assert_int_equal(a->epoch, b->epoch);
+	assert_int_equal(a->version, b->version);
+	assert_false(vg_hid_equal(&a->hist.id, &b->hist.id));
+
+	/* node 2 (a) was in the larger partition (2 members), node 1 (b) alone */
+	vg_repstate_summary sa = vg_repstate_summarize(a, 2, 2),
+			    sb = vg_repstate_summarize(b, 1, 1);
+	vg_repstate_summary orders[2][2] = {{sa, sb}, {sb, sa}};
+	for (size_t o = 0; o < 2; o++) {
+		size_t src = vg_repstate_pick_source(orders[o], 2);
+		assert_int_equal(orders[o][src].nodeid, 2);
+		uint64_t fork;
+		bool known;
+		const vg_repstate_summary *other = &orders[o][1 - src];
+		assert_int_equal(vg_history_relation(&orders[o][src], other, &fork, &known),
+				 VG_HIST_DIVERGED);
+		assert_true(known);
+		assert_int_equal(fork, 3);
+		assert_int_equal(
+		    vg_history_relation(&orders[o][src], &orders[o][src], &fork, &known),
+		    VG_HIST_SAME);
+	}
+	char text[VG_REPSTATE_TEXT_MAX];
+	uint64_t fork;
+	bool known;
+	vg_history_relation(&sa, &sb, &fork, &known);
+	vg_history_lost_text(&sa, "n2", &sb, "n1", fork, known, text, sizeof text);
+	if (!strstr(text, "after version 3") || !strstr(text, "version 4 event") ||
+	    !strstr(text, "n1's history") || strstr(text, "node_admin"))
+		fail_msg("lost text: %s", text);
+	/* equal previous views: the lowest node id, on every member */
+	sa.prev_members = sb.prev_members = 1;
+	vg_repstate_summary o1[2] = {sa, sb}, o2[2] = {sb, sa};
+	assert_int_equal(o1[vg_repstate_pick_source(o1, 2)].nodeid, 1);
+	assert_int_equal(o2[vg_repstate_pick_source(o2, 2)].nodeid, 1);
+
+	/* the state_sync of the picked history replaces the diverged one (equal counts) */
+	vg_repmsg m = {.kind = VG_REPMSG_STATE_SYNC, .state = a, .standby = -1, .maintenance = -1};
+	assert_int_equal(vg_repstate_apply(b, &m, true, err, sizeof err), 0);
+	assert_true(vg_hid_equal(&a->hist.id, &b->hist.id));
+	sb = vg_repstate_summarize(b, 1, 1);
+	sa = vg_repstate_summarize(a, 2, 2);
+	assert_int_equal(vg_history_relation(&sa, &sb, &fork, &known), VG_HIST_SAME);
+
+	/* diverged with different counts too: b goes on with 2 more of its own */
+	vg_repstate *c = copy_state(base);
+	for (size_t i = 3; i < 6; i++)
+		assert_int_equal(apply_json(c, sequence[i], true, err, sizeof err), 0);
+	vg_repstate_summary sc = vg_repstate_summarize(c, 3, 1);
+	vg_repstate_summary all[2] = {sa, sc};
+	size_t src = vg_repstate_pick_source(all, 2);
+	assert_int_equal(all[src].nodeid, 3); /* the higher version */
+	assert_int_equal(vg_history_relation(&sc, &sa, &fork, &known), VG_HIST_DIVERGED);
+	assert_int_equal(fork, 3);
+	vg_repstate_free(a);
+	vg_repstate_free(b);
+	vg_repstate_free(c);
+	vg_repstate_free(base);
+}
+
+/* A member that missed changes of the same history is behind, not diverged, and the
+ * state_sync brings it to the same id; one further behind than the ring is unverified. */
+static void test_history_behind_catches_up(void **state)
+{
+	(void)state;
+	char err[256];
+	vg_repstate *hi = vg_repstate_new(), *lo = vg_repstate_new();
+	for (size_t i = 0; i < N_SEQ; i++)
+		assert_int_equal(apply_json(hi, sequence[i], true, err, sizeof err), 0);
+	for (size_t i = 0; i < 4; i++)
+		assert_int_equal(apply_json(lo, sequence[i], true, err, sizeof err), 0);
+	vg_repstate_summary sh = vg_repstate_summarize(hi, 2, 2),
+			    sl = vg_repstate_summarize(lo, 1, 1);
+	vg_repstate_summary all[2] = {sl, sh};
+	assert_int_equal(all[vg_repstate_pick_source(all, 2)].nodeid, 2);
+	uint64_t fork;
+	bool known;
+	assert_int_equal(vg_history_relation(&sh, &sl, &fork, &known), VG_HIST_BEHIND);
+	vg_repmsg m = {.kind = VG_REPMSG_STATE_SYNC, .state = hi, .standby = -1, .maintenance = -1};
+	assert_int_equal(vg_repstate_apply(lo, &m, true, err, sizeof err), 0);
+	assert_true(vg_hid_equal(&lo->hist.id, &hi->hist.id));
+	/* the empty state is behind every history */
+	vg_repstate *empty = vg_repstate_new();
+	vg_repstate_summary se = vg_repstate_summarize(empty, 3, 0);
+	assert_int_equal(vg_history_relation(&sh, &se, &fork, &known), VG_HIST_BEHIND);
+	/* more changes than the ring keeps: the member 4 versions in is no longer checkable */
+	vg_repstate *far = copy_state(hi);
+	for (int i = 0; i < VG_HIST_RING + 5; i++) {
+		char ev[160];
+		snprintf(ev, sizeof ev,
+			 "{\"kind\":\"event\",\"time_ms\":%d,\"event_kind\":\"x\",\"text\":\"e\"}",
+			 i);
+		assert_int_equal(apply_json(far, ev, true, err, sizeof err), 0);
+	}
+	assert_int_equal(far->hist.n, VG_HIST_RING);
+	vg_repstate *four = vg_repstate_new();
+	for (size_t i = 0; i < 4; i++)
+		assert_int_equal(apply_json(four, sequence[i], true, err, sizeof err), 0);
+	vg_repstate_summary sf = vg_repstate_summarize(far, 1, 2),
+			    s4 = vg_repstate_summarize(four, 2, 1);
+	assert_int_equal(vg_history_relation(&sf, &s4, &fork, &known), VG_HIST_UNVERIFIED);
+	assert_int_equal(vg_history_relation(&sf, &sh, &fork, &known), VG_HIST_UNVERIFIED);
+	vg_repstate_free(four);
+	vg_repstate_free(far);
+	vg_repstate_free(empty);
+	vg_repstate_free(hi);
+	vg_repstate_free(lo);
+}
+
+/* The chain: deterministic over the canonical encoding, unchanged by a rejected change,
+ * carried in the state's JSON; a state file without it loads with the zero id. */
+static void test_history_chain_and_file(void **state)
+{
+	(void)state;
+	char err[256];
+	vg_repstate *s = vg_repstate_new();
+	assert_true(vg_hid_is_zero(&s->hist.id));
+	assert_int_equal(apply_json(s, sequence[0], true, err, sizeof err), 0);
+	/* id 1 = H(zero || canonical encoding of the message) */
+	vg_repmsg *m = vg_repmsg_decode(sequence[0], strlen(sequence[0]), err, sizeof err);
+	size_t len;
+	char *wire = vg_repmsg_encode(m, &len);
+	vg_hid zero = {{0}}, want;
+	vg_hid_next(&want, &zero, wire, len);
+	assert_true(vg_hid_equal(&want, &s->hist.id));
+	assert_int_equal(s->hist.n, 1);
+	assert_int_equal(s->hist.ring[0].version, 1);
+	assert_string_equal(s->hist.ring[0].kind, "config_commit");
+	free(wire);
+	vg_repmsg_free(m);
+	/* rejected: not quorate, or a conflicting commit; the id stays */
+	vg_hid before = s->hist.id;
+	assert_int_equal(apply_json(s, sequence[1], false, err, sizeof err), -1);
+	assert_int_equal(apply_json(s, sequence[8], true, err, sizeof err), -1);
+	assert_true(vg_hid_equal(&before, &s->hist.id));
+	assert_int_equal(s->hist.n, 1);
+	/* round trip through the state's JSON */
+	vg_repstate *c = copy_state(s);
+	assert_true(vg_hid_equal(&c->hist.id, &s->hist.id));
+	assert_int_equal(c->hist.n, 1);
+	char *t = enc(s);
+	assert_non_null(strstr(t, "\"history\":\""));
+	vg_repstate_free(c);
+	/* strict: a bad id, or a ring that does not end at the state's own point */
+	static const char *const bad[] = {"\"history\":\"00\"", "\"history\":\"zz\"",
+					  "\"recent\":[[1,\"00\",\"x\"]]"};
+	for (size_t i = 0; i < 3; i++) {
+		char doc[4096];
+		snprintf(doc, sizeof doc,
+			 "{\"format\":1,\"epoch\":0,\"version\":1,\"config\":null,\"nodes\":[],"
+			 "\"fencing\":[],\"failcounts\":[],\"events\":[],%s}",
+			 bad[i]);
+		assert_null(vg_repstate_decode(doc, strlen(doc), err, sizeof err));
+	}
+	char doc[4096];
+	snprintf(doc, sizeof doc,
+		 "{\"format\":1,\"epoch\":0,\"version\":2,\"config\":null,\"nodes\":[],"
+		 "\"fencing\":[],\"failcounts\":[],\"events\":[],\"history\":\"%064d\","
+		 "\"recent\":[[1,\"%064d\",\"event\"]]}",
+		 1, 1);
+	assert_null(vg_repstate_decode(doc, strlen(doc), err, sizeof err));
+	/* a file from before history ids: the zero id, an empty ring */
+	const char *legacy = "{\"format\":1,\"epoch\":2,\"version\":7,\"config\":null,"
+			     "\"nodes\":[],\"fencing\":[],\"failcounts\":[],\"events\":[]}";
+	vg_repstate *l = vg_repstate_decode(legacy, strlen(legacy), err, sizeof err);
+	assert_non_null(l);
+	assert_true(vg_hid_is_zero(&l->hist.id));
+	assert_int_equal(l->hist.n, 0);
+	/* legacy members behind a legacy source are behind by counts, as before */
+	vg_repstate_summary sl = vg_repstate_summarize(l, 1, 1);
+	vg_repstate_summary se = {.nodeid = 2, .epoch = 2, .version = 3};
+	uint64_t fork;
+	bool known;
+	assert_int_equal(vg_history_relation(&sl, &se, &fork, &known), VG_HIST_BEHIND);
+	/* applying on top of a legacy state starts the chain from the zero id */
+	assert_int_equal(apply_json(l, sequence[1], true, err, sizeof err), 0);
+	assert_false(vg_hid_is_zero(&l->hist.id));
+	vg_repstate_free(l);
+	free(t);
+	vg_repstate_free(s);
 }
 
 static char *make_dir(void)
@@ -488,11 +708,19 @@ static void test_corrupt_file(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_replicas_identical), cmocka_unit_test(test_every_kind),
-	    cmocka_unit_test(test_conflict),	       cmocka_unit_test(test_non_quorate),
-	    cmocka_unit_test(test_malformed),	       cmocka_unit_test(test_event_log_bounded),
-	    cmocka_unit_test(test_state_sync),	       cmocka_unit_test(test_pick_source),
-	    cmocka_unit_test(test_save_load),	       cmocka_unit_test(test_corrupt_file),
+	    cmocka_unit_test(test_replicas_identical),
+	    cmocka_unit_test(test_every_kind),
+	    cmocka_unit_test(test_conflict),
+	    cmocka_unit_test(test_non_quorate),
+	    cmocka_unit_test(test_malformed),
+	    cmocka_unit_test(test_event_log_bounded),
+	    cmocka_unit_test(test_state_sync),
+	    cmocka_unit_test(test_pick_source),
+	    cmocka_unit_test(test_history_diverged_equal_counts),
+	    cmocka_unit_test(test_history_behind_catches_up),
+	    cmocka_unit_test(test_history_chain_and_file),
+	    cmocka_unit_test(test_save_load),
+	    cmocka_unit_test(test_corrupt_file),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
