@@ -15,7 +15,7 @@
  * With a watchdog configured, it is fed only while this node is safe to count on: quorate,
  * or running nothing (SBD's rule); a node that holds resources without quorum and cannot
  * stop them resets itself.
- * Must not: decide placement, or block the loop (saving the state is a small write + fsync).
+ * Must not: decide placement, or block the loop (the state is saved by store.c off the loop).
  */
 #include "cluster.h"
 
@@ -33,6 +33,7 @@
 #include "log.h"
 #include "membership.h"
 #include "repstate.h"
+#include "store.h"
 #include "supervisor.h"
 #include "watchdog.h"
 
@@ -78,6 +79,7 @@ struct vg_cluster {
 	char *queued_yaml; /* a newer committed config arriving during a switch */
 
 	vg_repstate *rs;
+	vg_store *st; /* rs on disk */
 	vg_membership *m;
 	vg_supervisor *sv;
 	vg_coord *co;
@@ -316,16 +318,17 @@ static void on_config_switched(void *arg)
 
 /* ---- the replicated state ---------------------------------------------------- */
 
-static void save_state(vg_cluster *c)
+/* On disk, off the loop (store.h): the change's record, or a snapshot for a whole state. */
+static void save_change(vg_cluster *c, const vg_repmsg *m, const char *data, size_t len)
 {
-	char err[512];
-	if (vg_repstate_save(c->rs, c->data_dir, err, sizeof err) != 0)
-		vg_error("saving the cluster state: %s", err);
+	if (m->kind == VG_REPMSG_STATE_SYNC)
+		vg_store_snapshot(c->st, c->rs);
+	else
+		vg_store_append(c->st, c->rs, data, len);
 }
 
 static void after_change(vg_cluster *c, const vg_repmsg *m)
 {
-	save_state(c);
 	if (m->kind == VG_REPMSG_CONFIG_COMMIT || m->kind == VG_REPMSG_STATE_SYNC)
 		use_committed_yaml(c, c->rs->config_yaml);
 	/* fence requests waiting for this node */
@@ -387,6 +390,7 @@ static void apply_r(vg_cluster *c, const char *data, size_t len, bool mine)
 				    json_pack("{s:I}", "version", (json_int_t)c->rs->version),
 				    NULL);
 		}
+		save_change(c, m, data, len);
 		after_change(c, m);
 	}
 	vg_repmsg_free(m);
@@ -1109,9 +1113,11 @@ static void timer_init(vg_cluster *c, uv_timer_t *t)
 vg_cluster *vg_cluster_new(const vg_cluster_opts *o, char *err, size_t errlen)
 {
 	vg_repstate *rs;
-	if (vg_repstate_load(o->data_dir, &rs, err, errlen) != 0)
+	vg_store *st = vg_store_open(o->loop, o->data_dir, &rs, err, errlen);
+	if (!st)
 		return NULL;
 	vg_cluster *c = calloc(1, sizeof *c);
+	c->st = st;
 	c->loop = o->loop;
 	c->node = strdup(o->node);
 	c->data_dir = strdup(o->data_dir);
@@ -1235,6 +1241,7 @@ void vg_cluster_free(vg_cluster *c)
 	vg_membership_free(c->m);
 	vg_supervisor_free(c->sv);
 	vg_coord_free(c->co);
+	vg_store_close(c->st); /* what is queued is written first */
 	vg_repstate_free(c->rs);
 	vg_config_free(c->cfg);
 	vg_config_free(c->next_cfg);

@@ -1,21 +1,18 @@
 /* repstate.c - the replicated cluster state machine, its messages and its persistence.
  *
- * Owns: applying agreed-order messages to the state, the canonical JSON of the state and of
- * messages (strictly validated), choosing the state-sync source, and DIR/state.json.
- * Must not: touch sockets or clocks (time is always an argument), parse the YAML it carries
+ * Owns: applying agreed-order messages to the state (and chaining its history id), the
+ * canonical JSON of the state and of messages (strictly validated), choosing the state-sync
+ * source. The files are store.c's.
+ * Must not: touch files, sockets or clocks (time is always an argument), parse the YAML it carries
  * (the sender validates it with vg_config_load_buffer), or change anything on a rejected message.
  */
 #include "repstate.h"
 #include "errbuf.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #define STATE_FORMAT 1
 #define JSON_MAX_INT 9007199254740991LL /* stay exact in every JSON reader */
@@ -1065,136 +1062,4 @@ vg_repstate_summary vg_repstate_summarize(const vg_repstate *s, uint32_t nodeid,
 size_t vg_repstate_pick_source(const vg_repstate_summary *members, size_t n)
 {
 	return vg_history_pick(members, n);
-}
-
-/* ---- persistence ----------------------------------------------------------------- */
-
-static int write_all(int fd, const char *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t w = write(fd, p, len);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
-int vg_repstate_save(const vg_repstate *s, const char *dir, char *err, size_t errlen)
-{
-	char path[4096], tmp[4096];
-	if ((size_t)snprintf(path, sizeof path, "%s/state.json", dir) >= sizeof path ||
-	    (size_t)snprintf(tmp, sizeof tmp, "%s/state.json.tmp", dir) >= sizeof tmp) {
-		vg_seterr(err, errlen, "%s: path too long", dir);
-		return -1;
-	}
-	size_t len;
-	char *text = vg_repstate_encode(s, &len);
-	if (!text) {
-		vg_seterr(err, errlen, "%s: out of memory", path);
-		return -1;
-	}
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		vg_seterr(err, errlen, "%s: %s", tmp, strerror(errno));
-		free(text);
-		return -1;
-	}
-	if (write_all(fd, text, len) < 0 || write_all(fd, "\n", 1) < 0 || fsync(fd) < 0) {
-		vg_seterr(err, errlen, "%s: %s", tmp, strerror(errno));
-		close(fd);
-		unlink(tmp);
-		free(text);
-		return -1;
-	}
-	free(text);
-	if (close(fd) < 0) {
-		vg_seterr(err, errlen, "%s: %s", tmp, strerror(errno));
-		unlink(tmp);
-		return -1;
-	}
-	if (rename(tmp, path) < 0) {
-		vg_seterr(err, errlen, "%s: rename: %s", path, strerror(errno));
-		unlink(tmp);
-		return -1;
-	}
-	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0 || fsync(dfd) < 0) {
-		vg_seterr(err, errlen, "%s: fsync: %s", dir, strerror(errno));
-		if (dfd >= 0)
-			close(dfd);
-		return -1;
-	}
-	close(dfd);
-	return 0;
-}
-
-int vg_repstate_load(const char *dir, vg_repstate **out, char *err, size_t errlen)
-{
-	char path[4096];
-	*out = NULL;
-	if ((size_t)snprintf(path, sizeof path, "%s/state.json", dir) >= sizeof path) {
-		vg_seterr(err, errlen, "%s: path too long", dir);
-		return -1;
-	}
-	FILE *f = fopen(path, "rbe");
-	if (!f) {
-		if (errno == ENOENT) {
-			*out = vg_repstate_new();
-			if (!*out) {
-				vg_seterr(err, errlen, "out of memory");
-				return -1;
-			}
-			return 0;
-		}
-		vg_seterr(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	char *buf = NULL;
-	size_t len = 0, cap = 0;
-	for (;;) {
-		if (len == cap) {
-			if (cap > VG_REPMSG_MAX) {
-				vg_seterr(err, errlen, "%s: larger than %u bytes", path,
-					  VG_REPMSG_MAX);
-				goto fail;
-			}
-			cap = cap ? cap * 2 : 65536;
-			char *nb = realloc(buf, cap);
-			if (!nb) {
-				vg_seterr(err, errlen, "%s: out of memory", path);
-				goto fail;
-			}
-			buf = nb;
-		}
-		size_t r = fread(buf + len, 1, cap - len, f);
-		len += r;
-		if (r == 0) {
-			if (ferror(f)) {
-				vg_seterr(err, errlen, "%s: read error", path);
-				goto fail;
-			}
-			break;
-		}
-	}
-	fclose(f);
-	f = NULL;
-	char why[512];
-	vg_repstate *s = vg_repstate_decode(buf ? buf : "", len, why, sizeof why);
-	free(buf);
-	if (!s) {
-		vg_seterr(err, errlen, "%s: corrupt state file: %s", path, why);
-		return -1;
-	}
-	*out = s;
-	return 0;
-fail:
-	if (f)
-		fclose(f);
-	free(buf);
-	return -1;
 }

@@ -8,7 +8,7 @@
  * encoding), kept with the last VG_HIST_RING (version, id, kind) points so a member behind on
  * the same history is told from one that diverged (both halves of a two_node split commit).
  * Encoding of the whole state (vg_repstate_encode) is canonical (sorted keys, sorted tables) and
- * is both the saved file DIR/state.json and the payload of a state_sync message.
+ * is both the snapshot file DIR/state.json (store.h) and the payload of a state_sync message.
  */
 #ifndef VIGIL_REPSTATE_H
 #define VIGIL_REPSTATE_H
@@ -123,12 +123,6 @@ int vg_repstate_apply(vg_repstate *s, const vg_repmsg *m, bool quorate, char *er
 char *vg_repstate_encode(const vg_repstate *s, size_t *len);
 /* Strictly parse the JSON of vg_repstate_encode. NULL with err on any defect. */
 vg_repstate *vg_repstate_decode(const char *data, size_t len, char *err, size_t errlen);
-
-/* Atomically write DIR/state.json (temp file, fsync, rename, fsync DIR). 0 or -1 with err. */
-int vg_repstate_save(const vg_repstate *s, const char *dir, char *err, size_t errlen);
-/* Read DIR/state.json into *out. A missing file gives an empty state; an unreadable, corrupt
- * or truncated file is an error naming the file, which is left as it is. 0 or -1 with err. */
-int vg_repstate_load(const char *dir, vg_repstate **out, char *err, size_t errlen);
 
 /* Who sends its state after a membership change: vg_history_pick's rule (the highest
  * (epoch, version), then the larger previous view, then the lowest nodeid). n when n == 0. */

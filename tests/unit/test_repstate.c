@@ -1,16 +1,13 @@
-/* Unit tests: the replicated state machine, its messages and its persistence (table-driven). */
+/* Unit tests: the replicated state machine, its messages and its history id (table-driven). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "repstate.h"
 
@@ -577,134 +574,6 @@ static void test_history_chain_and_file(void **state)
 	vg_repstate_free(s);
 }
 
-static char *make_dir(void)
-{
-	char *d = strdup("/tmp/vigil-repstate-XXXXXX");
-	assert_non_null(d);
-	assert_non_null(mkdtemp(d));
-	return d;
-}
-
-static void remove_dir(char *d)
-{
-	DIR *dh = opendir(d);
-	assert_non_null(dh);
-	struct dirent *e;
-	char p[512];
-	while ((e = readdir(dh))) {
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(p, sizeof p, "%s/%s", d, e->d_name);
-		unlink(p);
-	}
-	closedir(dh);
-	rmdir(d);
-	free(d);
-}
-
-static size_t count_entries(const char *d)
-{
-	DIR *dh = opendir(d);
-	assert_non_null(dh);
-	size_t n = 0;
-	struct dirent *e;
-	while ((e = readdir(dh)))
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-			n++;
-	closedir(dh);
-	return n;
-}
-
-static char *read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	assert_non_null(f);
-	char *b = calloc(1, 1 << 20);
-	assert_non_null(b);
-	*len = fread(b, 1, (1 << 20) - 1, f);
-	fclose(f);
-	return b;
-}
-
-static void test_save_load(void **state)
-{
-	(void)state;
-	char err[512], path[512];
-	char *dir = make_dir();
-	vg_repstate *s = NULL;
-	/* missing file: empty state */
-	assert_int_equal(vg_repstate_load(dir, &s, err, sizeof err), 0);
-	assert_non_null(s);
-	assert_int_equal(s->version, 0);
-	assert_int_equal(s->epoch, 0);
-	assert_null(s->config_yaml);
-	for (size_t i = 0; i < N_SEQ; i++)
-		assert_int_equal(apply_json(s, sequence[i], true, err, sizeof err), 0);
-	assert_int_equal(vg_repstate_save(s, dir, err, sizeof err), 0);
-	/* atomic: only state.json remains, no temp file */
-	assert_int_equal(count_entries(dir), 1);
-	snprintf(path, sizeof path, "%s/state.json.tmp", dir);
-	assert_int_not_equal(access(path, F_OK), 0);
-	/* the file is the state_sync JSON */
-	snprintf(path, sizeof path, "%s/state.json", dir);
-	size_t flen;
-	char *file = read_file(path, &flen);
-	char *text = enc(s);
-	assert_int_equal(flen, strlen(text) + 1);
-	assert_memory_equal(file, text, strlen(text));
-	free(file);
-	/* round trip; saving again over it works */
-	vg_repstate *l = NULL;
-	assert_int_equal(vg_repstate_load(dir, &l, err, sizeof err), 0);
-	char *text2 = enc(l);
-	assert_string_equal(text, text2);
-	assert_int_equal(vg_repstate_save(l, dir, err, sizeof err), 0);
-	assert_int_equal(count_entries(dir), 1);
-	free(text);
-	free(text2);
-	vg_repstate_free(s);
-	vg_repstate_free(l);
-	/* a directory that does not exist is reported */
-	s = vg_repstate_new();
-	assert_int_equal(vg_repstate_save(s, "/nonexistent/vigil-dir", err, sizeof err), -1);
-	assert_non_null(strstr(err, "/nonexistent/vigil-dir"));
-	vg_repstate_free(s);
-	remove_dir(dir);
-}
-
-static void test_corrupt_file(void **state)
-{
-	(void)state;
-	static const char *const bodies[] = {
-	    "{\"format\":1,\"epoch\":1,\"vers", /* truncated */
-	    "",					/* empty */
-	    "{\"format\":1,\"epoch\":1,\"version\":2,\"config\":null,\"nodes\":[],"
-	    "\"fencing\":[],\"failcounts\":[]}", /* field missing */
-	    "garbage\n",
-	};
-	for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
-		char *dir = make_dir();
-		char path[512], err[512];
-		snprintf(path, sizeof path, "%s/state.json", dir);
-		FILE *f = fopen(path, "wb");
-		assert_non_null(f);
-		fputs(bodies[i], f);
-		fclose(f);
-		vg_repstate *s = (vg_repstate *)1;
-		err[0] = 0;
-		assert_int_equal(vg_repstate_load(dir, &s, err, sizeof err), -1);
-		assert_null(s);
-		if (!strstr(err, path))
-			fail_msg("case %zu: error \"%s\" does not name %s", i, err, path);
-		size_t len;
-		char *left = read_file(path, &len);
-		assert_int_equal(len, strlen(bodies[i]));
-		assert_memory_equal(left, bodies[i], len);
-		free(left);
-		remove_dir(dir);
-	}
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -719,8 +588,6 @@ int main(void)
 	    cmocka_unit_test(test_history_diverged_equal_counts),
 	    cmocka_unit_test(test_history_behind_catches_up),
 	    cmocka_unit_test(test_history_chain_and_file),
-	    cmocka_unit_test(test_save_load),
-	    cmocka_unit_test(test_corrupt_file),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
