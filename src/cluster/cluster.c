@@ -1,16 +1,20 @@
 /* cluster.c - this server as a member of a cluster over Corosync (see cluster.h).
  *
  * Messages on the CPG group start with one byte: 'R' a replicated change (repstate.h's JSON,
- * applied by every server in agreed order and saved), 'C' cluster traffic that is not state:
+ * applied by every server in agreed order and saved), 'S' one chunk of a state_sync too large
+ * for one message (chunk.h), 'C' cluster traffic that is not state:
  *   report  {node's resources and their states, ring, probed, leaving, ack}
  *   action  {node, res, op, id, ring}        the coordinator asks a node to start/stop
- *   summary {ring, epoch, version}           sent by every member after a membership change
+ *   summary {ring, epoch, version, history, recent, prev}   sent by every member after a
+ *                                            membership change (history.h)
  *   restart {res} / cleanup {res} / fence {node}   operator requests, for the coordinator
  *   bye     {}                               clean shutdown, everything stopped
  * After a membership change every member sends its summary; when the last one is delivered
- * (the same moment in the agreed order everywhere) the member with the highest (epoch,
- * version) sends its whole state if anyone is behind. A member that is behind keeps the
- * changes delivered after that moment and applies them on top of the state it receives.
+ * (the same moment in the agreed order everywhere) every member judges the histories alike
+ * (vg_history_pick, vg_history_relation): the member picked sends its whole state if anyone
+ * is behind or diverged, and records what each diverged member loses (history_diverged).
+ * A member that is behind keeps the changes delivered after that moment and applies them on
+ * top of the state it receives.
  * Until a member is in step its coordinator view does not act.
  * With a watchdog configured, it is fed only while this node is safe to count on: quorate,
  * or running nothing (SBD's rule); a node that holds resources without quorum and cannot
@@ -25,6 +29,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "chunk.h"
 #include "config_diff.h"
 #include "coordinator.h"
 #include "corosync_conf.h"
@@ -95,6 +100,7 @@ struct vg_cluster {
 	uint64_t ring;
 
 	/* state transfer after a membership change */
+	vg_chunk_asm chunks; /* a chunked state_sync being received */
 	summary *sums;
 	size_t n_sums;
 	bool sync_point; /* every summary of this ring delivered */
@@ -456,15 +462,54 @@ static void on_r_message(vg_cluster *c, uint32_t from, const char *data, size_t 
 	apply_r(c, data, len, from == my_id(c));
 }
 
-/* This node's whole state to the members behind. */
+/* This node's whole state to the members behind: one 'R' state_sync when it fits a chunk,
+ * else 'S' chunks (chunk.h) below Corosync's message size. */
 static int send_state(vg_cluster *c)
 {
 	vg_repmsg m = {.kind = VG_REPMSG_STATE_SYNC, .state = c->rs};
 	size_t len;
 	char *s = vg_repmsg_encode(&m, &len);
-	int rc = s ? send_prefixed(c, 'R', s, len) : -1;
+	if (!s)
+		return -1;
+	if (len <= VG_CHUNK_SIZE) {
+		int rc = send_prefixed(c, 'R', s, len);
+		free(s);
+		return rc;
+	}
+	uint8_t hash[VG_CHUNK_HASH];
+	vg_chunk_hash(s, len, hash);
+	uint32_t n = vg_chunk_count(len);
+	int rc = 0;
+	for (uint32_t i = 0; i < n && rc == 0; i++) {
+		size_t cl;
+		uint8_t *ch = vg_chunk_build(c->ring, s, len, hash, i, &cl);
+		rc = ch ? send_prefixed(c, 'S', (const char *)ch, cl) : -1;
+		free(ch);
+	}
+	vg_info("sent the cluster state in %u chunks (%zu bytes)", n, len);
 	free(s);
 	return rc;
+}
+
+/* A chunk of a state transfer; the whole, once verified, is a state_sync. */
+static void on_chunk(vg_cluster *c, uint32_t from, const void *data, size_t len)
+{
+	char err[256];
+	vg_chunk_result r =
+	    vg_chunk_add(&c->chunks, from, data, len, VG_REPMSG_MAX, err, sizeof err);
+	if (r == VG_CHUNK_REFUSED) {
+		vg_warn("dropped a state transfer from node id %u: %s", from, err);
+		return;
+	}
+	if (r != VG_CHUNK_DONE)
+		return;
+	size_t n;
+	char *buf = (char *)vg_chunk_take(&c->chunks, &n);
+	if (is_state_sync(buf, n))
+		apply_r(c, buf, n, from == my_id(c));
+	else
+		vg_warn("dropped a state transfer from node id %u: not a state_sync", from);
+	free(buf);
 }
 
 static void sums_clear(vg_cluster *c)
@@ -838,7 +883,8 @@ static void on_m_change(void *arg, const uint32_t *members, size_t n, bool quora
 	else if (quorate && !c->leaving)
 		vg_supervisor_halt(c->sv, false);
 	c->ack = 0; /* a new view: the coordinator's requests start afresh */
-	/* state transfer round */
+	/* state transfer round; a transfer of the old view is dropped */
+	vg_chunk_reset(&c->chunks);
 	sums_clear(c);
 	c->sync_point = false;
 	c->synced = false;
@@ -884,8 +930,12 @@ static void on_m_message(void *arg, uint32_t from, const void *data, size_t len)
 {
 	vg_cluster *c = arg;
 	const char *p = data;
-	if (len < 2 || (p[0] != 'R' && p[0] != 'C')) {
+	if (len < 2 || (p[0] != 'R' && p[0] != 'C' && p[0] != 'S')) {
 		vg_warn("dropped a malformed message from node id %u", from);
+		return;
+	}
+	if (p[0] == 'S') {
+		on_chunk(c, from, p + 1, len - 1);
 		return;
 	}
 	if (p[0] == 'R') {
@@ -1249,6 +1299,7 @@ void vg_cluster_free(vg_cluster *c)
 	free(c->members);
 	sums_clear(c);
 	free(c->sums);
+	vg_chunk_reset(&c->chunks);
 	held_clear(c);
 	free(c->held);
 	free(c->last_report);
