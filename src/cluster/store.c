@@ -26,8 +26,7 @@ typedef struct {
 	vg_store *st;
 	uint8_t *buf; /* records to append */
 	size_t len;
-	char *snap; /* or a snapshot to write (then the log is emptied) */
-	size_t snap_len;
+	vg_repstate *snap; /* or a copy of the state to snapshot (then the log is emptied) */
 	int failed;
 	char err[512];
 } job;
@@ -39,9 +38,8 @@ struct vg_store {
 	uint8_t *pend; /* records queued, not yet in a job */
 	size_t n_pend, cap_pend;
 	size_t n_pend_records;
-	char *pend_snap; /* a snapshot queued */
-	size_t pend_snap_len;
-	size_t log_bytes; /* in the log, written or queued */
+	vg_repstate *pend_snap; /* a snapshot queued */
+	size_t log_bytes;	/* in the log, written or queued */
 	job *running;
 	bool closing;
 };
@@ -262,7 +260,8 @@ static void job_write(job *j)
 {
 	vg_store *st = j->st;
 	if (j->snap) {
-		if (write_snapshot_text(st->dir, j->snap, j->snap_len, j->err, sizeof j->err) < 0) {
+		/* encoded here, in the thread pool: a copy nobody else touches */
+		if (vg_store_write_snapshot(j->snap, st->dir, j->err, sizeof j->err) < 0) {
 			j->failed = 1;
 			return;
 		}
@@ -295,7 +294,6 @@ static job *take(vg_store *st)
 	j->st = st;
 	j->req.data = j;
 	j->snap = st->pend_snap;
-	j->snap_len = st->pend_snap_len;
 	j->buf = st->pend;
 	j->len = st->n_pend;
 	st->pend_snap = NULL;
@@ -307,7 +305,7 @@ static job *take(vg_store *st)
 static void job_free(job *j)
 {
 	free(j->buf);
-	free(j->snap);
+	vg_repstate_free(j->snap);
 	free(j);
 }
 
@@ -315,7 +313,7 @@ static void store_free(vg_store *st)
 {
 	close(st->log_fd);
 	free(st->pend);
-	free(st->pend_snap);
+	vg_repstate_free(st->pend_snap);
 	free(st->dir);
 	free(st);
 }
@@ -370,13 +368,11 @@ static void kick(vg_store *st)
 
 void vg_store_snapshot(vg_store *st, const vg_repstate *s)
 {
-	size_t len;
-	char *text = vg_repstate_encode(s, &len);
-	if (!text)
+	vg_repstate *copy = vg_repstate_clone(s);
+	if (!copy)
 		abort();
-	free(st->pend_snap);
-	st->pend_snap = text;
-	st->pend_snap_len = len;
+	vg_repstate_free(st->pend_snap);
+	st->pend_snap = copy;
 	/* the records queued are in the snapshot */
 	free(st->pend);
 	st->pend = NULL;

@@ -4,10 +4,10 @@
  * Every applied change is appended to the log by a libuv work request, off vigild's loop;
  * appends that arrive while one is being written are written (and fdatasync'ed) together by
  * the next. When the log grows past VG_STORE_LOG_MAX, or the whole state is replaced (a
- * state_sync), a snapshot is written instead (temp file, fsync, rename, fsync DIR) and the
- * log emptied. Loading is the snapshot plus a replay of the log; a torn or corrupt tail is
- * cut off (and logged).
- * Must not: block the loop after vg_store_open (open and load run before the loop does).
+ * state_sync), a snapshot is written instead (a copy of the state, encoded in the thread pool;
+ * temp file, fsync, rename, fsync DIR) and the log emptied. Loading is the snapshot plus a replay
+ * of the log; a torn or corrupt tail is cut off (and logged). Must not: block the loop after
+ * vg_store_open (open and load run before the loop does).
  */
 #ifndef VIGIL_STORE_H
 #define VIGIL_STORE_H

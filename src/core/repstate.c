@@ -799,14 +799,67 @@ fail:
 
 /* ---- apply ----------------------------------------------------------------------- */
 
-static vg_repstate *state_copy(const vg_repstate *s)
+static char *dup_or(const char *src, bool *ok)
 {
-	size_t len;
-	char *t = vg_repstate_encode(s, &len);
-	if (!t)
+	if (!src)
 		return NULL;
-	vg_repstate *c = vg_repstate_decode(t, len, NULL, 0);
-	free(t);
+	char *d = strdup(src);
+	*ok = *ok && d;
+	return d;
+}
+
+/* calloc'd copy of an array of n elements (NULL for n == 0). */
+static void *dup_array(size_t n, size_t elsize, bool *ok)
+{
+	if (n == 0)
+		return NULL;
+	void *d = calloc(n, elsize);
+	*ok = *ok && d;
+	return d;
+}
+
+vg_repstate *vg_repstate_clone(const vg_repstate *s)
+{
+	vg_repstate *c = vg_repstate_new();
+	if (!c)
+		return NULL;
+	bool ok = true;
+	c->epoch = s->epoch;
+	c->version = s->version;
+	c->hist = s->hist;
+	c->config_yaml = dup_or(s->config_yaml, &ok);
+	if ((c->nodes = dup_array(s->n_nodes, sizeof *s->nodes, &ok)))
+		for (; c->n_nodes < s->n_nodes; c->n_nodes++) {
+			vg_rs_node_admin *d = &c->nodes[c->n_nodes];
+			*d = s->nodes[c->n_nodes];
+			d->node = dup_or(d->node, &ok);
+		}
+	if ((c->fences = dup_array(s->n_fences, sizeof *s->fences, &ok)))
+		for (; c->n_fences < s->n_fences; c->n_fences++) {
+			vg_rs_fence *d = &c->fences[c->n_fences];
+			*d = s->fences[c->n_fences];
+			d->node = dup_or(d->node, &ok);
+			d->by = dup_or(d->by, &ok);
+			d->method = dup_or(d->method, &ok);
+		}
+	if ((c->failcounts = dup_array(s->n_failcounts, sizeof *s->failcounts, &ok)))
+		for (; c->n_failcounts < s->n_failcounts; c->n_failcounts++) {
+			vg_rs_failcount *d = &c->failcounts[c->n_failcounts];
+			*d = s->failcounts[c->n_failcounts];
+			d->resource = dup_or(d->resource, &ok);
+			d->node = dup_or(d->node, &ok);
+		}
+	if ((c->events = dup_array(s->n_events, sizeof *s->events, &ok)))
+		for (; c->n_events < s->n_events; c->n_events++) {
+			vg_rs_event *d = &c->events[c->n_events];
+			*d = s->events[c->n_events];
+			d->kind = dup_or(d->kind, &ok);
+			d->text = dup_or(d->text, &ok);
+		}
+	if (!ok) {
+		vg_repstate_free(c);
+		return NULL;
+	}
 	return c;
 }
 
@@ -940,7 +993,7 @@ int vg_repstate_apply(vg_repstate *s, const vg_repmsg *m, bool quorate, char *er
 				  (unsigned long long)s->epoch, (unsigned long long)s->version);
 			return -1;
 		}
-		vg_repstate *c = state_copy(m->state);
+		vg_repstate *c = vg_repstate_clone(m->state);
 		if (!c) {
 			vg_seterr(err, errlen, "state_sync: out of memory");
 			return -1;

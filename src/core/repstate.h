@@ -111,6 +111,8 @@ typedef vg_history_summary vg_repstate_summary;
 /* Empty state (epoch 0, version 0). NULL on out of memory. */
 vg_repstate *vg_repstate_new(void);
 void vg_repstate_free(vg_repstate *s);
+/* A deep copy (e.g. for encoding elsewhere while s goes on changing). NULL on OOM. */
+vg_repstate *vg_repstate_clone(const vg_repstate *s);
 
 /* Apply one agreed-order message. Deterministic: the same sequence gives the same state on
  * every replica. Returns 0 when applied (version +1, or the whole state replaced for
