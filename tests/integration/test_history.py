@@ -1,0 +1,96 @@
+"""Integration: the replicated history is identified, not just counted.
+
+Two servers with two_node (no fencing) are cut apart: both halves keep quorum, and each
+commits (and acknowledges) a change of its own. When they meet again their histories have
+diverged; every server continues with the same one (vigild's merge rule, history.h), and
+what the other side committed is recorded as lost in `vigil events` (history_diverged),
+never silently: both servers end with the same state and the same events.
+"""
+import json
+import os
+import re
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+import clusterlab as cl  # noqa: E402
+from clusterlab import node_state, status, wait_status  # noqa: E402
+from netlab import wait_until  # noqa: E402
+
+import pytest  # noqa: E402
+
+START_S = 60
+SETTLE_S = 30
+NAMES = ["n1", "n2"]
+
+
+@pytest.fixture
+def lab2(request):
+    yield from cl.cluster_lab(request, NAMES)
+
+
+def vigil_json(node, *args):
+    p = cl.vigil(node, *args, "--json")
+    assert p.returncode == 0, (node.name, args, p.returncode, p.stdout, p.stderr)
+    return json.loads(p.stdout)
+
+
+def version(node):
+    o = vigil_json(node, "config", "show")
+    return o["epoch"], o["version"]
+
+
+def test_two_node_split_commits_are_reconciled_and_reported(lab2):
+    cl.start(lab2)
+    n1, n2 = (lab2.nodes[n] for n in NAMES)
+    wait_status([n1, n2], lambda st: st["cluster"].get("quorate") is True
+                and all(node_state(st, n) == "online" for n in NAMES), START_S,
+                "both servers online")
+    wait_until(lambda: version(n1) == version(n2), SETTLE_S, 0.2, "the same state")
+    cl.partition(lab2, [["n1"], ["n2"]])
+    for me, other in ((n1, "n2"), (n2, "n1")):
+        wait_until(lambda me=me, other=other: node_state(status(me), other) != "online"
+                   and status(me)["cluster"].get("quorate") is True, SETTLE_S, 0.2,
+                   f"{me.name} alone and quorate (two_node)")
+    # each half commits a change of its own and tells its client so
+    for me, target in ((n1, "n1"), (n2, "n2")):
+        deadline = time.monotonic() + SETTLE_S
+        while True:
+            p = cl.vigil(me, "node", "maintenance", target)
+            if p.returncode == 0 or time.monotonic() > deadline:
+                break
+            time.sleep(0.3)  # catching up after the membership change
+        assert p.returncode == 0, (me.name, p.returncode, p.stdout, p.stderr)
+    v1, v2 = version(n1), version(n2)
+    print(f"apart: n1 at {v1}, n2 at {v2}")
+    cl.heal(lab2)
+    wait_status([n1, n2], lambda st: all(node_state(st, n) != "offline" for n in NAMES)
+                and st["cluster"].get("quorate") is True, START_S, "together again")
+    # one history on both, and the lost side's changes named in the events of both
+    def reconciled():
+        if version(n1) != version(n2):
+            return False
+        e1 = vigil_json(n1, "events")["events"]
+        e2 = vigil_json(n2, "events")["events"]
+        return e1 == e2 and any(e["kind"] == "history_diverged" for e in e1)
+    wait_until(reconciled, SETTLE_S, 0.3, "one history, the lost changes reported")
+    lost = [e["text"] for e in vigil_json(n1, "events")["events"]
+            if e["kind"] == "history_diverged"]
+    print("history_diverged:", lost)
+    assert len(lost) == 1, lost
+    text = lost[0]
+    # the rule: the higher (epoch, version), then (equal previous views) the lowest node id
+    m = re.match(r"(n\d)'s history \(epoch (\d+), version (\d+), id \w+\) diverged from "
+                 r"(n\d)'s \(epoch (\d+), version (\d+),", text)
+    assert m, text
+    loser, winner = m.group(1), m.group(4)
+    lost_v = (int(m.group(2)), int(m.group(3)))
+    kept_v = (int(m.group(5)), int(m.group(6)))
+    assert {loser, winner} == set(NAMES), text
+    assert kept_v > lost_v or (kept_v == lost_v and winner == "n1"), text
+    assert "node_admin" in text, text
+    # the loser's maintenance flag is gone, the winner's kept, on both servers
+    for n in (n1, n2):
+        st = status(n)
+        assert node_state(st, winner) == "maintenance", (n.name, st["nodes"])
+        assert node_state(st, loser) != "maintenance", (n.name, st["nodes"])
