@@ -566,8 +566,13 @@ static int summary_parse(json_t *o, uint32_t from, summary *out)
 /* The sync point: compare every member's history with the one picked, log (and, from the
  * source, record as an event) what a diverged member loses. Returns whether any member is
  * not exactly at the picked state; *me_behind for this node. */
-static bool judge_histories(vg_cluster *c, size_t src, bool *me_behind,
-			    char lost[][VG_REPSTATE_TEXT_MAX], size_t *n_lost)
+typedef struct {
+	const char *kind; /* history_diverged or history_unverified */
+	char text[VG_REPSTATE_TEXT_MAX];
+} lost_report;
+
+static bool judge_histories(vg_cluster *c, size_t src, bool *me_behind, lost_report *lost,
+			    size_t *n_lost)
 {
 	const vg_repstate_summary *ss = &c->sums[src].s;
 	const char *sname = node_name(c, ss->nodeid);
@@ -583,14 +588,23 @@ static bool judge_histories(vg_cluster *c, size_t src, bool *me_behind,
 		if (m->nodeid == my_id(c))
 			*me_behind = rel != VG_HIST_SAME;
 		behind_any = behind_any || rel != VG_HIST_SAME;
-		if (rel == VG_HIST_UNVERIFIED)
-			vg_warn("%s (epoch %llu, version %llu) is further behind than %s's recent "
-				"history: its state is replaced without a history check",
-				nm ? nm : "?", (unsigned long long)m->epoch,
-				(unsigned long long)m->version, sname ? sname : "?");
+		if (rel == VG_HIST_UNVERIFIED && !vg_hid_is_zero(&m->id)) {
+			/* recorded too: had it committed apart, that is lost unseen by a check */
+			lost[*n_lost].kind = "history_unverified";
+			char *t = lost[(*n_lost)++].text;
+			snprintf(t, VG_REPSTATE_TEXT_MAX,
+				 "%s (epoch %llu, version %llu) is further behind %s (epoch %llu, "
+				 "version %llu) than its recent history reaches: its state is "
+				 "replaced without a history check",
+				 nm ? nm : "?", (unsigned long long)m->epoch,
+				 (unsigned long long)m->version, sname ? sname : "?",
+				 (unsigned long long)ss->epoch, (unsigned long long)ss->version);
+			vg_warn("%s", t);
+		}
 		if (rel != VG_HIST_DIVERGED)
 			continue;
-		char *t = lost[(*n_lost)++];
+		lost[*n_lost].kind = "history_diverged";
+		char *t = lost[(*n_lost)++].text;
 		vg_history_lost_text(ss, sname ? sname : "?", m, nm ? nm : "?", fork, known, t,
 				     VG_REPSTATE_TEXT_MAX);
 		vg_error("diverged cluster history: %s", t);
@@ -631,7 +645,7 @@ static void on_summary(vg_cluster *c, uint32_t from, json_t *o)
 	c->max_id = c->sums[src].s.id;
 	bool me_behind;
 	size_t n_lost;
-	char(*lost)[VG_REPSTATE_TEXT_MAX] = malloc(c->n_sums * sizeof *lost);
+	lost_report *lost = malloc(c->n_sums * sizeof *lost);
 	bool behind_any = judge_histories(c, src, &me_behind, lost, &n_lost);
 	if (behind_any && c->sums[src].s.nodeid == my_id(c)) {
 		vg_info("sending the cluster state (epoch %llu, version %llu) to members behind",
@@ -640,7 +654,7 @@ static void on_summary(vg_cluster *c, uint32_t from, json_t *o)
 			vg_error("cannot send the cluster state");
 		/* after the state, so the record is part of the history everyone continues */
 		for (size_t i = 0; i < n_lost; i++)
-			send_event(c, "history_diverged", lost[i]);
+			send_event(c, lost[i].kind, lost[i].text);
 	}
 	free(lost);
 	if (!me_behind)

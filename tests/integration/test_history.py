@@ -94,3 +94,38 @@ def test_two_node_split_commits_are_reconciled_and_reported(lab2):
         st = status(n)
         assert node_state(st, winner) == "maintenance", (n.name, st["nodes"])
         assert node_state(st, loser) != "maintenance", (n.name, st["nodes"])
+
+
+@pytest.fixture
+def lab3(request):
+    yield from cl.cluster_lab(request, ["n1", "n2", "n3"])
+
+
+def test_minority_never_acknowledges_a_change(lab3):
+    """A change sent by a server just cut off from the majority (it still thinks it is quorate;
+    Corosync has not noticed yet) is delivered only on its own side: the client is never told
+    it was applied, and it is not part of the cluster's history afterwards."""
+    names = ["n1", "n2", "n3"]
+    cl.start(lab3)
+    n1, n2, n3 = (lab3.nodes[n] for n in names)
+    wait_status([n1, n2, n3], lambda st: st["cluster"].get("quorate") is True
+                and all(node_state(st, n) == "online" for n in names), START_S,
+                "three servers online")
+    wait_until(lambda: version(n1) == version(n2) == version(n3), SETTLE_S, 0.2,
+               "the same state")
+    assert status(n3)["cluster"].get("quorate") is True
+    cl.partition(lab3, [["n1", "n2"], ["n3"]])
+    p = cl.vigil(n3, "node", "maintenance", "n3")  # at once: n3 still counts itself quorate
+    print("minority change:", p.returncode, p.stdout.strip(), p.stderr.strip())
+    assert p.returncode != 0, (p.returncode, p.stdout, p.stderr)
+    assert "quorum" in (p.stdout + p.stderr), (p.stdout, p.stderr)
+    wait_until(lambda: status(n3)["cluster"].get("quorate") is False, SETTLE_S, 0.2,
+               "n3 to lose quorum")
+    cl.heal(lab3)
+    wait_status([n1, n2, n3], lambda st: st["cluster"].get("quorate") is True
+                and all(node_state(st, n) == "online" for n in names), START_S,
+                "together again")
+    wait_until(lambda: version(n1) == version(n2) == version(n3), SETTLE_S, 0.2,
+               "one state")
+    for n in (n1, n2, n3):
+        assert node_state(status(n), "n3") != "maintenance", n.name
