@@ -155,7 +155,8 @@ static bool better(const vg_history_summary *a, const vg_history_summary *b)
 		return a->epoch > b->epoch;
 	if (a->version != b->version)
 		return a->version > b->version;
-	if (!vg_hid_equal(&a->id, &b->id) && a->prev_members != b->prev_members)
+	/* always, not only between different ids: a total order, the same pick in any order */
+	if (a->prev_members != b->prev_members)
 		return a->prev_members > b->prev_members;
 	return a->nodeid < b->nodeid;
 }

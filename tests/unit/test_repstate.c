@@ -422,6 +422,25 @@ static void test_history_diverged_equal_counts(void **state)
 	if (!strstr(text, "after version 3") || !strstr(text, "version 4 event") ||
 	    !strstr(text, "n1's history") || strstr(text, "node_admin"))
 		fail_msg("lost text: %s", text);
+	/* a total order: three members, two of one history with other previous views; every
+	 * order of the summaries picks the same member */
+	{
+		vg_repstate_summary x1 = sa, y2 = sb, x3 = sa;
+		x1.nodeid = 1;
+		x1.prev_members = 1;
+		y2.nodeid = 2;
+		y2.prev_members = 2;
+		x3.nodeid = 3;
+		x3.prev_members = 3;
+		const vg_repstate_summary *p[3] = {&x1, &y2, &x3};
+		static const int perm[6][3] = {{0, 1, 2}, {0, 2, 1}, {1, 0, 2},
+					       {1, 2, 0}, {2, 0, 1}, {2, 1, 0}};
+		for (size_t k = 0; k < 6; k++) {
+			vg_repstate_summary arr[3] = {*p[perm[k][0]], *p[perm[k][1]],
+						      *p[perm[k][2]]};
+			assert_int_equal(arr[vg_repstate_pick_source(arr, 3)].nodeid, 3);
+		}
+	}
 	/* equal previous views: the lowest node id, on every member */
 	sa.prev_members = sb.prev_members = 1;
 	vg_repstate_summary o1[2] = {sa, sb}, o2[2] = {sb, sa};
