@@ -129,3 +129,30 @@ def test_minority_never_acknowledges_a_change(lab3):
                "one state")
     for n in (n1, n2, n3):
         assert node_state(status(n), "n3") != "maintenance", n.name
+
+
+def test_large_state_goes_in_chunks(lab3):
+    """A state over 512 KiB (here a committed configuration with a long comment) reaches a
+    server that was away in chunks, reassembled and verified: it ends at the same state."""
+    names = ["n1", "n2", "n3"]
+    cl.start(lab3)
+    n1, n2, n3 = (lab3.nodes[n] for n in names)
+    wait_status([n1, n2, n3], lambda st: st["cluster"].get("quorate") is True
+                and all(node_state(st, n) == "online" for n in names), START_S,
+                "three servers online")
+    lab3.cluster.stop_vigild("n3")
+    wait_until(lambda: node_state(status(n1), "n3") != "online", SETTLE_S, 0.2,
+               "n3's vigild gone")
+    comment = "".join(f"# {i:07d} {'x' * 60}\n" for i in range(12000))  # ~830 KB
+    n1.write("/etc/vigil/big.yaml",
+             comment + cl.web_cluster_yaml(lab3, options={"stickiness": 100}))
+    p = cl.vigil(n1, "apply", "/etc/vigil/big.yaml", timeout=60)
+    assert p.returncode == 0, (p.returncode, p.stdout, p.stderr)
+    assert "stickiness" in p.stdout, p.stdout  # committed, not an empty change
+    lab3.cluster.start_vigild("n3")
+    wait_until(lambda: version(n3) == version(n1) and
+               vigil_json(n3, "config", "show")["yaml"].startswith("# 0000000"),
+               START_S, 0.3, "n3 to receive the large state")
+    logs = lab3.cluster.logs(tail=None)
+    assert "sent the cluster state in 2 chunks" in logs, logs[-3000:]
+    assert "dropped a state transfer" not in logs
