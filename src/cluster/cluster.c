@@ -532,7 +532,8 @@ static json_t *summary_json(const vg_cluster *c, size_t prev)
 }
 
 /* A delivered summary into *out; a summary without a history (an older vigild) has the zero
- * id and no ring, and is compared by counts as before. -1 when malformed. */
+ * id and no ring, and is compared by counts as before. -1 when malformed (out->ring may
+ * then still need freeing). */
 static int summary_parse(json_t *o, uint32_t from, summary *out)
 {
 	json_t *e = json_object_get(o, "epoch"), *v = json_object_get(o, "version"),
@@ -621,8 +622,10 @@ static void on_summary(vg_cluster *c, uint32_t from, json_t *o)
 			return;
 	summary got;
 	if (summary_parse(o, from, &got) < 0) {
-		vg_warn("dropped a malformed summary from node id %u", from);
-		return;
+		/* still counted (or the sync point never comes), as an empty, unknown history */
+		vg_warn("a malformed summary from node id %u: taken as an empty state", from);
+		free(got.ring);
+		got = (summary){.s = {.nodeid = from}};
 	}
 	c->sums = realloc(c->sums, (c->n_sums + 1) * sizeof *c->sums);
 	c->sums[c->n_sums++] = got;
