@@ -12,12 +12,12 @@ import re
 import sys
 import time
 
+import pytest
+
 sys.path.insert(0, os.path.dirname(__file__))
 import clusterlab as cl  # noqa: E402
 from clusterlab import node_state, status, wait_status  # noqa: E402
 from netlab import wait_until  # noqa: E402
-
-import pytest  # noqa: E402
 
 START_S = 60
 SETTLE_S = 30
