@@ -1493,10 +1493,12 @@ void vg_cluster_handle(vg_cluster *c, const char *cmd, json_t *args, vg_control_
 		return;
 	}
 	if (!strcmp(cmd, "config.show")) {
-		r->result =
-		    json_pack("{s:s?, s:I, s:I}", "yaml",
-			      c->rs->config_yaml ? c->rs->config_yaml : c->file_yaml, "epoch",
-			      (json_int_t)c->rs->epoch, "version", (json_int_t)c->rs->version);
+		char hex[VG_HID_HEX];
+		vg_hid_hex(&c->rs->hist.id, hex);
+		r->result = json_pack("{s:s?, s:I, s:I, s:s}", "yaml",
+				      c->rs->config_yaml ? c->rs->config_yaml : c->file_yaml,
+				      "epoch", (json_int_t)c->rs->epoch, "version",
+				      (json_int_t)c->rs->version, "history", hex);
 		return;
 	}
 	if (!strcmp(cmd, "events")) {

@@ -36,8 +36,9 @@ def vigil_json(node, *args):
 
 
 def version(node):
+    """(epoch, version, history id) of node's state."""
     o = vigil_json(node, "config", "show")
-    return o["epoch"], o["version"]
+    return o["epoch"], o["version"], o["history"]
 
 
 def test_two_node_split_commits_are_reconciled_and_reported(lab2):
@@ -63,6 +64,7 @@ def test_two_node_split_commits_are_reconciled_and_reported(lab2):
         assert p.returncode == 0, (me.name, p.returncode, p.stdout, p.stderr)
     v1, v2 = version(n1), version(n2)
     print(f"apart: n1 at {v1}, n2 at {v2}")
+    assert v1[2] != v2[2], (v1, v2)  # two histories, whatever their counts
     cl.heal(lab2)
     wait_status([n1, n2], lambda st: all(node_state(st, n) != "offline" for n in NAMES)
                 and st["cluster"].get("quorate") is True, START_S, "together again")
