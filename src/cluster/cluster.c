@@ -564,14 +564,15 @@ static int summary_parse(json_t *o, uint32_t from, summary *out)
 	return 0;
 }
 
-/* The sync point: compare every member's history with the one picked, log (and, from the
- * source, record as an event) what a diverged member loses. Returns whether any member is
- * not exactly at the picked state; *me_behind for this node. */
+/* What a member loses at a merge, for the events (sent by the source). */
 typedef struct {
 	const char *kind; /* history_diverged or history_unverified */
 	char text[VG_REPSTATE_TEXT_MAX];
 } lost_report;
 
+/* The sync point: compare every member's history with the one picked, log (and, from the
+ * source, record as an event) what a diverged member loses. Returns whether any member is
+ * not exactly at the picked state; *me_behind for this node. */
 static bool judge_histories(vg_cluster *c, size_t src, bool *me_behind, lost_report *lost,
 			    size_t *n_lost)
 {
