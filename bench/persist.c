@@ -163,12 +163,17 @@ int main(int argc, char **argv)
 	uv_run(&loop, UV_RUN_DEFAULT);
 	uv_loop_close(&loop);
 	/* the disk has it all: snapshot + log replay is the live state */
-	if (vg_store_load(dir, &l, NULL, NULL, err, sizeof err) != 0 || l->version != s->version ||
-	    !vg_hid_equal(&l->hist.id, &s->hist.id)) {
+	size_t log_len;
+	double t_load = now_us();
+	int lrc = vg_store_load(dir, &l, NULL, &log_len, err, sizeof err);
+	t_load = now_us() - t_load;
+	if (lrc != 0 || l->version != s->version || !vg_hid_equal(&l->hist.id, &s->hist.id)) {
 		fprintf(stderr, "reload differs: %s\n", err);
 		return 1;
 	}
-	printf("reloaded: version %llu, same history id\n", (unsigned long long)l->version);
+	printf("reloaded: version %llu, same history id; start-up load (snapshot + %zu bytes of "
+	       "log) %.1f ms\n",
+	       (unsigned long long)l->version, log_len, t_load / 1000);
 	vg_repstate_free(l);
 	vg_repstate_free(s);
 	free(t);
