@@ -375,6 +375,12 @@ static void apply_r(vg_cluster *c, const char *data, size_t len, bool mine)
 		return;
 	}
 	bool was_sync = m->kind == VG_REPMSG_STATE_SYNC;
+	if (was_sync && c->synced && m->state && !vg_hid_is_zero(&m->state->hist.id) &&
+	    m->state->epoch == c->rs->epoch && m->state->version == c->rs->version &&
+	    vg_hid_equal(&m->state->hist.id, &c->rs->hist.id)) {
+		vg_repmsg_free(m); /* the very state this in-step member has: nothing to do */
+		return;
+	}
 	int rc = vg_repstate_apply(c->rs, m, c->quorate, err, sizeof err);
 	if (rc != 0) {
 		if (m->kind != VG_REPMSG_STATE_SYNC)
