@@ -593,6 +593,103 @@ static void test_history_chain_and_file(void **state)
 	vg_repstate_free(s);
 }
 
+/* Property: random members, each on the main history (a prefix of it) or on a branch off
+ * it; whatever order the summaries come in the same member is picked, and every member is
+ * judged SAME, BEHIND or DIVERGED exactly as its construction says. */
+typedef struct {
+	int p, b, l; /* main[:p] then branch b's first l changes (b == 0: none) */
+} lineage;
+
+static bool is_prefix(const lineage *a, const lineage *b)
+{
+	if (a->l == 0)
+		return a->p <= b->p;
+	return a->b == b->b && a->p == b->p && a->l <= b->l;
+}
+
+static vg_repstate *build(const lineage *x)
+{
+	char err[256], ev[200];
+	vg_repstate *s = vg_repstate_new();
+	for (int i = 0; i < x->p; i++) {
+		snprintf(
+		    ev, sizeof ev,
+		    "{\"kind\":\"event\",\"time_ms\":%d,\"event_kind\":\"main\",\"text\":\"m\"}",
+		    i);
+		assert_int_equal(apply_json(s, ev, true, err, sizeof err), 0);
+	}
+	for (int i = 0; i < x->l; i++) {
+		snprintf(ev, sizeof ev,
+			 "{\"kind\":\"event\",\"time_ms\":%d,\"event_kind\":\"branch\","
+			 "\"text\":\"b%d\"}",
+			 i, x->b);
+		assert_int_equal(apply_json(s, ev, true, err, sizeof err), 0);
+	}
+	return s;
+}
+
+static void test_history_merge_property(void **state)
+{
+	(void)state;
+	srand(7);
+	for (int round = 0; round < 300; round++) {
+		enum { N = 4 };
+		lineage ln[N];
+		vg_repstate *st[N];
+		vg_repstate_summary sum[N];
+		for (int i = 0; i < N; i++) {
+			ln[i].p = rand() % 8;
+			ln[i].b = rand() % 3;
+			ln[i].l = ln[i].b ? 1 + rand() % 4 : 0;
+			st[i] = build(&ln[i]);
+			sum[i] = vg_repstate_summarize(st[i], (uint32_t)(i + 1), 1 + rand() % 3);
+		}
+		size_t src = vg_repstate_pick_source(sum, N);
+		/* the same member whatever the order (a few rotations and a reversal) */
+		for (int k = 1; k < N; k++) {
+			vg_repstate_summary rot[N];
+			for (int i = 0; i < N; i++)
+				rot[i] = sum[(i + k) % N];
+			assert_int_equal(rot[vg_repstate_pick_source(rot, N)].nodeid,
+					 sum[src].nodeid);
+		}
+		vg_repstate_summary rev[N];
+		for (int i = 0; i < N; i++)
+			rev[i] = sum[N - 1 - i];
+		assert_int_equal(rev[vg_repstate_pick_source(rev, N)].nodeid, sum[src].nodeid);
+		for (int i = 0; i < N; i++) {
+			/* nobody has a higher version than the source */
+			assert_true(sum[i].version <= sum[src].version);
+			uint64_t fork;
+			bool known;
+			vg_hist_rel rel = vg_history_relation(&sum[src], &sum[i], &fork, &known);
+			vg_hist_rel want;
+			if (is_prefix(&ln[i], &ln[src]) && is_prefix(&ln[src], &ln[i]))
+				want = VG_HIST_SAME;
+			else if (is_prefix(&ln[i], &ln[src]))
+				want = VG_HIST_BEHIND; /* the empty state too */
+			else
+				want = VG_HIST_DIVERGED;
+			if (rel != want)
+				fail_msg(
+				    "round %d: member %d (%d,%d,%d) vs source (%d,%d,%d): got %d "
+				    "want %d",
+				    round, i, ln[i].p, ln[i].b, ln[i].l, ln[src].p, ln[src].b,
+				    ln[src].l, rel, want);
+			if (want == VG_HIST_DIVERGED && known) {
+				/* the fork is the shared main prefix (or the whole shared branch)
+				 */
+				int shared = ln[i].p < ln[src].p ? ln[i].p : ln[src].p;
+				if (ln[i].b == ln[src].b && ln[i].p == ln[src].p)
+					shared += ln[i].l < ln[src].l ? ln[i].l : ln[src].l;
+				assert_int_equal(fork, (uint64_t)shared);
+			}
+		}
+		for (int i = 0; i < N; i++)
+			vg_repstate_free(st[i]);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -607,6 +704,7 @@ int main(void)
 	    cmocka_unit_test(test_history_diverged_equal_counts),
 	    cmocka_unit_test(test_history_behind_catches_up),
 	    cmocka_unit_test(test_history_chain_and_file),
+	    cmocka_unit_test(test_history_merge_property),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
