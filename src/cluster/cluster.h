@@ -36,7 +36,8 @@ typedef void (*vg_cluster_done_cb)(void *arg);
 
 /* ---- functions ------------------------------------------------------------ */
 
-/* Load the saved replicated state (DATA/state.json). NULL with err when it is unreadable. */
+/* Load the saved replicated state (DATA/state.json + DATA/changes.log, store.h). NULL with
+ * err when it is unreadable. */
 vg_cluster *vg_cluster_new(const vg_cluster_opts *o, char *err, size_t errlen);
 /* Probe local resources, connect to Corosync (retrying until it is there). */
 void vg_cluster_start(vg_cluster *c);
