@@ -180,6 +180,10 @@ int vg_score_add(int a, int b)
 
 const vg_resource *vg_config_resource(const vg_config *c, const char *name)
 {
+	if (c && c->resource_index.mask) {
+		int i = vg_strmap_get(&c->resource_index, name);
+		return i >= 0 ? &c->resources[i] : NULL;
+	}
 	for (size_t i = 0; c && name && i < c->n_resources; i++)
 		if (!strcmp(c->resources[i].name, name))
 			return &c->resources[i];
@@ -296,6 +300,7 @@ void vg_config_free(vg_config *c)
 	}
 	for (size_t i = 0; i < c->n_constraints; i++)
 		constraint_free(&c->constraints[i]);
+	vg_strmap_free(&c->resource_index);
 	free(c->nodes);
 	free(c->fence_devices);
 	free(c->resources);
@@ -1455,6 +1460,9 @@ vg_config *vg_config_load_buffer(const char *name, const char *yaml, size_t len,
 	vg_ypos_free((vg_ypos *)l.y);
 	if (c && errs->count == 0) {
 		warn_fencing(c);
+		vg_strmap_init(&c->resource_index, c->n_resources);
+		for (size_t i = 0; i < c->n_resources; i++)
+			vg_strmap_put(&c->resource_index, c->resources[i].name, (uint32_t)i);
 		return c;
 	}
 	if (!c && errs->count == 0)

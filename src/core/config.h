@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "strmap.h"
+
 /* ---- types ---------------------------------------------------------------- */
 
 /* Scores: integers, saturating at +/- VG_SCORE_INF (Pacemaker's INFINITY). */
@@ -234,6 +236,9 @@ typedef struct {
 	size_t n_groups;
 	vg_constraint *constraints;
 	size_t n_constraints;
+	/* private to config.c: resources by name, made by the loader (a configuration built
+	 * by hand has none and is searched instead) */
+	vg_strmap resource_index;
 } vg_config;
 
 /* Validation errors: each names file, line and field. */
