@@ -839,6 +839,12 @@ json_t *vg_coord_status(vg_coord *c, const vg_repstate *rs, uint64_t now, uint64
 		if (cn && nc)
 			node_reason(c, cn, nc, buf, sizeof buf);
 		json_object_set_new(v, "reason", buf[0] ? json_string(buf) : json_null());
+		/* the watchdog it reported armed: the only deadline counted for it */
+		json_object_set_new(v, "watchdog",
+				    cn && armed_watchdog_s(cn)
+					? json_pack("{s:s, s:I}", "device", cn->rep.watchdog,
+						    "timeout_s", (json_int_t)cn->rep.watchdog_s)
+					: json_null());
 	}
 	json_array_foreach(json_object_get(o, "resources"), i, v)
 	{

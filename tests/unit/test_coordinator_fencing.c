@@ -263,6 +263,17 @@ static void test_watchdog_deadline_is_the_one_reported_armed(void **st)
 	fx_run(&f, at);
 	assert_string_equal(f.rec.log, "start db n2; ");
 	assert_string_equal(fx_node_state(&f, "n1", at, buf, sizeof buf), "fenced");
+	/* status shows what each node armed */
+	json_t *s = vg_coord_status(f.co, f.rs, at, 1000000 + at);
+	json_t *n1 = json_array_get(json_object_get(s, "nodes"), 0);
+	json_t *n2 = json_array_get(json_object_get(s, "nodes"), 1);
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(n1, "watchdog"), "device")),
+	    "/dev/watchdog0");
+	assert_int_equal(
+	    json_integer_value(json_object_get(json_object_get(n1, "watchdog"), "timeout_s")), 5);
+	assert_true(json_is_null(json_object_get(n2, "watchdog")));
+	json_decref(s);
 	fx_free(&f);
 }
 
