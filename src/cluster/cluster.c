@@ -90,6 +90,7 @@ struct vg_cluster {
 	bool clean_stop;
 	bool been_synced;  /* in step with the cluster at least once since start-up */
 	bool unclean_exit; /* shut down with something not stopped: the watchdog stays unfed */
+	bool wd_refused;   /* the watchdog could not be armed: vigild is stopping */
 
 	bool connected;
 	uint32_t *members;
@@ -967,14 +968,14 @@ static void wd_update(vg_cluster *c)
 {
 	bool healthy = !c->unclean_exit && (vg_supervisor_all_stopped(c->sv) ||
 					    (c->connected && c->quorate && c->been_synced));
-	if (!c->wd && healthy && c->cfg->watchdog && !c->freeing && !c->leaving) {
+	if (!c->wd && healthy && c->cfg->watchdog && !c->freeing && !c->leaving && !c->wd_refused) {
 		char err[512];
 		c->wd = vg_watchdog_open(c->loop, c->cfg->watchdog, c->cfg->watchdog_timeout_s, err,
 					 sizeof err);
 		if (!c->wd) {
 			vg_error("watchdog: %s; refusing to run without it", err);
-			vg_supervisor_halt(c->sv, true);
-			fatal(c);
+			c->wd_refused = true;
+			fatal(c); /* stops everything, then exits */
 			return;
 		}
 		vg_info("watchdog %s armed (%u s)", c->cfg->watchdog, vg_watchdog_timeout_s(c->wd));

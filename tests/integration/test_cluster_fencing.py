@@ -7,7 +7,8 @@
   device and the timeout it armed (a regular file stands in for the device: it is "fed" by
   a NUL byte written to it), shown in the others' `vigil status --json`; and a vigild that
   starts under running resources (adopted) and cannot become a member in step (its Corosync
-  is down) does not arm or feed the watchdog until it has stopped them.
+  is down) does not arm or feed the watchdog until it has stopped them; a watchdog that
+  cannot be armed still stops vigild (exit 1).
 
 Must not: leave anything behind (the cluster_lab fixture cleans up also on failure), or wait
 without a bound; time bounds are generous (the machine is shared), the checks exact.
@@ -116,3 +117,14 @@ def test_watchdog_reported_and_not_fed_while_starting_with_adopted_resources(lab
     wait_until(lambda: not n2.host_pgrep(WEB_PATTERN), 30, 0.1, "web stopped on n2")
     wait_until(lambda: size() > fed, 20, 0.1, "n2's watchdog fed once nothing runs")
     assert "watchdog /var/lib/vigil/wd armed" in d.log()
+
+
+def test_watchdog_that_cannot_be_armed_stops_vigild(lab3):
+    # armed lazily (once nothing runs, or once a member in step), yet refused at once
+    cl.start(lab3, options={"watchdog": "/var/lib/vigil/no-such-wd", "watchdog_timeout": "5s"},
+             vigild=False)
+    for name in NAMES:
+        d = lab3.nodes[name].start_vigild(args=["--log-level", "debug"], wait_ready=False)
+        rc = d.wait(30)
+        assert rc == 1, (name, rc, d.log()[-2000:])
+        assert "refusing to run without it" in d.log(), d.log()[-2000:]
