@@ -253,19 +253,20 @@ bool vg_coord_bye(vg_coord *c, const char *node, const json_t *resources)
 	cnode *cn = node_by_name(c, node);
 	if (!cn)
 		return false;
-	const char *k, *bad = NULL;
+	if (!json_is_object(resources)) {
+		vg_warn("%s says goodbye without saying what it stopped: not a clean stop", node);
+		return false;
+	}
+	const char *k;
 	json_t *v;
-	if (!json_is_object(resources))
-		bad = "(no report)";
 	json_object_foreach((json_t *)resources, k, v)
 	{
 		const char *st = json_string_value(v);
-		if (!bad && (!st || strcmp(st, "stopped")))
-			bad = k;
-	}
-	if (bad) {
-		vg_warn("%s says goodbye but %s is not stopped there: not a clean stop", node, bad);
-		return false;
+		if (!st || strcmp(st, "stopped")) {
+			vg_warn("%s says goodbye but %s is %s there: not a clean stop", node, k,
+				st ? st : "?");
+			return false;
+		}
 	}
 	cn->bye = true;
 	return true;
