@@ -434,6 +434,7 @@ static void set_synced(vg_cluster *c)
 	c->synced = true;
 	c->been_synced = true;
 	vg_coord_set_synced(c->co, true);
+	vg_coord_in_step(c->co, c->rs); /* before the held changes are applied on top */
 	schedule_report(c); /* what it knows of lost nodes is ordered now (vg_coord_seen) */
 	wd_update(c);
 	vg_info("cluster state in step: epoch %llu, version %llu", (unsigned long long)c->rs->epoch,

@@ -370,6 +370,11 @@ static void order_losses(vg_coord *c, const vg_repstate *rs)
 		}
 }
 
+void vg_coord_in_step(vg_coord *c, const vg_repstate *rs)
+{
+	order_losses(c, rs);
+}
+
 /* The version a fencing record of a node gone from the membership must be above to count
  * for it; false while that is not known yet. */
 static bool loss_version(const vg_coord *c, const cnode *cn, uint64_t *out)

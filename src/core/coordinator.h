@@ -82,6 +82,10 @@ void vg_coord_fence_done(vg_coord *c, const char *node, bool ok, const char *det
  * never a member since this server started against the version at which it first was in
  * step. No clock takes part. */
 void vg_coord_set_synced(vg_coord *c, bool synced);
+/* Once in step (after vg_coord_set_synced(c, true)), with the state as it is at that moment
+ * (before changes held for after the sync are applied on top): orders the losses at its
+ * version at once instead of at the next call above. */
+void vg_coord_in_step(vg_coord *c, const vg_repstate *rs);
 /* What this server knows of the nodes gone from its membership, for its report (.seen):
  * {"node": the version at which it last knew it a member}; merged, in vg_coord_report, from
  * everyone's reports (the highest counts), so a server that was away (cut off, with nobody

@@ -153,6 +153,31 @@ static void test_loss_seen_while_behind_is_ordered_when_in_step(void **st)
 	fx_free(&f);
 }
 
+/* A change delivered after the sync point is held by a server that is behind and applied on
+ * top of the state it receives: a fencing record among them was applied after the loss and
+ * counts, as on every other server. */
+static void test_record_held_for_after_the_sync_counts(void **st)
+{
+	(void)st;
+	fx f;
+	fx_init(&f, NODES3 DB, "n2");
+	fx_members(&f, all3, 3, true, 5, 0);
+	fx_report(&f, "n1", 5, "db=running", 0, NULL);
+	fx_report(&f, "n2", 5, "db=stopped", 0, NULL);
+	fx_report(&f, "n3", 5, "db=stopped", 0, NULL);
+	vg_coord_set_synced(f.co, false);
+	fx_members(&f, all3 + 1, 2, true, 6, 1000);
+	fx_event(&f); /* the state received */
+	vg_coord_set_synced(f.co, true);
+	vg_coord_in_step(f.co, f.rs);
+	fx_fence_record(&f, "n1", 1, "off"); /* held, applied on top */
+	fx_report(&f, "n2", 6, "db=stopped", 0, NULL);
+	fx_report(&f, "n3", 6, "db=stopped", 0, NULL);
+	fx_run(&f, 1001);
+	assert_string_equal(f.rec.log, "start db n2; ");
+	fx_free(&f);
+}
+
 /* n1 (the coordinator) lost n3, which was fenced and recorded. n1 is then cut off; n3 comes
  * back to n2, runs, and is lost again, with no replicated change meanwhile. When n1 is back,
  * n2's report says it knew n3 a member up to the current version: the old record no longer
@@ -369,6 +394,7 @@ int main(void)
 	    cmocka_unit_test(test_confirm_down_after_start_counts),
 	    cmocka_unit_test(test_records_ordered_by_replicated_version_not_wall_clock),
 	    cmocka_unit_test(test_loss_seen_while_behind_is_ordered_when_in_step),
+	    cmocka_unit_test(test_record_held_for_after_the_sync_counts),
 	    cmocka_unit_test(test_a_server_that_was_away_learns_the_later_loss),
 	    cmocka_unit_test(test_record_version_in_the_state_file),
 	    cmocka_unit_test(test_watchdog_deadline_is_the_one_reported_armed),
