@@ -77,10 +77,10 @@ void vg_coord_fence_done(vg_coord *c, const char *node, bool ok, const char *det
 /* Whether the view may act: this server's replicated state is in step with the others'.
  * Call it with false before a membership change (vg_coord_membership), true once in step:
  * the nodes lost in the change are then ordered against the replicated history at the
- * version of the first vg_coord_run / _status / _state / _seen call in step (a fencing
- * record counts for a loss only if applied after it, see vg_rs_fence.version), and a node
- * never a member since this server started against the version at which it first was in
- * step. No clock takes part. */
+ * version of the first vg_coord_in_step / _run / _status / _state / _seen call in step (a
+ * fencing record counts for a loss only if applied after it, see vg_rs_fence.version), and a
+ * node never a member since this server started against the version at which it first was
+ * in step. No clock takes part. */
 void vg_coord_set_synced(vg_coord *c, bool synced);
 /* Once in step (after vg_coord_set_synced(c, true)), with the state as it is at that moment
  * (before changes held for after the sync are applied on top): orders the losses at its
