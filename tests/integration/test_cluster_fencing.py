@@ -1,4 +1,8 @@
-"""Issue 8, items 4 and 5, on real Corosync and vigild (clusterlab.py), three servers.
+"""Issue 8, items 3 to 5, on real Corosync and vigild (clusterlab.py), three servers.
+
+- Fencing records are ordered, not timed: a restarted vigild does not take the record of a
+  node it has not seen since its start (kept in its state file) for fencing: the node is
+  unclean there until fenced or confirmed down again.
 
 - A clean stop is clean only when everything is stopped: a vigild stopped (SIGTERM) while a
   resource's stop fails (vigiltest:Hang, hanging in stop past its timeout, so it ends
@@ -37,6 +41,39 @@ def lab3(request):
 
 def node_entry(st, name):
     return next(n for n in st["nodes"] if n["name"] == name)
+
+
+def test_restarted_vigild_does_not_trust_an_old_record(lab3):
+    cl.start(lab3, yaml_text=cl.cluster_yaml(lab3))
+    n1, n2, n3 = (lab3.nodes[n] for n in NAMES)
+    wait_status([n1, n2, n3], lambda st: st["cluster"].get("quorate") is True
+                and all(node_state(st, n) == "online" for n in NAMES), START_S, "online")
+    cl.crash(n3)
+    wait_status([n1, n2], lambda st: node_state(st, "n3") == "unclean", SETTLE_S,
+                "n3 unclean")
+    p = cl.vigil(n1, "node", "confirm-down", "n3")
+    assert p.returncode == 0, (p.stdout, p.stderr)
+    wait_status([n1, n2], lambda st: node_state(st, "n3") == "fenced", SETTLE_S, "n3 fenced")
+    # the coordinator's vigild restarts: its state file has the record, but it has not seen
+    # n3 since its start
+    assert lab3.cluster.stop_vigild("n1") == 0
+    d = lab3.cluster.start_vigild("n1")
+    lab3.cluster.wait_answering(["n1"])
+    st = wait_status([n1], lambda st: st["cluster"].get("synced") is True
+                     and st["cluster"].get("leader") == "n1"
+                     and node_state(st, "n2") == "online"
+                     and node_state(st, "n3") in ("unclean", "fenced"), SETTLE_S,
+                     "n1 back in step")["n1"]
+    assert node_state(st, "n3") == "unclean", node_entry(st, "n3")
+    assert "not seen since start-up" in node_entry(st, "n3")["reason"], node_entry(st, "n3")
+    # n2, which saw n3 go and the record come after, still counts it fenced
+    assert node_state(status(n2), "n3") == "fenced"
+    # confirmed down again (after this start): fenced for n1 too
+    p = cl.vigil(n1, "node", "confirm-down", "n3")
+    assert p.returncode == 0, (p.stdout, p.stderr)
+    wait_status([n1, n2], lambda st: node_state(st, "n3") == "fenced", SETTLE_S,
+                "n3 fenced again", agree=lambda st: node_state(st, "n3"))
+    assert d.alive()
 
 
 def test_shutdown_with_a_blocked_resource_says_no_goodbye(lab3):
