@@ -2,19 +2,24 @@
  *
  * Messages on the CPG group start with one byte: 'R' a replicated change (repstate.h's JSON,
  * applied by every server in agreed order and saved), 'C' cluster traffic that is not state:
- *   report  {node's resources and their states, ring, probed, leaving, ack}
+ *   report  {node's resources and their states, ring, probed, leaving, ack, wd (the
+ *            watchdog it armed: {dev, timeout} or null), seen (vg_coord_seen)}
  *   action  {node, res, op, id, ring}        the coordinator asks a node to start/stop
  *   summary {ring, epoch, version}           sent by every member after a membership change
  *   restart {res} / cleanup {res} / fence {node}   operator requests, for the coordinator
- *   bye     {}                               clean shutdown, everything stopped
+ *   bye     {res}                            clean shutdown: sent only when every
+ *                                            resource is stopped (res says so)
  * After a membership change every member sends its summary; when the last one is delivered
  * (the same moment in the agreed order everywhere) the member with the highest (epoch,
  * version) sends its whole state if anyone is behind. A member that is behind keeps the
  * changes delivered after that moment and applies them on top of the state it receives.
  * Until a member is in step its coordinator view does not act.
- * With a watchdog configured, it is fed only while this node is safe to count on: quorate,
- * or running nothing (SBD's rule); a node that holds resources without quorum and cannot
- * stop them resets itself.
+ * With a watchdog configured, it is fed only while this node is safe to count on: a quorate
+ * member that has been in step with the cluster, or running nothing (SBD's rule); a node
+ * that holds resources without quorum and cannot stop them resets itself. The device is
+ * opened (armed, which feeds it) only once that holds, so a restarted vigild that adopted
+ * running resources does not extend a deadline the others count on; reports say what was
+ * armed, and the others count only that.
  * Must not: decide placement, or block the loop (saving the state is a small write + fsync).
  */
 #include "cluster.h"
@@ -83,6 +88,9 @@ struct vg_cluster {
 	vg_watchdog *wd;
 	bool starting; /* before the first membership (or the connect grace ran out) */
 	bool clean_stop;
+	bool been_synced;  /* in step with the cluster at least once since start-up */
+	bool unclean_exit; /* shut down with something not stopped: the watchdog stays unfed */
+	bool wd_refused;   /* the watchdog could not be armed: vigild is stopping */
 
 	bool connected;
 	uint32_t *members;
@@ -424,7 +432,11 @@ static void held_clear(vg_cluster *c)
 static void set_synced(vg_cluster *c)
 {
 	c->synced = true;
+	c->been_synced = true;
 	vg_coord_set_synced(c->co, true);
+	vg_coord_in_step(c->co, c->rs); /* before the held changes are applied on top */
+	schedule_report(c); /* what it knows of lost nodes is ordered now (vg_coord_seen) */
+	wd_update(c);
 	vg_info("cluster state in step: epoch %llu, version %llu", (unsigned long long)c->rs->epoch,
 		(unsigned long long)c->rs->version);
 }
@@ -507,10 +519,14 @@ static void send_report(vg_cluster *c)
 {
 	if (!c->in_ring || !c->connected)
 		return;
+	json_t *wd = c->wd ? json_pack("{s:s, s:I}", "dev", vg_watchdog_path(c->wd), "timeout",
+				       (json_int_t)vg_watchdog_timeout_s(c->wd))
+			   : json_null();
 	json_t *o =
-	    json_pack("{s:s, s:I, s:b, s:b, s:I, s:o}", "kind", "report", "ring",
+	    json_pack("{s:s, s:I, s:b, s:b, s:I, s:o, s:o, s:o}", "kind", "report", "ring",
 		      (json_int_t)c->ring, "probed", vg_supervisor_probed(c->sv), "leaving",
-		      c->leaving, "ack", (json_int_t)c->ack, "res", vg_supervisor_report(c->sv));
+		      c->leaving, "ack", (json_int_t)c->ack, "res", vg_supervisor_report(c->sv),
+		      "wd", wd, "seen", vg_coord_seen(c->co, c->rs));
 	char *s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
 	if (c->last_report && !strcmp(s, c->last_report)) {
 		free(s);
@@ -541,9 +557,20 @@ static void on_report(vg_cluster *c, const char *from, json_t *o)
 	    .leaving = json_is_true(json_object_get(o, "leaving")),
 	    .ack = (uint64_t)json_integer_value(json_object_get(o, "ack")),
 	    .resources = json_object_get(o, "res"),
+	    .seen = json_object_get(o, "seen"),
 	};
 	if (!json_is_object(r.resources))
 		return;
+	/* the watchdog it armed; anything else than {dev, timeout 1..3600} counts as none */
+	json_t *wd = json_object_get(o, "wd");
+	json_t *wt = json_object_get(wd, "timeout");
+	if (json_is_object(wd) && json_is_string(json_object_get(wd, "dev")) &&
+	    json_is_integer(wt) && json_integer_value(wt) > 0 && json_integer_value(wt) <= 3600) {
+		r.watchdog = json_string_value(json_object_get(wd, "dev"));
+		r.watchdog_s = (uint32_t)json_integer_value(wt);
+	}
+	if (!json_is_object(r.seen))
+		r.seen = NULL;
 	vg_coord_report(c->co, from, &r);
 	schedule_run(c, 0);
 }
@@ -809,7 +836,7 @@ static void on_m_message(void *arg, uint32_t from, const void *data, size_t len)
 	} else if (!strcmp(kind, "summary")) {
 		on_summary(c, from, o);
 	} else if (!strcmp(kind, "bye")) {
-		vg_coord_bye(c->co, fname);
+		vg_coord_bye(c->co, fname, json_object_get(o, "res"));
 	} else if (vg_coord_is_leader(c->co) && !strcmp(kind, "fence")) {
 		const char *t = json_string_value(json_object_get(o, "node"));
 		if (t && vg_config_node(c->cfg, t))
@@ -935,11 +962,29 @@ static void sv_change(void *arg)
 	wd_update(arg);
 }
 
+/* Fed while nothing runs here, or while a quorate member that has been in step (so the
+ * others see it and what it runs). Not while starting with adopted resources: the others may
+ * count on the deadline of a watchdog this node armed before it lost them. */
 static void wd_update(vg_cluster *c)
 {
+	bool healthy = !c->unclean_exit && (vg_supervisor_all_stopped(c->sv) ||
+					    (c->connected && c->quorate && c->been_synced));
+	if (!c->wd && healthy && c->cfg->watchdog && !c->freeing && !c->leaving && !c->wd_refused) {
+		char err[512];
+		c->wd = vg_watchdog_open(c->loop, c->cfg->watchdog, c->cfg->watchdog_timeout_s, err,
+					 sizeof err);
+		if (!c->wd) {
+			vg_error("watchdog: %s; refusing to run without it", err);
+			c->wd_refused = true;
+			fatal(c); /* stops everything, then exits */
+			return;
+		}
+		vg_info("watchdog %s armed (%u s)", c->cfg->watchdog, vg_watchdog_timeout_s(c->wd));
+		schedule_report(c); /* the others count its deadline from now on */
+		return;
+	}
 	if (c->wd)
-		vg_watchdog_set_healthy(c->wd, (c->connected && c->quorate) || c->starting ||
-						   vg_supervisor_all_stopped(c->sv));
+		vg_watchdog_set_healthy(c->wd, healthy);
 }
 
 static void sv_failure(void *arg, const char *resource, const char *what, bool hard)
@@ -1067,19 +1112,10 @@ void vg_cluster_start(vg_cluster *c)
 	c->starting = true;
 	vg_supervisor_start(c->sv); /* probes first: a refusal below then stops what runs */
 	uint64_t grace = CONNECT_GRACE_MS;
-	if (c->cfg->watchdog) {
-		char err[512];
-		c->wd = vg_watchdog_open(c->loop, c->cfg->watchdog, c->cfg->watchdog_timeout_s, err,
-					 sizeof err);
-		if (!c->wd) {
-			vg_error("watchdog: %s; refusing to run without it", err);
-			fatal(c);
-			return;
-		}
-		vg_info("watchdog %s armed (%u s)", c->cfg->watchdog, c->cfg->watchdog_timeout_s);
-		if (grace > c->cfg->watchdog_timeout_s * 500u)
-			grace = c->cfg->watchdog_timeout_s * 500u;
-	}
+	/* the watchdog is armed by wd_update once nothing runs here or this node is a member in
+	 * step; a watchdog left armed by a vigild before this one is not fed until then */
+	if (c->cfg->watchdog && grace > c->cfg->watchdog_timeout_s * 500u)
+		grace = c->cfg->watchdog_timeout_s * 500u;
 	vg_membership_cbs cbs = {.on_change = on_m_change,
 				 .on_message = on_m_message,
 				 .on_ring = on_m_ring,
@@ -1088,14 +1124,46 @@ void vg_cluster_start(vg_cluster *c)
 	snprintf(group, sizeof group, "vigil-%s", c->cfg->name ? c->cfg->name : "cluster");
 	c->m = vg_membership_new(c->loop, group, &cbs, c);
 	uv_timer_start(&c->connect_timer, on_connect_timeout, grace, 0);
+	wd_update(c); /* nothing configured to run: armed at once */
 }
 
+/* Everything is down or given up (blocked). Goodbye, and a disarmed watchdog, only when
+ * every resource is verifiably stopped: otherwise the others must treat this node as
+ * unclean (fence it, or count on its watchdog, which stays armed and unfed). */
 static void on_all_down(void *arg)
 {
 	vg_cluster *c = arg;
-	c->clean_stop = true;
-	if (c->connected)
-		send_c(c, json_pack("{s:s}", "kind", "bye"));
+	c->clean_stop = vg_supervisor_all_stopped(c->sv);
+	json_t *res = vg_supervisor_report(c->sv);
+	if (!c->clean_stop) {
+		c->unclean_exit = true;
+		char list[512] = "";
+		const char *k;
+		json_t *v;
+		json_object_foreach(res, k, v)
+		{
+			size_t l = strlen(list);
+			if (strcmp(json_string_value(v), "stopped"))
+				snprintf(list + l, sizeof list - l, "%s%s (%s)", l ? ", " : "", k,
+					 json_string_value(v));
+		}
+		vg_error("not everything stopped: %s; leaving without a goodbye, the others treat "
+			 "this node as unclean%s",
+			 list, c->wd ? " (its watchdog stays armed, unfed)" : "");
+		json_decref(res);
+		if (c->wd)
+			vg_watchdog_set_healthy(c->wd, false);
+	} else if (c->connected) {
+		/* each one verified stopped (a "failed" one that its monitor found down, too) */
+		json_t *bye = json_object();
+		const char *k;
+		json_t *v;
+		json_object_foreach(res, k, v) json_object_set_new(bye, k, json_string("stopped"));
+		json_decref(res);
+		send_c(c, json_pack("{s:s, s:o}", "kind", "bye", "res", bye));
+	} else {
+		json_decref(res);
+	}
 	vg_cluster_done_cb cb = c->done_cb;
 	c->done_cb = NULL;
 	if (cb)
