@@ -250,9 +250,42 @@ static void test_cache_timeout_and_cancel(void **state)
 	free(y);
 }
 
+/* ---- the one file reader (src/core/file.c), which the CLI and the tests above use ---- */
+
+static void test_file_read(void **state)
+{
+	(void)state;
+	char err[256], path[] = "/tmp/vigil-file-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	char big[10000];
+	memset(big, 'x', sizeof big);
+	big[5] = '\0'; /* NULs are content */
+	assert_int_equal(write(fd, big, sizeof big), (ssize_t)sizeof big);
+	close(fd);
+	size_t len = 0;
+	char *t = vg_file_read(path, sizeof big, &len, err, sizeof err);
+	assert_non_null(t);
+	assert_int_equal(len, sizeof big);
+	assert_memory_equal(t, big, sizeof big);
+	assert_int_equal(t[len], '\0');
+	free(t);
+	assert_null(vg_file_read(path, sizeof big - 1, &len, err, sizeof err));
+	assert_string_equal(err, "larger than 9999 bytes");
+	unlink(path);
+	assert_null(vg_file_read(path, 100, &len, err, sizeof err));
+	assert_string_equal(err, "cannot open: No such file or directory");
+	/* a /proc file (stat says size 0) is read to its end */
+	t = vg_file_read("/proc/self/stat", 4096, &len, NULL, 0);
+	assert_non_null(t);
+	assert_true(len > 20 && strchr(t, ')'));
+	free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_file_read),
 	    cmocka_unit_test(test_sync_real_agent),
 	    cmocka_unit_test_setup_teardown(test_cache_parallel_then_cached, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cache_timeout_and_cancel, setup, teardown),
