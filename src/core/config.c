@@ -1439,7 +1439,7 @@ static vg_config *load(const char *name, const char *yaml, size_t len, const vg_
 vg_config *vg_config_load_buffer(const char *name, const char *yaml, size_t len,
 				 const vg_agent_info *agents, vg_config_errors *errs)
 {
-	return load(name, yaml, len, agents, errs, false);
+	return load(name, yaml, len, agents, errs, !agents);
 }
 
 typedef struct {

@@ -275,7 +275,7 @@ typedef struct {
  * errs empty; on failure returns NULL and fills errs (caller frees with
  * vg_config_errors_free). agents answers what an OCF resource needs (installed here, its
  * required parameters); NULL: every agent is VG_AGENT_UNKNOWN (only the structure is checked,
- * for tools that do not run resources, or to learn which agents a file uses). */
+ * and nothing is logged: the first look of a caller that fetches meta-data, then loads again). */
 vg_config *vg_config_load(const char *file, const vg_agent_info *agents, vg_config_errors *errs);
 
 /* The same from an in-memory buffer; `name` is used in error messages. */

@@ -143,23 +143,27 @@ static void handle(void *arg, const char *cmd, json_t *args, vg_control_reply *r
 
 /* ---- lifecycle ---------------------------------------------------------------- */
 
-/* Load FILE with what agents says; on errors print them (stderr and the log) and NULL. */
-static vg_config *load_config(const char *file, const vg_agent_info *agents)
+/* Load FILE with what agents says; on errors report them (to the log or stderr), NULL. */
+static vg_config *load_config(const char *file, const vg_agent_info *agents, bool log)
 {
 	vg_config_errors errs = {0};
 	vg_config *c = vg_config_load(file, agents, &errs);
 	if (c)
 		return c;
+	/* Before the loop they go to stderr; once it runs (perhaps detached), to the log. */
 	for (size_t i = 0; i < errs.count; i++) {
 		char line[1024];
 		vg_config_error_format(&errs.items[i], line, sizeof line);
-		fprintf(stderr, "%s\n", line);
-		if (agents)
+		if (log)
 			vg_error("%s", line);
+		else
+			fprintf(stderr, "%s\n", line);
 	}
-	fprintf(stderr, "vigild: %s: %zu error(s); nothing was started\n", file, errs.count);
-	if (agents)
+	if (log)
 		vg_error("%s: %zu error(s); nothing was started", file, errs.count);
+	else
+		fprintf(stderr, "vigild: %s: %zu error(s); nothing was started\n", file,
+			errs.count);
 	vg_config_errors_free(&errs);
 	return NULL;
 }
@@ -169,7 +173,7 @@ static int report_errors_sync(const char *file)
 {
 	vg_md_cache *md = vg_md_cache_new_sync(NULL, 0);
 	vg_agent_info ai = vg_md_cache_info(md);
-	vg_config *c = load_config(file, &ai);
+	vg_config *c = load_config(file, &ai, false);
 	vg_md_cache_free(md);
 	vg_config_free(c);
 	return c ? 0 : -1;
@@ -217,7 +221,7 @@ static void on_agents_ready(void *arg)
 	d->agents_req = NULL;
 	vg_agent_info ai = vg_md_cache_info(d->agents);
 	vg_config_free(d->config);
-	d->config = load_config(d->config_path, &ai);
+	d->config = load_config(d->config_path, &ai, true);
 	if (d->config && !vg_config_node(d->config, d->node)) {
 		vg_error("%s: node '%s' is not in the nodes list", d->config_path, d->node);
 		vg_config_free(d->config);
@@ -355,7 +359,7 @@ int main(int argc, char **argv)
 	vg_log_init(&d.log);
 
 	/* The structure now, before anything else; the agents' meta-data once the loop runs. */
-	d.config = load_config(config_path, NULL);
+	d.config = load_config(config_path, NULL, false);
 	if (!d.config)
 		return 2;
 	const vg_node *self = vg_config_node(d.config, d.node);
