@@ -6,10 +6,13 @@ records each run in $OCF_ROOT/SlowMeta.runs with the node and the program that r
   meta-data, `vigil status` on the same daemon answers within 200 ms, and the apply then
   succeeds; every server reads the meta-data once; a second apply using the agent again runs
   no meta-data in any vigild (the cache);
+- a committed configuration that arrives while a server still reads the meta-data for an
+  older one replaces it there: that server switches once, to the newer one;
 - a standalone vigild starting with such a resource answers on its control socket while it
   reads the meta-data, then starts the resource.
 Must not: leave anything behind (the lab fixtures clean up) or wait without a bound.
 """
+import json
 import os
 import sys
 import threading
@@ -27,6 +30,22 @@ NAMES = ["n1", "n2", "n3"]
 ANSWER_S = 0.2  # a status reply while meta-data is read, at most
 SLOW = "  - name: slow\n    type: ocf:vigiltest:SlowMeta\n"
 DUMMY = "  - name: db\n    type: ocf:heartbeat:Dummy\n"
+DUMMY2 = "  - name: db2\n    type: ocf:heartbeat:Dummy\n"
+SWITCH = "switching to the committed configuration"
+# `vigil apply` straight to the control socket, without the CLI's own check of the file
+RAW_APPLY = """import json, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect("/run/vigil/vigild.sock")
+y = open(sys.argv[1]).read()
+s.sendall((json.dumps({"cmd": "apply", "args": {"yaml": y, "file": sys.argv[1]}}) + "\\n").encode())
+b = b""
+while not b.endswith(b"\\n"):
+    c = s.recv(65536)
+    if not c:
+        break
+    b += c
+print(b.decode())
+"""
 
 
 @pytest.fixture
@@ -125,6 +144,41 @@ def test_apply_reads_metadata_off_the_loop_and_caches_it(lab3):
                 "slow2 running")
     assert len([r for r in meta_runs(lab3) if r[1] == "vigil"]) == 2, meta_runs(lab3)
     assert all(len(daemon_runs(lab3, n)) == 1 for n in NAMES), meta_runs(lab3)
+
+
+def raw_apply(node, path):
+    node.write("/etc/vigil/raw_apply.py", RAW_APPLY)
+    p = node.run(["/usr/bin/python3", "/etc/vigil/raw_apply.py", path], check=False, timeout=60)
+    assert p.returncode == 0, (p.stdout, p.stderr)
+    return json.loads(p.stdout)
+
+
+def test_newer_committed_config_supersedes_one_waiting_for_metadata(lab3):
+    cl.start(lab3, yaml_text=cl.cluster_yaml(lab3, resources=DUMMY))
+    n1 = lab3.nodes["n1"]
+    wait_status(lab3.nodes.values(), lambda st: len(running_on(st, "db")) == 1, 60, "db runs")
+    logs = lab3.cluster.vigild
+    before = {n: logs[n].log().count(SWITCH) for n in NAMES}
+    n1.write("/etc/vigil/a.yaml", cl.cluster_yaml(lab3, resources=DUMMY + SLOW))
+    n1.write("/etc/vigil/b.yaml", cl.cluster_yaml(lab3, resources=DUMMY + SLOW + DUMMY2))
+    t0 = time.time()
+    r = raw_apply(n1, "/etc/vigil/a.yaml")
+    assert r.get("code") == 0 and time.time() - t0 >= 2.9, r
+    # n1 has SlowMeta cached now: B is committed at once, while n2 and n3 still read it for A
+    t1 = time.time()
+    r = raw_apply(n1, "/etc/vigil/b.yaml")
+    t2 = time.time()
+    assert r.get("code") == 0 and t2 - t1 < 1.0, r
+    wait_status(lab3.nodes.values(), lambda st: len(running_on(st, "slow")) == 1
+                and len(running_on(st, "db2")) == 1, 60, "slow and db2 running")
+    for n in ("n2", "n3"):
+        runs = daemon_runs(lab3, n)
+        assert len(runs) == 1 and t2 < runs[0][3], (n, runs, t2)  # B came during the run
+        text = logs[n].log()
+        # one switch, straight to B (A was superseded while its agents were read)
+        assert text.count(SWITCH) == before[n] + 1, (n, text[-4000:])
+        assert "db2" in text[text.rindex(SWITCH):], (n, text[-4000:])
+    assert len(daemon_runs(lab3, "n1")) == 1
 
 
 def test_standalone_start_answers_while_reading_metadata(lab, node):
