@@ -174,9 +174,10 @@ static int report_errors_sync(const char *file)
 	vg_md_cache *md = vg_md_cache_new_sync(NULL, 0);
 	vg_agent_info ai = vg_md_cache_info(md);
 	vg_config *c = load_config(file, &ai, false);
+	int rc = c ? 0 : -1;
 	vg_md_cache_free(md);
 	vg_config_free(c);
-	return c ? 0 : -1;
+	return rc;
 }
 
 static void start_node(daemon_ctx *d)
