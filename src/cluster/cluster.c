@@ -35,6 +35,7 @@
 #include "corosync_conf.h"
 #include "corosync_match.h"
 #include "fence.h"
+#include "file.h"
 #include "log.h"
 #include "membership.h"
 #include "repstate.h"
@@ -80,6 +81,11 @@ struct vg_cluster {
 	vg_config *cfg;	 /* in use (by supervisor and coordinator) */
 	vg_config *next_cfg;
 	char *queued_yaml; /* a newer committed config arriving during a switch */
+	/* agents' meta-data: every configuration is loaded after it is fetched (metadata.h) */
+	vg_md_cache *agents;
+	vg_md_req *md_req; /* a committed configuration waiting for it: md_yaml */
+	char *md_yaml;
+	struct apply_wait *applies; /* apply requests waiting for it */
 
 	vg_repstate *rs;
 	vg_membership *m;
@@ -266,18 +272,30 @@ static void waiters_fail_all(vg_cluster *c, const char *why)
 
 static void on_config_switched(void *arg);
 
+static void on_committed_agents(void *arg);
+
+/* A committed configuration to follow: its agents' meta-data first (the loop goes on), then
+ * the switch; one arriving meanwhile supersedes it. */
 static void use_committed_yaml(vg_cluster *c, const char *yaml)
 {
 	if (!yaml)
 		return;
-	if (c->next_cfg) { /* a switch is under way: take this one after it */
+	if (c->next_cfg || c->md_req) { /* a switch is under way: take this one after it */
 		free(c->queued_yaml);
 		c->queued_yaml = strdup(yaml);
 		return;
 	}
+	c->md_yaml = strdup(yaml);
+	const char *texts[] = {yaml};
+	c->md_req = vg_md_cache_prepare(c->agents, texts, 1, on_committed_agents, c);
+}
+
+static void switch_committed(vg_cluster *c, const char *yaml)
+{
 	vg_config_errors errs = {0};
-	vg_config *nc = vg_config_load_buffer("committed configuration", yaml, strlen(yaml),
-					      c->ocf_root, &errs);
+	vg_agent_info ai = vg_md_cache_info(c->agents);
+	vg_config *nc =
+	    vg_config_load_buffer("committed configuration", yaml, strlen(yaml), &ai, &errs);
 	if (!nc) {
 		char line[1024] = "?";
 		if (errs.count)
@@ -300,6 +318,23 @@ static void use_committed_yaml(vg_cluster *c, const char *yaml)
 		vg_warn("this node (%s) is not in the committed configuration", c->node);
 	c->next_cfg = nc;
 	vg_supervisor_set_config(c->sv, nc, on_config_switched, c);
+}
+
+static void on_committed_agents(void *arg)
+{
+	vg_cluster *c = arg;
+	char *yaml = c->md_yaml;
+	c->md_req = NULL;
+	c->md_yaml = NULL;
+	if (c->queued_yaml) { /* superseded while its agents were read */
+		char *y = c->queued_yaml;
+		c->queued_yaml = NULL;
+		use_committed_yaml(c, y);
+		free(y);
+	} else {
+		switch_committed(c, yaml);
+	}
+	free(yaml);
 }
 
 static void on_config_switched(void *arg)
@@ -1014,26 +1049,6 @@ static void sv_failure(void *arg, const char *resource, const char *what, bool h
 
 /* ---- lifecycle --------------------------------------------------------------------- */
 
-static char *read_text(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	size_t cap = 4096, len = 0;
-	char *buf = malloc(cap);
-	size_t n;
-	while ((n = fread(buf + len, 1, cap - len - 1, f)) > 0) {
-		len += n;
-		if (cap - len < 2) {
-			cap *= 2;
-			buf = realloc(buf, cap);
-		}
-	}
-	fclose(f);
-	buf[len] = '\0';
-	return buf;
-}
-
 static void on_fatal_timer(uv_timer_t *t)
 {
 	vg_cluster *c = t->data;
@@ -1065,13 +1080,15 @@ vg_cluster *vg_cluster_new(const vg_cluster_opts *o, char *err, size_t errlen)
 	c->config_path = strdup(o->config_path);
 	c->on_fatal = o->on_fatal;
 	c->fatal_arg = o->fatal_arg;
-	c->file_yaml = read_text(o->config_path);
+	c->file_yaml = vg_file_read(o->config_path, VG_REPMSG_MAX, NULL, NULL, 0);
+	c->agents = o->agents;
 	c->rs = rs;
 	c->cfg = o->file_config;
 	if (rs->config_yaml) {
 		vg_config_errors errs = {0};
+		vg_agent_info ai = vg_md_cache_info(c->agents);
 		vg_config *cc = vg_config_load_buffer("committed configuration", rs->config_yaml,
-						      strlen(rs->config_yaml), c->ocf_root, &errs);
+						      strlen(rs->config_yaml), &ai, &errs);
 		if (cc && vg_config_node(cc, c->node)) {
 			char *diff = vg_config_diff(cc, o->file_config);
 			if (diff && *diff)
@@ -1187,12 +1204,17 @@ static void on_close(uv_handle_t *h)
 	free(c);
 }
 
+static void applies_fail_all(vg_cluster *c, const char *why);
+
 void vg_cluster_free(vg_cluster *c)
 {
 	if (!c)
 		return;
 	c->freeing = true;
 	waiters_fail_all(c, "vigild is stopping");
+	applies_fail_all(c, "vigild is stopping: nothing was changed");
+	vg_md_req_cancel(c->md_req);
+	free(c->md_yaml);
 	if (c->fence_op)
 		vg_fence_cancel(c->fence_op);
 	free(c->fence_target);
@@ -1253,17 +1275,45 @@ static bool may_change(vg_cluster *c, vg_control_reply *r)
 	return true;
 }
 
-static void cmd_apply(vg_cluster *c, json_t *args, vg_control_reply *r)
+/* An apply waiting for its agents' meta-data. */
+struct apply_wait {
+	vg_cluster *c;
+	vg_control_conn *conn;
+	vg_md_req *req;
+	char *yaml, *file;
+	struct apply_wait *next;
+};
+
+static void apply_unlink(vg_cluster *c, struct apply_wait *a)
 {
-	const char *yaml = json_string_value(json_object_get(args, "yaml"));
-	const char *file = json_string_value(json_object_get(args, "file"));
-	if (!yaml) {
-		fail(r, 2, "%s", "apply: missing \"yaml\"");
-		return;
+	for (struct apply_wait **p = &c->applies; *p; p = &(*p)->next) {
+		if (*p == a) {
+			*p = a->next;
+			break;
+		}
 	}
+	free(a->yaml);
+	free(a->file);
+	free(a);
+}
+
+static void applies_fail_all(vg_cluster *c, const char *why)
+{
+	while (c->applies) {
+		struct apply_wait *a = c->applies;
+		vg_md_req_cancel(a->req);
+		vg_control_reply r = {.code = 3};
+		snprintf(r.error, sizeof r.error, "%s", why);
+		vg_control_finish(a->conn, &r);
+		apply_unlink(c, a);
+	}
+}
+
+static void apply_loaded(vg_cluster *c, const char *yaml, const char *file, vg_control_reply *r)
+{
 	vg_config_errors errs = {0};
-	vg_config *nc =
-	    vg_config_load_buffer(file ? file : "(apply)", yaml, strlen(yaml), c->ocf_root, &errs);
+	vg_agent_info ai = vg_md_cache_info(c->agents);
+	vg_config *nc = vg_config_load_buffer(file, yaml, strlen(yaml), &ai, &errs);
 	if (!nc) {
 		json_t *list = json_array();
 		char line[1024];
@@ -1299,6 +1349,42 @@ static void cmd_apply(vg_cluster *c, json_t *args, vg_control_reply *r)
 	    .kind = VG_REPMSG_CONFIG_COMMIT, .yaml = (char *)yaml, .base_version = c->rs->version};
 	if (send_r(c, &m, w) != 0)
 		waiter_finish(c, w, 3, NULL, "cannot reach the cluster: nothing was changed");
+}
+
+static void on_apply_agents(void *arg)
+{
+	struct apply_wait *a = arg;
+	vg_control_reply r = vg_control_resume(a->conn);
+	apply_loaded(a->c, a->yaml, a->file, &r);
+	vg_control_settle(&r);
+	apply_unlink(a->c, a);
+}
+
+/* The reply waits for the meta-data of the text's agents (fetched on the loop, or cached). */
+static void cmd_apply(vg_cluster *c, json_t *args, vg_control_reply *r)
+{
+	const char *yaml = json_string_value(json_object_get(args, "yaml"));
+	const char *file = json_string_value(json_object_get(args, "file"));
+	if (!yaml) {
+		fail(r, 2, "%s", "apply: missing \"yaml\"");
+		return;
+	}
+	size_t waiting = 0;
+	for (struct apply_wait *w = c->applies; w; w = w->next)
+		waiting++;
+	if (waiting >= PENDING_MAX) {
+		fail(r, 1, "%s", "too many requests in flight");
+		return;
+	}
+	struct apply_wait *a = calloc(1, sizeof *a);
+	*a = (struct apply_wait){.c = c,
+				 .conn = vg_control_defer(r),
+				 .yaml = strdup(yaml),
+				 .file = strdup(file ? file : "(apply)"),
+				 .next = c->applies};
+	c->applies = a;
+	const char *texts[] = {yaml};
+	a->req = vg_md_cache_prepare(c->agents, texts, 1, on_apply_agents, a);
 }
 
 static void cmd_change(vg_cluster *c, const vg_repmsg *m, vg_control_reply *r)

@@ -7,6 +7,7 @@
  */
 #include "repstate.h"
 #include "errbuf.h"
+#include "file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -1102,8 +1103,10 @@ int vg_repstate_load(const char *dir, vg_repstate **out, char *err, size_t errle
 		vg_seterr(err, errlen, "%s: path too long", dir);
 		return -1;
 	}
-	FILE *f = fopen(path, "rbe");
-	if (!f) {
+	char ferr[256];
+	size_t len = 0;
+	char *buf = vg_file_read(path, VG_REPMSG_MAX, &len, ferr, sizeof ferr);
+	if (!buf) {
 		if (errno == ENOENT) {
 			*out = vg_repstate_new();
 			if (!*out) {
@@ -1112,40 +1115,11 @@ int vg_repstate_load(const char *dir, vg_repstate **out, char *err, size_t errle
 			}
 			return 0;
 		}
-		vg_seterr(err, errlen, "%s: %s", path, strerror(errno));
+		vg_seterr(err, errlen, "%s: %s", path, ferr);
 		return -1;
 	}
-	char *buf = NULL;
-	size_t len = 0, cap = 0;
-	for (;;) {
-		if (len == cap) {
-			if (cap > VG_REPMSG_MAX) {
-				vg_seterr(err, errlen, "%s: larger than %u bytes", path,
-					  VG_REPMSG_MAX);
-				goto fail;
-			}
-			cap = cap ? cap * 2 : 65536;
-			char *nb = realloc(buf, cap);
-			if (!nb) {
-				vg_seterr(err, errlen, "%s: out of memory", path);
-				goto fail;
-			}
-			buf = nb;
-		}
-		size_t r = fread(buf + len, 1, cap - len, f);
-		len += r;
-		if (r == 0) {
-			if (ferror(f)) {
-				vg_seterr(err, errlen, "%s: read error", path);
-				goto fail;
-			}
-			break;
-		}
-	}
-	fclose(f);
-	f = NULL;
 	char why[512];
-	vg_repstate *s = vg_repstate_decode(buf ? buf : "", len, why, sizeof why);
+	vg_repstate *s = vg_repstate_decode(buf, len, why, sizeof why);
 	free(buf);
 	if (!s) {
 		vg_seterr(err, errlen, "%s: corrupt state file: %s", path, why);
@@ -1153,9 +1127,4 @@ int vg_repstate_load(const char *dir, vg_repstate **out, char *err, size_t errle
 	}
 	*out = s;
 	return 0;
-fail:
-	if (f)
-		fclose(f);
-	free(buf);
-	return -1;
 }
