@@ -7,6 +7,8 @@ PY=/usr/bin/python3
 rc=0
 echo "=== scheduler (bench/scheduler.c) ==="
 ./build/bench_scheduler || rc=1
+echo "=== coordinator: input change to actions (bench/coordinator.c) ==="
+./build/bench_coordinator || rc=1
 echo "=== persistence per change (bench/persist.c) ==="
 ./build/bench_persist /var/tmp 1000 || rc=1
 for b in bench/process_restart.py bench/ocf_overhead.py bench/failover.py bench/partition_skew.py; do

@@ -138,6 +138,17 @@ void vg_control_finish(vg_control_conn *c, vg_control_reply *r)
 	r->result = NULL;
 }
 
+vg_control_reply vg_control_resume(vg_control_conn *c)
+{
+	return (vg_control_reply){.conn_ = c};
+}
+
+void vg_control_settle(vg_control_reply *r)
+{
+	if (!r->deferred_)
+		vg_control_finish(r->conn_, r);
+}
+
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
 	(void)suggested;

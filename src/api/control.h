@@ -47,6 +47,11 @@ void vg_control_close(vg_control *c);
 vg_control_conn *vg_control_defer(vg_control_reply *reply);
 /* Send the reply of a deferred request; reply->result is released. */
 void vg_control_finish(vg_control_conn *conn, vg_control_reply *reply);
+/* Take a deferred request up again (e.g. once the data it waited for is there): a reply as a
+ * handler gets one, for code written for the handler, which may fill it or defer it again;
+ * then vg_control_settle sends it unless it was deferred again. */
+vg_control_reply vg_control_resume(vg_control_conn *conn);
+void vg_control_settle(vg_control_reply *reply);
 
 /* Client side (the CLI): send {"cmd":..., "args":...} and wait for the reply, with a
  * timeout. Returns the parsed reply object, or NULL with err filled when unreachable. */

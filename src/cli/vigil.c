@@ -20,6 +20,8 @@
 #include "config_diff.h"
 #include "control.h"
 #include "corosync_conf.h"
+#include "file.h"
+#include "metadata.h"
 #include "ocf.h"
 #include "simulate.h"
 
@@ -33,7 +35,8 @@ typedef struct {
 	bool json;
 	bool off; /* --off (node maintenance) */
 	int argc;
-	char **argv; /* the command's words, without options */
+	char **argv;	      /* the command's words, without options */
+	vg_agent_info agents; /* meta-data, fetched when a command needs it (synchronously) */
 } cli;
 
 static void usage(FILE *f)
@@ -211,12 +214,17 @@ static int cmd_agents(const cli *c)
 	if (sscanf(type, "ocf:%255[^:]:%255s", provider, agent) != 2)
 		return usage_error("'%s' is not an agent type of the form ocf:PROVIDER:AGENT",
 				   type);
-	vg_ocf_metadata md;
-	char err[512];
-	if (vg_ocf_metadata_get(NULL, provider, agent, 10000, &md, err, sizeof err) != 0) {
-		fprintf(stderr, "vigil: %s\n", err);
+	const vg_ocf_metadata *m = NULL;
+	char err[512] = "";
+	vg_agent_answer a = c->agents.metadata(c->agents.arg, provider, agent, &m, err, sizeof err);
+	if (a != VG_AGENT_OK) {
+		if (a == VG_AGENT_NOT_INSTALLED)
+			fprintf(stderr, "vigil: OCF agent %s is not installed %s\n", type, err);
+		else
+			fprintf(stderr, "vigil: cannot read the meta-data of %s: %s\n", type, err);
 		return EXIT_FAILED;
 	}
+	const vg_ocf_metadata md = *m;
 	if (c->json) {
 		json_t *params = json_array(), *actions = json_array();
 		for (size_t i = 0; i < md.n_params; i++) {
@@ -241,7 +249,6 @@ static int cmd_agents(const cli *c)
 	} else {
 		vg_print_agent(stdout, type, &md);
 	}
-	vg_ocf_metadata_free(&md);
 	return EXIT_OK;
 }
 
@@ -280,10 +287,10 @@ static int cmd_keygen(const cli *c)
 
 /* Load and validate FILE here, before anything is sent; errors go to stderr as
  * FILE:LINE: FIELD: MESSAGE. Returns NULL after printing them. */
-static vg_config *load_file(const char *file)
+static vg_config *load_file(const cli *c, const char *file)
 {
 	vg_config_errors errs = {0};
-	vg_config *cfg = vg_config_load(file, NULL, &errs);
+	vg_config *cfg = vg_config_load(file, &c->agents, &errs);
 	for (size_t i = 0; i < errs.count; i++) {
 		char buf[1024];
 		vg_config_error_format(&errs.items[i], buf, sizeof buf);
@@ -301,42 +308,16 @@ static vg_config *load_file(const char *file)
 /* The whole text of FILE (NUL-terminated, *len without it), or NULL with a message. */
 static char *read_text(const char *file, size_t *len)
 {
-	FILE *f = fopen(file, "rb");
-	if (!f) {
-		fprintf(stderr, "vigil: cannot read %s: %s\n", file, strerror(errno));
-		return NULL;
-	}
-	size_t cap = 65536, n = 0;
-	char *buf = malloc(cap);
-	for (;;) {
-		if (!buf)
-			break;
-		n += fread(buf + n, 1, cap - n - 1, f);
-		if (n < cap - 1)
-			break;
-		char *nb = realloc(buf, cap *= 2);
-		if (!nb) {
-			free(buf);
-			buf = NULL;
-		} else {
-			buf = nb;
-		}
-	}
-	bool bad = ferror(f);
-	fclose(f);
-	if (!buf || bad) {
-		fprintf(stderr, "vigil: cannot read %s\n", file);
-		free(buf);
-		return NULL;
-	}
-	buf[n] = '\0';
-	*len = n;
+	char err[256];
+	char *buf = vg_file_read(file, MAX_REQUEST, len, err, sizeof err);
+	if (!buf)
+		fprintf(stderr, "vigil: %s: %s\n", file, err);
 	return buf;
 }
 
 static int cmd_apply(const cli *c, const char *file)
 {
-	vg_config *cfg = load_file(file);
+	vg_config *cfg = load_file(c, file);
 	if (!cfg)
 		return EXIT_USAGE;
 	vg_config_free(cfg);
@@ -418,7 +399,7 @@ static int cmd_config_show(const cli *c)
  * would change. Computed here; exit 0 whether or not there are differences. */
 static int cmd_config_diff(const cli *c, const char *file)
 {
-	vg_config *next = load_file(file);
+	vg_config *next = load_file(c, file);
 	if (!next)
 		return EXIT_USAGE;
 	json_t *res = NULL;
@@ -431,8 +412,8 @@ static int cmd_config_diff(const cli *c, const char *file)
 	vg_config *cur = NULL;
 	if (yaml) {
 		vg_config_errors errs = {0};
-		cur = vg_config_load_buffer("committed configuration", yaml, strlen(yaml), NULL,
-					    &errs);
+		cur = vg_config_load_buffer("committed configuration", yaml, strlen(yaml),
+					    &c->agents, &errs);
 		for (size_t i = 0; !cur && i < errs.count; i++) {
 			char buf[1024];
 			vg_config_error_format(&errs.items[i], buf, sizeof buf);
@@ -598,11 +579,16 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
+	vg_md_cache *md = vg_md_cache_new_sync(NULL, VG_MD_TIMEOUT_MS);
+	c.agents = vg_md_cache_info(md);
 	/* Commands with options of their own get the raw words. */
-	if (!strcmp(argv[i], "corosync-conf"))
-		return vg_corosync_conf_main(argc - i, argv + i, stdout, stderr);
-	if (!strcmp(argv[i], "simulate"))
-		return vg_simulate_main(argc - i, argv + i, stdout, stderr);
+	if (!strcmp(argv[i], "corosync-conf") || !strcmp(argv[i], "simulate")) {
+		int rc = !strcmp(argv[i], "simulate")
+			     ? vg_simulate_main(argc - i, argv + i, &c.agents, stdout, stderr)
+			     : vg_corosync_conf_main(argc - i, argv + i, &c.agents, stdout, stderr);
+		vg_md_cache_free(md);
+		return rc;
+	}
 
 	/* The command's words; --json and --watch may stand anywhere after the command. */
 	bool watch = false;
@@ -617,6 +603,7 @@ int main(int argc, char **argv)
 		else if (argv[k][0] == '-' && argv[k][1]) {
 			int rc = usage_error("unknown option '%s'", argv[k]);
 			free(words);
+			vg_md_cache_free(md);
 			return rc;
 		} else
 			words[c.argc++] = argv[k];
@@ -656,5 +643,6 @@ int main(int argc, char **argv)
 		rc = usage_error("unknown command '%s'", cmd);
 	}
 	free(words);
+	vg_md_cache_free(md);
 	return rc;
 }

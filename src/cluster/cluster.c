@@ -3,12 +3,14 @@
  * Messages on the CPG group start with one byte: 'R' a replicated change (repstate.h's JSON,
  * applied by every server in agreed order and saved), 'S' one chunk of a state_sync too large
  * for one message (chunk.h), 'C' cluster traffic that is not state:
- *   report  {node's resources and their states, ring, probed, leaving, ack}
+ *   report  {node's resources and their states, ring, probed, leaving, ack, wd (the
+ *            watchdog it armed: {dev, timeout} or null), seen (vg_coord_seen)}
  *   action  {node, res, op, id, ring}        the coordinator asks a node to start/stop
  *   summary {ring, epoch, version, history, recent, prev}   sent by every member after a
  *                                            membership change (history.h)
  *   restart {res} / cleanup {res} / fence {node}   operator requests, for the coordinator
- *   bye     {}                               clean shutdown, everything stopped
+ *   bye     {res}                            clean shutdown: sent only when every
+ *                                            resource is stopped (res says so)
  * After a membership change every member sends its summary; when the last one is delivered
  * (the same moment in the agreed order everywhere) every member judges the histories alike
  * (vg_history_pick, vg_history_relation): the member picked sends its whole state if anyone
@@ -16,9 +18,12 @@
  * A member that is behind keeps the changes delivered after that moment and applies them on
  * top of the state it receives.
  * Until a member is in step its coordinator view does not act.
- * With a watchdog configured, it is fed only while this node is safe to count on: quorate,
- * or running nothing (SBD's rule); a node that holds resources without quorum and cannot
- * stop them resets itself.
+ * With a watchdog configured, it is fed only while this node is safe to count on: a quorate
+ * member that has been in step with the cluster, or running nothing (SBD's rule); a node
+ * that holds resources without quorum and cannot stop them resets itself. The device is
+ * opened (armed, which feeds it) only once that holds, so a restarted vigild that adopted
+ * running resources does not extend a deadline the others count on; reports say what was
+ * armed, and the others count only that.
  * Must not: decide placement, or block the loop (the state is saved by store.c off the loop).
  */
 #include "cluster.h"
@@ -35,6 +40,7 @@
 #include "corosync_conf.h"
 #include "corosync_match.h"
 #include "fence.h"
+#include "file.h"
 #include "log.h"
 #include "membership.h"
 #include "repstate.h"
@@ -82,6 +88,11 @@ struct vg_cluster {
 	vg_config *cfg;	 /* in use (by supervisor and coordinator) */
 	vg_config *next_cfg;
 	char *queued_yaml; /* a newer committed config arriving during a switch */
+	/* agents' meta-data: every configuration is loaded after it is fetched (metadata.h) */
+	vg_md_cache *agents;
+	vg_md_req *md_req; /* a committed configuration waiting for it: md_yaml */
+	char *md_yaml;
+	struct apply_wait *applies; /* apply requests waiting for it */
 
 	vg_repstate *rs;
 	vg_store *st; /* rs on disk */
@@ -91,6 +102,9 @@ struct vg_cluster {
 	vg_watchdog *wd;
 	bool starting; /* before the first membership (or the connect grace ran out) */
 	bool clean_stop;
+	bool been_synced;  /* in step with the cluster at least once since start-up */
+	bool unclean_exit; /* shut down with something not stopped: the watchdog stays unfed */
+	bool wd_refused;   /* the watchdog could not be armed: vigild is stopping */
 
 	bool connected;
 	uint32_t *members;
@@ -268,18 +282,30 @@ static void waiters_fail_all(vg_cluster *c, const char *why)
 
 static void on_config_switched(void *arg);
 
+static void on_committed_agents(void *arg);
+
+/* A committed configuration to follow: its agents' meta-data first (the loop goes on), then
+ * the switch; one arriving meanwhile supersedes it. */
 static void use_committed_yaml(vg_cluster *c, const char *yaml)
 {
 	if (!yaml)
 		return;
-	if (c->next_cfg) { /* a switch is under way: take this one after it */
+	if (c->next_cfg || c->md_req) { /* a switch is under way: take this one after it */
 		free(c->queued_yaml);
 		c->queued_yaml = strdup(yaml);
 		return;
 	}
+	c->md_yaml = strdup(yaml);
+	const char *texts[] = {yaml};
+	c->md_req = vg_md_cache_prepare(c->agents, texts, 1, on_committed_agents, c);
+}
+
+static void switch_committed(vg_cluster *c, const char *yaml)
+{
 	vg_config_errors errs = {0};
-	vg_config *nc = vg_config_load_buffer("committed configuration", yaml, strlen(yaml),
-					      c->ocf_root, &errs);
+	vg_agent_info ai = vg_md_cache_info(c->agents);
+	vg_config *nc =
+	    vg_config_load_buffer("committed configuration", yaml, strlen(yaml), &ai, &errs);
 	if (!nc) {
 		char line[1024] = "?";
 		if (errs.count)
@@ -302,6 +328,23 @@ static void use_committed_yaml(vg_cluster *c, const char *yaml)
 		vg_warn("this node (%s) is not in the committed configuration", c->node);
 	c->next_cfg = nc;
 	vg_supervisor_set_config(c->sv, nc, on_config_switched, c);
+}
+
+static void on_committed_agents(void *arg)
+{
+	vg_cluster *c = arg;
+	char *yaml = c->md_yaml;
+	c->md_req = NULL;
+	c->md_yaml = NULL;
+	if (c->queued_yaml) { /* superseded while its agents were read */
+		char *y = c->queued_yaml;
+		c->queued_yaml = NULL;
+		use_committed_yaml(c, y);
+		free(y);
+	} else {
+		switch_committed(c, yaml);
+	}
+	free(yaml);
 }
 
 static void on_config_switched(void *arg)
@@ -444,7 +487,11 @@ static void held_clear(vg_cluster *c)
 static void set_synced(vg_cluster *c)
 {
 	c->synced = true;
+	c->been_synced = true;
 	vg_coord_set_synced(c->co, true);
+	vg_coord_in_step(c->co, c->rs); /* before the held changes are applied on top */
+	schedule_report(c); /* what it knows of lost nodes is ordered now (vg_coord_seen) */
+	wd_update(c);
 	vg_info("cluster state in step: epoch %llu, version %llu", (unsigned long long)c->rs->epoch,
 		(unsigned long long)c->rs->version);
 }
@@ -681,10 +728,14 @@ static void send_report(vg_cluster *c)
 {
 	if (!c->in_ring || !c->connected)
 		return;
+	json_t *wd = c->wd ? json_pack("{s:s, s:I}", "dev", vg_watchdog_path(c->wd), "timeout",
+				       (json_int_t)vg_watchdog_timeout_s(c->wd))
+			   : json_null();
 	json_t *o =
-	    json_pack("{s:s, s:I, s:b, s:b, s:I, s:o}", "kind", "report", "ring",
+	    json_pack("{s:s, s:I, s:b, s:b, s:I, s:o, s:o, s:o}", "kind", "report", "ring",
 		      (json_int_t)c->ring, "probed", vg_supervisor_probed(c->sv), "leaving",
-		      c->leaving, "ack", (json_int_t)c->ack, "res", vg_supervisor_report(c->sv));
+		      c->leaving, "ack", (json_int_t)c->ack, "res", vg_supervisor_report(c->sv),
+		      "wd", wd, "seen", vg_coord_seen(c->co, c->rs));
 	char *s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
 	if (c->last_report && !strcmp(s, c->last_report)) {
 		free(s);
@@ -715,9 +766,20 @@ static void on_report(vg_cluster *c, const char *from, json_t *o)
 	    .leaving = json_is_true(json_object_get(o, "leaving")),
 	    .ack = (uint64_t)json_integer_value(json_object_get(o, "ack")),
 	    .resources = json_object_get(o, "res"),
+	    .seen = json_object_get(o, "seen"),
 	};
 	if (!json_is_object(r.resources))
 		return;
+	/* the watchdog it armed; anything else than {dev, timeout 1..3600} counts as none */
+	json_t *wd = json_object_get(o, "wd");
+	json_t *wt = json_object_get(wd, "timeout");
+	if (json_is_object(wd) && json_is_string(json_object_get(wd, "dev")) &&
+	    json_is_integer(wt) && json_integer_value(wt) > 0 && json_integer_value(wt) <= 3600) {
+		r.watchdog = json_string_value(json_object_get(wd, "dev"));
+		r.watchdog_s = (uint32_t)json_integer_value(wt);
+	}
+	if (!json_is_object(r.seen))
+		r.seen = NULL;
 	vg_coord_report(c->co, from, &r);
 	schedule_run(c, 0);
 }
@@ -986,7 +1048,7 @@ static void on_m_message(void *arg, uint32_t from, const void *data, size_t len)
 	} else if (!strcmp(kind, "summary")) {
 		on_summary(c, from, o);
 	} else if (!strcmp(kind, "bye")) {
-		vg_coord_bye(c->co, fname);
+		vg_coord_bye(c->co, fname, json_object_get(o, "res"));
 	} else if (vg_coord_is_leader(c->co) && !strcmp(kind, "fence")) {
 		const char *t = json_string_value(json_object_get(o, "node"));
 		if (t && vg_config_node(c->cfg, t))
@@ -1112,11 +1174,29 @@ static void sv_change(void *arg)
 	wd_update(arg);
 }
 
+/* Fed while nothing runs here, or while a quorate member that has been in step (so the
+ * others see it and what it runs). Not while starting with adopted resources: the others may
+ * count on the deadline of a watchdog this node armed before it lost them. */
 static void wd_update(vg_cluster *c)
 {
+	bool healthy = !c->unclean_exit && (vg_supervisor_all_stopped(c->sv) ||
+					    (c->connected && c->quorate && c->been_synced));
+	if (!c->wd && healthy && c->cfg->watchdog && !c->freeing && !c->leaving && !c->wd_refused) {
+		char err[512];
+		c->wd = vg_watchdog_open(c->loop, c->cfg->watchdog, c->cfg->watchdog_timeout_s, err,
+					 sizeof err);
+		if (!c->wd) {
+			vg_error("watchdog: %s; refusing to run without it", err);
+			c->wd_refused = true;
+			fatal(c); /* stops everything, then exits */
+			return;
+		}
+		vg_info("watchdog %s armed (%u s)", c->cfg->watchdog, vg_watchdog_timeout_s(c->wd));
+		schedule_report(c); /* the others count its deadline from now on */
+		return;
+	}
 	if (c->wd)
-		vg_watchdog_set_healthy(c->wd, (c->connected && c->quorate) || c->starting ||
-						   vg_supervisor_all_stopped(c->sv));
+		vg_watchdog_set_healthy(c->wd, healthy);
 }
 
 static void sv_failure(void *arg, const char *resource, const char *what, bool hard)
@@ -1145,26 +1225,6 @@ static void sv_failure(void *arg, const char *resource, const char *what, bool h
 }
 
 /* ---- lifecycle --------------------------------------------------------------------- */
-
-static char *read_text(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	size_t cap = 4096, len = 0;
-	char *buf = malloc(cap);
-	size_t n;
-	while ((n = fread(buf + len, 1, cap - len - 1, f)) > 0) {
-		len += n;
-		if (cap - len < 2) {
-			cap *= 2;
-			buf = realloc(buf, cap);
-		}
-	}
-	fclose(f);
-	buf[len] = '\0';
-	return buf;
-}
 
 static void on_fatal_timer(uv_timer_t *t)
 {
@@ -1199,13 +1259,15 @@ vg_cluster *vg_cluster_new(const vg_cluster_opts *o, char *err, size_t errlen)
 	c->config_path = strdup(o->config_path);
 	c->on_fatal = o->on_fatal;
 	c->fatal_arg = o->fatal_arg;
-	c->file_yaml = read_text(o->config_path);
+	c->file_yaml = vg_file_read(o->config_path, VG_REPMSG_MAX, NULL, NULL, 0);
+	c->agents = o->agents;
 	c->rs = rs;
 	c->cfg = o->file_config;
 	if (rs->config_yaml) {
 		vg_config_errors errs = {0};
+		vg_agent_info ai = vg_md_cache_info(c->agents);
 		vg_config *cc = vg_config_load_buffer("committed configuration", rs->config_yaml,
-						      strlen(rs->config_yaml), c->ocf_root, &errs);
+						      strlen(rs->config_yaml), &ai, &errs);
 		if (cc && vg_config_node(cc, c->node)) {
 			char *diff = vg_config_diff(cc, o->file_config);
 			if (diff && *diff)
@@ -1246,19 +1308,10 @@ void vg_cluster_start(vg_cluster *c)
 	c->starting = true;
 	vg_supervisor_start(c->sv); /* probes first: a refusal below then stops what runs */
 	uint64_t grace = CONNECT_GRACE_MS;
-	if (c->cfg->watchdog) {
-		char err[512];
-		c->wd = vg_watchdog_open(c->loop, c->cfg->watchdog, c->cfg->watchdog_timeout_s, err,
-					 sizeof err);
-		if (!c->wd) {
-			vg_error("watchdog: %s; refusing to run without it", err);
-			fatal(c);
-			return;
-		}
-		vg_info("watchdog %s armed (%u s)", c->cfg->watchdog, c->cfg->watchdog_timeout_s);
-		if (grace > c->cfg->watchdog_timeout_s * 500u)
-			grace = c->cfg->watchdog_timeout_s * 500u;
-	}
+	/* the watchdog is armed by wd_update once nothing runs here or this node is a member in
+	 * step; a watchdog left armed by a vigild before this one is not fed until then */
+	if (c->cfg->watchdog && grace > c->cfg->watchdog_timeout_s * 500u)
+		grace = c->cfg->watchdog_timeout_s * 500u;
 	vg_membership_cbs cbs = {.on_change = on_m_change,
 				 .on_message = on_m_message,
 				 .on_ring = on_m_ring,
@@ -1267,14 +1320,46 @@ void vg_cluster_start(vg_cluster *c)
 	snprintf(group, sizeof group, "vigil-%s", c->cfg->name ? c->cfg->name : "cluster");
 	c->m = vg_membership_new(c->loop, group, &cbs, c);
 	uv_timer_start(&c->connect_timer, on_connect_timeout, grace, 0);
+	wd_update(c); /* nothing configured to run: armed at once */
 }
 
+/* Everything is down or given up (blocked). Goodbye, and a disarmed watchdog, only when
+ * every resource is verifiably stopped: otherwise the others must treat this node as
+ * unclean (fence it, or count on its watchdog, which stays armed and unfed). */
 static void on_all_down(void *arg)
 {
 	vg_cluster *c = arg;
-	c->clean_stop = true;
-	if (c->connected)
-		send_c(c, json_pack("{s:s}", "kind", "bye"));
+	c->clean_stop = vg_supervisor_all_stopped(c->sv);
+	json_t *res = vg_supervisor_report(c->sv);
+	if (!c->clean_stop) {
+		c->unclean_exit = true;
+		char list[512] = "";
+		const char *k;
+		json_t *v;
+		json_object_foreach(res, k, v)
+		{
+			size_t l = strlen(list);
+			if (strcmp(json_string_value(v), "stopped"))
+				snprintf(list + l, sizeof list - l, "%s%s (%s)", l ? ", " : "", k,
+					 json_string_value(v));
+		}
+		vg_error("not everything stopped: %s; leaving without a goodbye, the others treat "
+			 "this node as unclean%s",
+			 list, c->wd ? " (its watchdog stays armed, unfed)" : "");
+		json_decref(res);
+		if (c->wd)
+			vg_watchdog_set_healthy(c->wd, false);
+	} else if (c->connected) {
+		/* each one verified stopped (a "failed" one that its monitor found down, too) */
+		json_t *bye = json_object();
+		const char *k;
+		json_t *v;
+		json_object_foreach(res, k, v) json_object_set_new(bye, k, json_string("stopped"));
+		json_decref(res);
+		send_c(c, json_pack("{s:s, s:o}", "kind", "bye", "res", bye));
+	} else {
+		json_decref(res);
+	}
 	vg_cluster_done_cb cb = c->done_cb;
 	c->done_cb = NULL;
 	if (cb)
@@ -1298,12 +1383,17 @@ static void on_close(uv_handle_t *h)
 	free(c);
 }
 
+static void applies_fail_all(vg_cluster *c, const char *why);
+
 void vg_cluster_free(vg_cluster *c)
 {
 	if (!c)
 		return;
 	c->freeing = true;
 	waiters_fail_all(c, "vigild is stopping");
+	applies_fail_all(c, "vigild is stopping: nothing was changed");
+	vg_md_req_cancel(c->md_req);
+	free(c->md_yaml);
 	if (c->fence_op)
 		vg_fence_cancel(c->fence_op);
 	free(c->fence_target);
@@ -1367,17 +1457,45 @@ static bool may_change(vg_cluster *c, vg_control_reply *r)
 	return true;
 }
 
-static void cmd_apply(vg_cluster *c, json_t *args, vg_control_reply *r)
+/* An apply waiting for its agents' meta-data. */
+struct apply_wait {
+	vg_cluster *c;
+	vg_control_conn *conn;
+	vg_md_req *req;
+	char *yaml, *file;
+	struct apply_wait *next;
+};
+
+static void apply_unlink(vg_cluster *c, struct apply_wait *a)
 {
-	const char *yaml = json_string_value(json_object_get(args, "yaml"));
-	const char *file = json_string_value(json_object_get(args, "file"));
-	if (!yaml) {
-		fail(r, 2, "%s", "apply: missing \"yaml\"");
-		return;
+	for (struct apply_wait **p = &c->applies; *p; p = &(*p)->next) {
+		if (*p == a) {
+			*p = a->next;
+			break;
+		}
 	}
+	free(a->yaml);
+	free(a->file);
+	free(a);
+}
+
+static void applies_fail_all(vg_cluster *c, const char *why)
+{
+	while (c->applies) {
+		struct apply_wait *a = c->applies;
+		vg_md_req_cancel(a->req);
+		vg_control_reply r = {.code = 3};
+		snprintf(r.error, sizeof r.error, "%s", why);
+		vg_control_finish(a->conn, &r);
+		apply_unlink(c, a);
+	}
+}
+
+static void apply_loaded(vg_cluster *c, const char *yaml, const char *file, vg_control_reply *r)
+{
 	vg_config_errors errs = {0};
-	vg_config *nc =
-	    vg_config_load_buffer(file ? file : "(apply)", yaml, strlen(yaml), c->ocf_root, &errs);
+	vg_agent_info ai = vg_md_cache_info(c->agents);
+	vg_config *nc = vg_config_load_buffer(file, yaml, strlen(yaml), &ai, &errs);
 	if (!nc) {
 		json_t *list = json_array();
 		char line[1024];
@@ -1413,6 +1531,42 @@ static void cmd_apply(vg_cluster *c, json_t *args, vg_control_reply *r)
 	    .kind = VG_REPMSG_CONFIG_COMMIT, .yaml = (char *)yaml, .base_version = c->rs->version};
 	if (send_r(c, &m, w) != 0)
 		waiter_finish(c, w, 3, NULL, "cannot reach the cluster: nothing was changed");
+}
+
+static void on_apply_agents(void *arg)
+{
+	struct apply_wait *a = arg;
+	vg_control_reply r = vg_control_resume(a->conn);
+	apply_loaded(a->c, a->yaml, a->file, &r);
+	vg_control_settle(&r);
+	apply_unlink(a->c, a);
+}
+
+/* The reply waits for the meta-data of the text's agents (fetched on the loop, or cached). */
+static void cmd_apply(vg_cluster *c, json_t *args, vg_control_reply *r)
+{
+	const char *yaml = json_string_value(json_object_get(args, "yaml"));
+	const char *file = json_string_value(json_object_get(args, "file"));
+	if (!yaml) {
+		fail(r, 2, "%s", "apply: missing \"yaml\"");
+		return;
+	}
+	size_t waiting = 0;
+	for (struct apply_wait *w = c->applies; w; w = w->next)
+		waiting++;
+	if (waiting >= PENDING_MAX) {
+		fail(r, 1, "%s", "too many requests in flight");
+		return;
+	}
+	struct apply_wait *a = calloc(1, sizeof *a);
+	*a = (struct apply_wait){.c = c,
+				 .conn = vg_control_defer(r),
+				 .yaml = strdup(yaml),
+				 .file = strdup(file ? file : "(apply)"),
+				 .next = c->applies};
+	c->applies = a;
+	const char *texts[] = {yaml};
+	a->req = vg_md_cache_prepare(c->agents, texts, 1, on_apply_agents, a);
 }
 
 static void cmd_change(vg_cluster *c, const vg_repmsg *m, vg_control_reply *r)

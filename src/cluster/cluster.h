@@ -15,6 +15,7 @@
 
 #include "config.h"
 #include "control.h"
+#include "metadata.h"
 
 /* ---- types ---------------------------------------------------------------- */
 
@@ -27,6 +28,9 @@ typedef struct {
 	const char *ocf_root;	 /* NULL: default */
 	const char *config_path; /* the file vigild was given */
 	vg_config *file_config;	 /* loaded from it; the cluster takes ownership */
+	/* The agents' meta-data (vigild's; it outlives the cluster). Every configuration is
+	 * loaded from it, after vg_md_cache_prepare: the cluster's at start-up must be in it. */
+	vg_md_cache *agents;
 	/* The local Corosync does not match the configuration: vigild must not run here. */
 	void (*on_fatal)(void *arg);
 	void *fatal_arg;

@@ -7,6 +7,7 @@
  */
 #include "store.h"
 #include "errbuf.h"
+#include "file.h"
 #include "log.h"
 #include "replog.h"
 
@@ -116,56 +117,24 @@ int vg_store_write_snapshot(const vg_repstate *s, const char *dir, char *err, si
 	return rc;
 }
 
-/* The whole file into *buf (NUL-terminated); 1 when it does not exist, 0, or -1 with err. */
+/* The whole file into *buf (NUL-terminated; file.h's reader); 1 when it does not exist, 0,
+ * or -1 with err. */
 static int read_all(const char *path, size_t max, char **buf, size_t *len, char *err, size_t errlen)
 {
-	*buf = NULL;
+	char ferr[256];
 	*len = 0;
-	FILE *f = fopen(path, "rbe");
-	if (!f) {
-		if (errno == ENOENT)
-			return 1;
-		vg_seterr(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	size_t cap = 0;
-	char *b = NULL;
-	for (;;) {
-		if (*len + 1 >= cap) {
-			if (cap > max) {
-				vg_seterr(err, errlen, "%s: larger than %zu bytes", path, max);
-				goto fail;
-			}
-			cap = cap ? cap * 2 : 65536;
-			char *nb = realloc(b, cap);
-			if (!nb) {
-				vg_seterr(err, errlen, "%s: out of memory", path);
-				goto fail;
-			}
-			b = nb;
-		}
-		size_t r = fread(b + *len, 1, cap - *len - 1, f);
-		*len += r;
-		if (r == 0) {
-			if (ferror(f)) {
-				vg_seterr(err, errlen, "%s: read error", path);
-				goto fail;
-			}
-			break;
-		}
-	}
-	fclose(f);
-	b[*len] = '\0';
-	*buf = b;
-	return 0;
-fail:
-	fclose(f);
-	free(b);
+	*buf = vg_file_read(path, max, len, ferr, sizeof ferr);
+	if (*buf)
+		return 0;
+	if (errno == ENOENT)
+		return 1;
+	vg_seterr(err, errlen, "%s: %s", path, ferr);
 	return -1;
 }
 
-int vg_store_load(const char *dir, vg_repstate **out, size_t *log_good, size_t *log_len, char *err,
-		  size_t errlen)
+/* vg_store_load; loud: the replay and a dropped tail are logged (once, by vg_store_open). */
+static int load(const char *dir, vg_repstate **out, size_t *log_good, size_t *log_len, bool loud,
+		char *err, size_t errlen)
 {
 	char path[PATH_LEN], lpath[PATH_LEN];
 	*out = NULL;
@@ -210,9 +179,9 @@ int vg_store_load(const char *dir, vg_repstate **out, size_t *log_good, size_t *
 		char why[512];
 		size_t good =
 		    vg_replog_replay(s, (const uint8_t *)buf, len, &applied, why, sizeof why);
-		if (good < len)
+		if (loud && good < len)
 			vg_warn("%s: dropping its last %zu bytes: %s", lpath, len - good, why);
-		if (applied)
+		if (loud && applied)
 			vg_info("%s: replayed %zu changes onto %s (now epoch %llu, version %llu)",
 				lpath, applied, path, (unsigned long long)s->epoch,
 				(unsigned long long)s->version);
@@ -226,13 +195,19 @@ int vg_store_load(const char *dir, vg_repstate **out, size_t *log_good, size_t *
 	return 0;
 }
 
+int vg_store_load(const char *dir, vg_repstate **out, size_t *log_good, size_t *log_len, char *err,
+		  size_t errlen)
+{
+	return load(dir, out, log_good, log_len, false, err, errlen);
+}
+
 /* ---- the store on the loop ------------------------------------------------------ */
 
 vg_store *vg_store_open(uv_loop_t *loop, const char *dir, vg_repstate **state, char *err,
 			size_t errlen)
 {
 	size_t good, len;
-	if (vg_store_load(dir, state, &good, &len, err, errlen) < 0)
+	if (load(dir, state, &good, &len, true, err, errlen) < 0)
 		return NULL;
 	char lpath[PATH_LEN];
 	snprintf(lpath, sizeof lpath, "%s/changes.log", dir);

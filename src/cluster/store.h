@@ -39,8 +39,9 @@ void vg_store_close(vg_store *st);
 /* Synchronous helpers (start-up, tests, tools). */
 /* Atomically write DIR/state.json (temp file, fsync, rename, fsync DIR). 0 or -1 with err. */
 int vg_store_write_snapshot(const vg_repstate *s, const char *dir, char *err, size_t errlen);
-/* DIR/state.json plus a replay of DIR/changes.log into *out; a missing snapshot is an empty
- * state, a corrupt one an error naming the file. *log_good (if not NULL) is the length of the
+/* DIR/state.json plus a replay of DIR/changes.log into *out (read only, quiet: what
+ * vg_store_open would load); a missing snapshot is an empty state, a corrupt one an error
+ * naming the file. *log_good (if not NULL) is the length of the
  * log's good prefix and *log_len its size. 0 or -1 with err. */
 int vg_store_load(const char *dir, vg_repstate **out, size_t *log_good, size_t *log_len, char *err,
 		  size_t errlen);

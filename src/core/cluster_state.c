@@ -99,7 +99,8 @@ vg_cluster_state *vg_cluster_state_dup(const vg_cluster_state *o)
 		}
 	}
 	s->n_insts = o->n_insts;
-	s->insts = xrealloc(NULL, sizeof(*s->insts) * (o->n_insts ? o->n_insts : 1));
+	s->cap_insts = o->n_insts ? o->n_insts : 1;
+	s->insts = xrealloc(NULL, sizeof(*s->insts) * s->cap_insts);
 	for (size_t i = 0; i < o->n_insts; i++) {
 		s->insts[i] = o->insts[i];
 		s->insts[i].resource = xstrdup(o->insts[i].resource);
@@ -126,6 +127,7 @@ void vg_cluster_state_free(vg_cluster_state *s)
 		free(s->insts[i].node);
 	}
 	free(s->insts);
+	vg_strmap_free(&s->index);
 	free(s->name);
 	free(s->leader);
 	free(s);
@@ -139,13 +141,25 @@ vg_node_cond *vg_cluster_state_node(vg_cluster_state *s, const char *node)
 	return NULL;
 }
 
+/* Index what was appended since the last lookup; the keys are the instances' own strings. */
+static void index_insts(vg_cluster_state *s)
+{
+	if (s->n_indexed > s->n_insts) { /* shrunk by hand: start over */
+		vg_strmap_free(&s->index);
+		s->n_indexed = 0;
+	}
+	for (; s->n_indexed < s->n_insts; s->n_indexed++) {
+		const vg_inst_cond *ic = &s->insts[s->n_indexed];
+		if (vg_strmap_get2(&s->index, ic->resource, ic->node) < 0)
+			vg_strmap_put2(&s->index, ic->resource, ic->node, (uint32_t)s->n_indexed);
+	}
+}
+
 vg_inst_cond *vg_cluster_state_inst(vg_cluster_state *s, const char *resource, const char *node)
 {
-	for (size_t i = 0; i < s->n_insts; i++)
-		if (strcmp(s->insts[i].resource, resource) == 0 &&
-		    strcmp(s->insts[i].node, node) == 0)
-			return &s->insts[i];
-	return NULL;
+	index_insts(s);
+	int64_t i = vg_strmap_get2(&s->index, resource, node);
+	return i >= 0 ? &s->insts[i] : NULL;
 }
 
 vg_inst_cond *vg_cluster_state_inst_get(vg_cluster_state *s, const char *resource, const char *node)
@@ -156,7 +170,10 @@ vg_inst_cond *vg_cluster_state_inst_get(vg_cluster_state *s, const char *resourc
 
 vg_inst_cond *vg_cluster_state_inst_add(vg_cluster_state *s, const char *resource, const char *node)
 {
-	s->insts = xrealloc(s->insts, sizeof(*s->insts) * (s->n_insts + 1));
+	if (s->n_insts >= s->cap_insts) {
+		s->cap_insts = s->n_insts < 8 ? 16 : s->n_insts * 2;
+		s->insts = xrealloc(s->insts, sizeof(*s->insts) * s->cap_insts);
+	}
 	vg_inst_cond *ic = &s->insts[s->n_insts++];
 	memset(ic, 0, sizeof(*ic));
 	ic->resource = xstrdup(resource);
@@ -308,14 +325,8 @@ static int parse_instance(vg_cluster_state *s, const vg_config *cfg, const char 
 		if (!strcmp(s->insts[k].node, node) && !strcmp(s->insts[k].resource, rname))
 			ic = &s->insts[k];
 	bool fresh = !ic;
-	if (!ic) {
-		s->insts = xrealloc(s->insts, sizeof(*s->insts) * (s->n_insts + 1));
-		ic = &s->insts[s->n_insts++];
-		memset(ic, 0, sizeof(*ic));
-		ic->resource = xstrdup(rname);
-		ic->node = xstrdup(node);
-		ic->state = VG_INST_STOPPED;
-	}
+	if (!ic)
+		ic = vg_cluster_state_inst_add(s, rname, node);
 	bool active = st >= VG_INST_RUNNING;
 	if (fresh || (ic->state < VG_INST_RUNNING && active) || st == VG_INST_FAILED ||
 	    (st == VG_INST_PROMOTED && ic->state != VG_INST_FAILED))

@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "config.h"
+#include "strmap.h"
 
 /* ---- types ---------------------------------------------------------------- */
 
@@ -73,6 +74,11 @@ typedef struct {
 	size_t n_nodes;
 	vg_inst_cond *insts;
 	size_t n_insts;
+	/* private to cluster_state.c: insts' capacity, and the (resource, node) index of the
+	 * first n_indexed of them (extended on lookup, so instances appended by hand are found) */
+	size_t cap_insts;
+	size_t n_indexed;
+	vg_strmap index;
 } vg_cluster_state;
 
 /* ---- functions ------------------------------------------------------------ */

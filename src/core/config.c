@@ -3,7 +3,8 @@
  * Owns: turning the libcyaml intermediate structs into vg_config with defaults filled in,
  * every semantic check (values, names, references, agents' required parameters), the
  * error list, and the small shared parsers of config.h. Must not: start anything, touch
- * the network, or keep state between calls.
+ * the network, or keep state between calls; what it needs of agents it asks the caller's
+ * vg_agent_info (it never looks for or runs an agent itself).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -14,6 +15,7 @@
 
 #include "config.h"
 #include "config_schema.h"
+#include "file.h"
 #include "log.h"
 #include "ocf.h"
 #include "yamlpos.h"
@@ -28,7 +30,7 @@
 #define DEFAULT_WATCHDOG_S	     10
 #define DEFAULT_HTTP_ADDRESS	     "127.0.0.1:7480"
 #define DEFAULT_FENCE_TIMEOUT_MS     60000
-#define METADATA_TIMEOUT_MS	     5000
+#define CONFIG_MAX_BYTES	     (16u << 20)
 #define PATH_LEN		     512
 
 /* ---- errors --------------------------------------------------------------- */
@@ -180,6 +182,10 @@ int vg_score_add(int a, int b)
 
 const vg_resource *vg_config_resource(const vg_config *c, const char *name)
 {
+	if (c && c->resource_index.mask) {
+		int i = vg_strmap_get(&c->resource_index, name);
+		return i >= 0 ? &c->resources[i] : NULL;
+	}
 	for (size_t i = 0; c && name && i < c->n_resources; i++)
 		if (!strcmp(c->resources[i].name, name))
 			return &c->resources[i];
@@ -296,6 +302,7 @@ void vg_config_free(vg_config *c)
 	}
 	for (size_t i = 0; i < c->n_constraints; i++)
 		constraint_free(&c->constraints[i]);
+	vg_strmap_free(&c->resource_index);
 	free(c->nodes);
 	free(c->fence_devices);
 	free(c->resources);
@@ -311,14 +318,6 @@ void vg_config_free(vg_config *c)
 }
 
 /* ---- load context --------------------------------------------------------- */
-
-typedef struct {
-	char *provider;
-	char *agent;
-	int ok; /* 0: meta-data read, -1: failed (err) */
-	vg_ocf_metadata md;
-	char err[256];
-} md_entry;
 
 /* A name in one namespace: resources and groups share one; nodes and fence devices
  * have their own. */
@@ -337,11 +336,9 @@ typedef struct {
 typedef struct {
 	vg_cfg_sink sink;
 	const vg_ypos *y;
-	const char *ocf_root;
+	const vg_agent_info *agents; /* or NULL */
 	const vg_y_root *in;
 	vg_config *c;
-	md_entry *md;
-	size_t n_md;
 	nindex rg, nodes, fences;
 	int *group_of; /* per resource: index of its group or -1 */
 } ld;
@@ -934,42 +931,28 @@ static void check_native_params(ld *l, size_t i, const vg_resource *r)
 	}
 }
 
-static md_entry *md_lookup(ld *l, const char *provider, const char *agent)
-{
-	for (size_t k = 0; k < l->n_md; k++)
-		if (!strcmp(l->md[k].provider, provider) && !strcmp(l->md[k].agent, agent))
-			return &l->md[k];
-	md_entry *v = realloc(l->md, (l->n_md + 1) * sizeof(*v));
-	if (!v)
-		return NULL;
-	l->md = v;
-	md_entry *e = &v[l->n_md++];
-	memset(e, 0, sizeof(*e));
-	e->provider = strdup(provider);
-	e->agent = strdup(agent);
-	e->ok = vg_ocf_metadata_get(l->ocf_root, provider, agent, METADATA_TIMEOUT_MS, &e->md,
-				    e->err, sizeof(e->err));
-	return e;
-}
-
 static void check_ocf(ld *l, size_t i, const vg_resource *r)
 {
-	char p[PATH_LEN], path[4096];
-	if (vg_ocf_agent_path(l->ocf_root, r->provider, r->agent, path, sizeof(path)) < 0) {
-		lerr(l, fp(p, "resources", i, "type"), "OCF agent %s is not installed under %s",
-		     r->type, vg_ocf_root(l->ocf_root));
+	char p[PATH_LEN], err[512] = "";
+	const vg_ocf_metadata *md = NULL;
+	vg_agent_answer a = VG_AGENT_UNKNOWN;
+	if (l->agents)
+		a = l->agents->metadata(l->agents->arg, r->provider, r->agent, &md, err,
+					sizeof(err));
+	if (a == VG_AGENT_NOT_INSTALLED) {
+		lerr(l, fp(p, "resources", i, "type"), "OCF agent %s is not installed%s%s", r->type,
+		     *err ? " " : "", err);
 		return;
 	}
-	md_entry *e = md_lookup(l, r->provider, r->agent);
-	if (!e)
-		return;
-	if (e->ok < 0) {
+	if (a == VG_AGENT_FAILED) {
 		lerr(l, fp(p, "resources", i, "type"), "cannot read the meta-data of %s: %s",
-		     r->type, e->err);
+		     r->type, err);
 		return;
 	}
-	for (size_t k = 0; k < e->md.n_params; k++) {
-		const vg_ocf_param *mp = &e->md.params[k];
+	if (a != VG_AGENT_OK || !md)
+		return;
+	for (size_t k = 0; k < md->n_params; k++) {
+		const vg_ocf_param *mp = &md->params[k];
 		if (mp->required && !vg_resource_param(r, mp->name))
 			lerr(l, fp(p, "resources", i, "params"),
 			     "missing required parameter '%s' (required by %s)", mp->name, r->type);
@@ -1351,13 +1334,6 @@ static vg_config *convert(ld *l)
 
 static void ld_free(ld *l)
 {
-	for (size_t k = 0; k < l->n_md; k++) {
-		free(l->md[k].provider);
-		free(l->md[k].agent);
-		if (l->md[k].ok == 0)
-			vg_ocf_metadata_free(&l->md[k].md);
-	}
-	free(l->md);
 	free(l->rg.v);
 	free(l->nodes.v);
 	free(l->fences.v);
@@ -1428,11 +1404,11 @@ static void sort_errors(vg_config_errors *e)
 	}
 }
 
-vg_config *vg_config_load_buffer(const char *name, const char *yaml, size_t len,
-				 const char *ocf_root, vg_config_errors *errs)
+static vg_config *load(const char *name, const char *yaml, size_t len, const vg_agent_info *agents,
+		       vg_config_errors *errs, bool quiet)
 {
 	*errs = (vg_config_errors){0};
-	ld l = {.sink = {.file = name, .errs = errs}, .ocf_root = ocf_root};
+	ld l = {.sink = {.file = name, .errs = errs}, .agents = agents};
 	l.y = parse_checked(&l.sink, yaml, len);
 	if (!l.y) {
 		sort_errors(errs);
@@ -1454,7 +1430,11 @@ vg_config *vg_config_load_buffer(const char *name, const char *yaml, size_t len,
 	ld_free(&l);
 	vg_ypos_free((vg_ypos *)l.y);
 	if (c && errs->count == 0) {
-		warn_fencing(c);
+		if (!quiet)
+			warn_fencing(c);
+		vg_strmap_init(&c->resource_index, c->n_resources);
+		for (size_t i = 0; i < c->n_resources; i++)
+			vg_strmap_put(&c->resource_index, c->resources[i].name, (uint32_t)i);
 		return c;
 	}
 	if (!c && errs->count == 0)
@@ -1464,51 +1444,68 @@ vg_config *vg_config_load_buffer(const char *name, const char *yaml, size_t len,
 	return NULL;
 }
 
-static char *read_file(const char *file, size_t *len, char *err, size_t errlen)
+vg_config *vg_config_load_buffer(const char *name, const char *yaml, size_t len,
+				 const vg_agent_info *agents, vg_config_errors *errs)
 {
-	FILE *f = fopen(file, "rb");
-	char *buf = NULL;
-	size_t cap = 0, n = 0;
-	if (!f) {
-		snprintf(err, errlen, "cannot open: %s", strerror(errno));
-		return NULL;
-	}
-	for (;;) {
-		if (n == cap) {
-			char *b = realloc(buf, cap ? cap * 2 : 65536);
-			if (!b)
-				break;
-			buf = b;
-			cap = cap ? cap * 2 : 65536;
-		}
-		size_t r = fread(buf + n, 1, cap - n, f);
-		n += r;
-		if (r == 0)
-			break;
-	}
-	bool bad = ferror(f) != 0;
-	fclose(f);
-	if (bad) {
-		snprintf(err, errlen, "cannot read: %s", strerror(errno ? errno : EIO));
-		free(buf);
-		return NULL;
-	}
-	*len = n;
-	return buf;
+	return load(name, yaml, len, agents, errs, !agents);
 }
 
-vg_config *vg_config_load(const char *file, const char *ocf_root, vg_config_errors *errs)
+typedef struct {
+	void (*fn)(void *arg, const char *provider, const char *agent);
+	void *arg;
+	char **seen; /* "provider\nagent" */
+	size_t n_seen;
+} agent_list;
+
+static vg_agent_answer list_agent(void *arg, const char *provider, const char *agent,
+				  const vg_ocf_metadata **md, char *err, size_t errlen)
+{
+	(void)md;
+	(void)err;
+	(void)errlen;
+	agent_list *a = arg;
+	char *key;
+	if (asprintf(&key, "%s\n%s", provider, agent) < 0)
+		abort();
+	for (size_t i = 0; i < a->n_seen; i++) {
+		if (!strcmp(a->seen[i], key)) {
+			free(key);
+			return VG_AGENT_UNKNOWN;
+		}
+	}
+	a->seen = realloc(a->seen, (a->n_seen + 1) * sizeof(*a->seen));
+	if (!a->seen)
+		abort();
+	a->seen[a->n_seen++] = key;
+	a->fn(a->arg, provider, agent);
+	return VG_AGENT_UNKNOWN;
+}
+
+void vg_config_agents(const char *yaml, size_t len,
+		      void (*fn)(void *arg, const char *provider, const char *agent), void *arg)
+{
+	agent_list a = {.fn = fn, .arg = arg};
+	vg_agent_info info = {list_agent, &a};
+	vg_config_errors errs;
+	vg_config_free(load("(agents)", yaml, len, &info, &errs, true));
+	vg_config_errors_free(&errs);
+	for (size_t i = 0; i < a.n_seen; i++)
+		free(a.seen[i]);
+	free(a.seen);
+}
+
+vg_config *vg_config_load(const char *file, const vg_agent_info *agents, vg_config_errors *errs)
 {
 	char err[256];
 	size_t len = 0;
 	*errs = (vg_config_errors){0};
-	char *buf = read_file(file, &len, err, sizeof(err));
+	char *buf = vg_file_read(file, CONFIG_MAX_BYTES, &len, err, sizeof(err));
 	if (!buf) {
 		vg_cfg_sink s = {.file = file, .errs = errs};
 		vg_cfg_err(&s, 0, "(file)", "%s", err);
 		return NULL;
 	}
-	vg_config *c = vg_config_load_buffer(file, buf, len, ocf_root, errs);
+	vg_config *c = vg_config_load_buffer(file, buf, len, agents, errs);
 	free(buf);
 	return c;
 }

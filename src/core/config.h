@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "strmap.h"
+
 /* ---- types ---------------------------------------------------------------- */
 
 /* Scores: integers, saturating at +/- VG_SCORE_INF (Pacemaker's INFINITY). */
@@ -234,6 +236,9 @@ typedef struct {
 	size_t n_groups;
 	vg_constraint *constraints;
 	size_t n_constraints;
+	/* private to config.c: resources by name, made by the loader (a configuration built
+	 * by hand has none and is searched instead) */
+	vg_strmap resource_index;
 } vg_config;
 
 /* Validation errors: each names file, line and field. */
@@ -251,15 +256,43 @@ typedef struct {
 
 /* ---- functions ------------------------------------------------------------ */
 
+/* What the loader knows of OCF agents: it asks, it never looks at files or runs anything.
+ * Outside the core, src/node/metadata.h gives one that runs the agent synchronously (for the
+ * CLI) and a cache the daemon fills asynchronously before it loads. */
+typedef enum {
+	VG_AGENT_OK,		/* *md: its meta-data, valid until the load returns */
+	VG_AGENT_NOT_INSTALLED, /* no such agent on this node (err: where it was looked for) */
+	VG_AGENT_FAILED,	/* installed, but its meta-data could not be read (err: why) */
+	VG_AGENT_UNKNOWN,	/* not known (not fetched): the checks that need it are skipped */
+} vg_agent_answer;
+
+struct vg_ocf_metadata;
+
+typedef struct {
+	/* The meta-data of ocf:provider:agent. err (errlen bytes) is filled for
+	 * VG_AGENT_NOT_INSTALLED and VG_AGENT_FAILED. */
+	vg_agent_answer (*metadata)(void *arg, const char *provider, const char *agent,
+				    const struct vg_ocf_metadata **md, char *err, size_t errlen);
+	void *arg;
+} vg_agent_info;
+
 /* Load and completely validate FILE. On success returns a config and leaves
  * errs empty; on failure returns NULL and fills errs (caller frees with
- * vg_config_errors_free). ocf_root is where OCF agents live (for meta-data
- * checks of required parameters); NULL means $OCF_ROOT or /usr/lib/ocf. */
-vg_config *vg_config_load(const char *file, const char *ocf_root, vg_config_errors *errs);
+ * vg_config_errors_free). agents answers what an OCF resource needs (installed here, its
+ * required parameters); NULL: every agent is VG_AGENT_UNKNOWN (only the structure is checked,
+ * and nothing is logged: the first look of a caller that fetches meta-data, then loads again). */
+vg_config *vg_config_load(const char *file, const vg_agent_info *agents, vg_config_errors *errs);
 
 /* The same from an in-memory buffer; `name` is used in error messages. */
 vg_config *vg_config_load_buffer(const char *name, const char *yaml, size_t len,
-				 const char *ocf_root, vg_config_errors *errs);
+				 const vg_agent_info *agents, vg_config_errors *errs);
+
+/* Every OCF agent the text's resources name, each once, in file order: fn(arg, provider,
+ * agent). Whatever else is wrong with the text is not reported (the load that follows does);
+ * a text whose structure does not parse names none.
+ * This is how a caller learns which agents' meta-data to fetch before it loads. */
+void vg_config_agents(const char *yaml, size_t len,
+		      void (*fn)(void *arg, const char *provider, const char *agent), void *arg);
 
 void vg_config_free(vg_config *c);
 void vg_config_errors_free(vg_config_errors *e);

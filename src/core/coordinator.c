@@ -4,16 +4,23 @@
  * - a member is online (standby / maintenance from the admin flags, standby while leaving);
  * - a node that said goodbye (everything stopped) and left is offline;
  * - a node that left otherwise, or was never seen since this server started, is unclean
- *   until a fencing record newer than its loss exists (then fenced). What it ran is its last
- *   report; a node never heard from counts as possibly running everything.
+ *   until a fencing record applied after its loss exists (then fenced). What it ran is its
+ *   last report; a node never heard from counts as possibly running everything. Records
+ *   and losses are ordered by the replicated history, never by clocks: a loss is noted at
+ *   the state's version when this server is next in step after it (raised to the highest
+ *   version any server reports having known it a member at), a node never seen since
+ *   start-up at the version this server first was in step at, and a record counts when its
+ *   version (vg_rs_fence.version) is above that. A goodbye counts only when it reports
+ *   every resource stopped.
  * - `requires: quorum` resources of an unclean node count as stopped once quorum_loss_delay
  *   has passed since it left (it lost quorum in the same membership change and stopped
  *   them), except with two_node, where both halves keep quorum, or with a qnetd arbiter,
  *   where the cut-off side keeps quorum until its qdevice hears from qnetd or times out:
  *   then only fencing counts.
- * With a watchdog configured (every server feeds its own, and stops feeding while it holds
+ * With a watchdog armed (every server feeds its own, and stops feeding while it holds
  * anything without quorum), a lost node counts as fenced once the watchdog deadline has
- * passed since it left, as SBD does.
+ * passed since it left, as SBD does: the deadline of the device and timeout the node itself
+ * reported armed, never the configuration's (which may have changed since).
  * As in Pacemaker, a resource that requires fencing starts nowhere while any node is unclean
  * (what it would do there is unknown), and neither does a `requires: quorum` one until the
  * unclean nodes count as having stopped it; with two_node, where both halves keep quorum,
@@ -40,8 +47,12 @@ typedef struct {
 	bool in_ring; /* its Corosync is in the ring (a non-member there lost its vigild) */
 	bool ever_member;
 	bool bye;
-	uint64_t lost_at;   /* monotonic ms */
-	uint64_t lost_wall; /* wall ms; 0 when never seen */
+	uint64_t lost_at; /* monotonic ms */
+	/* fencing order: the replicated version at which it was lost (see the top) */
+	bool lost_pending;     /* lost; its version is taken when next in step */
+	uint64_t lost_version; /* valid when ever_member && !lost_pending */
+	bool has_seen;	       /* another server reported knowing it a member ... */
+	uint64_t seen_version; /* ... at most this version */
 	bool has_report;
 	uint64_t rep_view;  /* the view in which it arrived */
 	vg_node_report rep; /* rep.resources owned */
@@ -70,6 +81,8 @@ struct vg_coord {
 	uint64_t quorate_since;
 	bool synced;
 	uint32_t corosync_hold_ms; /* the local Corosync's totem hold, 0 when not known */
+	bool have_base;		   /* in step at least once since start-up ... */
+	uint64_t base_version;	   /* ... first at this version */
 	pending *pend;
 	size_t n_pend;
 	uint64_t next_id;
@@ -115,6 +128,7 @@ static void cnode_free(cnode *n)
 {
 	free(n->name);
 	json_decref(n->rep.resources);
+	free((char *)n->rep.watchdog);
 }
 
 void vg_coord_free(vg_coord *c)
@@ -140,6 +154,7 @@ void vg_coord_set_config(vg_coord *c, const vg_config *cfg)
 			nn[i] = *old;
 			old->name = NULL;
 			old->rep.resources = NULL;
+			old->rep.watchdog = NULL;
 		} else {
 			nn[i].name = strdup(cfg->nodes[i].name);
 			nn[i].lost_at = c->quorate_since;
@@ -159,6 +174,7 @@ void vg_coord_membership(vg_coord *c, const uint32_t *members, size_t n,
 			 const uint32_t *ring_members, size_t n_ring, bool quorate, uint64_t ring,
 			 uint64_t now, uint64_t wall)
 {
+	(void)wall; /* no safety decision reads a clock of another machine, nor this one's wall */
 	if (quorate && !c->quorate)
 		c->quorate_since = now;
 	c->quorate = quorate;
@@ -182,7 +198,7 @@ void vg_coord_membership(vg_coord *c, const uint32_t *members, size_t n,
 			cn->fence_retry_at = 0;
 		} else if (was) {
 			cn->lost_at = now;
-			cn->lost_wall = wall;
+			cn->lost_pending = true;
 			cn->fence_wait_until = 0;
 			if (!cn->bye)
 				vg_warn("node %s left the membership", cn->name);
@@ -198,9 +214,26 @@ void vg_coord_report(vg_coord *c, const char *node, const vg_node_report *r)
 	if (!cn)
 		return;
 	json_decref(cn->rep.resources);
+	free((char *)cn->rep.watchdog);
 	cn->rep = *r;
 	cn->rep.resources = json_incref(r->resources);
+	cn->rep.watchdog = r->watchdog && r->watchdog_s ? strdup(r->watchdog) : NULL;
+	cn->rep.watchdog_s = cn->rep.watchdog ? r->watchdog_s : 0;
+	cn->rep.seen = NULL;
 	cn->has_report = true;
+	const char *name;
+	json_t *v;
+	json_object_foreach(r->seen, name, v)
+	{
+		cnode *other = node_by_name(c, name);
+		if (!other || !strcmp(name, c->local) || !json_is_integer(v) ||
+		    json_integer_value(v) < 0)
+			continue;
+		uint64_t ver = (uint64_t)json_integer_value(v);
+		if (!other->has_seen || ver > other->seen_version)
+			other->seen_version = ver;
+		other->has_seen = true;
+	}
 	cn->rep_view = c->view;
 	size_t k = 0;
 	for (size_t i = 0; i < c->n_pend; i++) {
@@ -215,11 +248,28 @@ void vg_coord_report(vg_coord *c, const char *node, const vg_node_report *r)
 	c->n_pend = k;
 }
 
-void vg_coord_bye(vg_coord *c, const char *node)
+bool vg_coord_bye(vg_coord *c, const char *node, const json_t *resources)
 {
 	cnode *cn = node_by_name(c, node);
-	if (cn)
-		cn->bye = true;
+	if (!cn)
+		return false;
+	if (!json_is_object(resources)) {
+		vg_warn("%s says goodbye without saying what it stopped: not a clean stop", node);
+		return false;
+	}
+	const char *k;
+	json_t *v;
+	json_object_foreach((json_t *)resources, k, v)
+	{
+		const char *st = json_string_value(v);
+		if (!st || strcmp(st, "stopped")) {
+			vg_warn("%s says goodbye but %s is %s there: not a clean stop", node, k,
+				st ? st : "?");
+			return false;
+		}
+	}
+	cn->bye = true;
+	return true;
 }
 
 void vg_coord_fence_done(vg_coord *c, const char *node, bool ok, const char *detail, uint64_t now)
@@ -304,21 +354,86 @@ static const vg_rs_fence *fence_record(const vg_repstate *rs, const char *node)
 	return NULL;
 }
 
-static bool is_fenced(const vg_repstate *rs, const cnode *cn)
+/* In step: the losses seen since the last time get their place in the replicated history. */
+static void order_losses(vg_coord *c, const vg_repstate *rs)
 {
-	const vg_rs_fence *f = fence_record(rs, cn->name);
-	return f && f->time_ms >= cn->lost_wall;
+	if (!c->synced || !rs)
+		return;
+	if (!c->have_base) {
+		c->have_base = true;
+		c->base_version = rs->version;
+	}
+	for (size_t i = 0; i < c->n; i++)
+		if (c->nodes[i].lost_pending) {
+			c->nodes[i].lost_pending = false;
+			c->nodes[i].lost_version = rs->version;
+		}
 }
 
-/* When a lost node has certainly reset itself (or stopped everything), 0 without a watchdog. */
+void vg_coord_in_step(vg_coord *c, const vg_repstate *rs)
+{
+	order_losses(c, rs);
+}
+
+/* The version a fencing record of a node gone from the membership must be above to count
+ * for it; false while that is not known yet. */
+static bool loss_version(const vg_coord *c, const cnode *cn, uint64_t *out)
+{
+	uint64_t v;
+	if (cn->ever_member && !cn->lost_pending)
+		v = cn->lost_version;
+	else if (!cn->ever_member && c->have_base)
+		v = c->base_version;
+	else
+		return false;
+	if (cn->has_seen && cn->seen_version > v)
+		v = cn->seen_version;
+	*out = v;
+	return true;
+}
+
+static bool is_fenced(const vg_coord *c, const vg_repstate *rs, const cnode *cn)
+{
+	const vg_rs_fence *f = fence_record(rs, cn->name);
+	uint64_t after;
+	return f && loss_version(c, cn, &after) && f->version > after;
+}
+
+json_t *vg_coord_seen(vg_coord *c, const vg_repstate *rs)
+{
+	order_losses(c, rs);
+	json_t *o = json_object();
+	for (size_t i = 0; i < c->n; i++) {
+		const cnode *cn = &c->nodes[i];
+		if (cn->member || !strcmp(cn->name, c->local))
+			continue;
+		bool mine = cn->ever_member && !cn->lost_pending;
+		if (!mine && !cn->has_seen)
+			continue;
+		uint64_t v = mine ? cn->lost_version : 0;
+		if (cn->has_seen && cn->seen_version > v)
+			v = cn->seen_version;
+		json_object_set_new(o, cn->name, json_integer((json_int_t)v));
+	}
+	return o;
+}
+
+/* The watchdog timeout the node reported armed, 0 when none. */
+static uint32_t armed_watchdog_s(const cnode *cn)
+{
+	return cn->has_report ? cn->rep.watchdog_s : 0;
+}
+
+/* When a lost node has certainly reset itself (or stopped everything), 0 when it did not
+ * report an armed watchdog. */
 static uint64_t watchdog_at(const vg_coord *c, const cnode *cn)
 {
-	if (!c->cfg->watchdog)
+	uint32_t armed = armed_watchdog_s(cn);
+	if (!armed)
 		return 0;
 	/* it stops feeding when it sees quorum go, at most quorum_loss_delay after we saw it
 	 * leave (the measured skew, with margin) */
-	return cn->lost_at + vg_coord_quorum_loss_delay(c) +
-	       vg_watchdog_deadline_ms(c->cfg->watchdog_timeout_s);
+	return cn->lost_at + vg_coord_quorum_loss_delay(c) + vg_watchdog_deadline_ms(armed);
 }
 
 static bool self_stopped(const vg_coord *c, const cnode *cn, uint64_t now)
@@ -367,6 +482,7 @@ static vg_cluster_state *build_state(vg_coord *c, const vg_repstate *rs, uint64_
 				     uint64_t wall, bool for_display)
 {
 	const vg_config *cfg = c->cfg;
+	order_losses(c, rs);
 	vg_cluster_state *st = vg_cluster_state_new(cfg);
 	const char *leader = vg_coord_leader(c);
 	st->leader = leader ? strdup(leader) : NULL;
@@ -394,7 +510,7 @@ static vg_cluster_state *build_state(vg_coord *c, const vg_repstate *rs, uint64_
 		} else if (cn->bye) {
 			nc->state = VG_NODE_OFFLINE;
 			runs = false;
-		} else if (is_fenced(rs, cn) ||
+		} else if (is_fenced(c, rs, cn) ||
 			   (watchdog_at(c, cn) && now >= watchdog_at(c, cn) && c->quorate)) {
 			nc->state = VG_NODE_FENCED;
 			runs = false;
@@ -546,9 +662,12 @@ static void act_fence(vg_coord *c, cnode *cn, uint64_t now, uint64_t *next)
 	if (!vg_fence_configured(c->cfg, cn->name)) {
 		uint64_t wd = watchdog_at(c, cn);
 		if (wd) {
-			snprintf(cn->reason, sizeof cn->reason,
-				 "no fence device; its watchdog resets it: counted off in %llu s",
-				 (unsigned long long)((wd > now ? wd - now : 0) + 999) / 1000);
+			snprintf(
+			    cn->reason, sizeof cn->reason,
+			    "no fence device; its watchdog (%s, %u s) resets it: counted off in "
+			    "%llu s",
+			    cn->rep.watchdog, cn->rep.watchdog_s,
+			    (unsigned long long)((wd > now ? wd - now : 0) + 999) / 1000);
 			rearm_min(next, wd, now);
 			return;
 		}
@@ -589,6 +708,7 @@ static void act_fence(vg_coord *c, cnode *cn, uint64_t now, uint64_t *next)
 
 void vg_coord_run(vg_coord *c, const vg_repstate *rs, uint64_t now, uint64_t wall)
 {
+	order_losses(c, rs);
 	if (!c->cfg || !c->synced || !vg_coord_is_leader(c))
 		return;
 	vg_cluster_state *st = vg_coord_state(c, rs, now, wall);
@@ -653,7 +773,7 @@ static void node_reason(const vg_coord *c, const cnode *cn, const vg_node_cond *
 		snprintf(buf, len, "%s; %s", why, cn->reason);
 	else if (!c->quorate)
 		snprintf(buf, len, "%s; no quorum here", why);
-	else if (!vg_fence_configured(c->cfg, cn->name) && !c->cfg->watchdog)
+	else if (!vg_fence_configured(c->cfg, cn->name) && !armed_watchdog_s(cn))
 		snprintf(buf, len, "%s; no fence device: waiting for `vigil node confirm-down %s`",
 			 why, cn->name);
 	else
@@ -692,7 +812,7 @@ static void waiting_reason(const vg_coord *c, const vg_cluster_state *st, const 
 				 cn->name, (unsigned long long)(at > now ? at - now : 0));
 			return;
 		}
-		if (!vg_fence_configured(c->cfg, cn->name) && !c->cfg->watchdog)
+		if (!vg_fence_configured(c->cfg, cn->name) && !armed_watchdog_s(cn))
 			snprintf(buf, len,
 				 "waiting for fencing of %s: no fence device; run `vigil node "
 				 "confirm-down %s`",
@@ -725,6 +845,12 @@ json_t *vg_coord_status(vg_coord *c, const vg_repstate *rs, uint64_t now, uint64
 		if (cn && nc)
 			node_reason(c, cn, nc, buf, sizeof buf);
 		json_object_set_new(v, "reason", buf[0] ? json_string(buf) : json_null());
+		/* the watchdog it reported armed: the only deadline counted for it */
+		json_object_set_new(v, "watchdog",
+				    cn && armed_watchdog_s(cn)
+					? json_pack("{s:s, s:I}", "device", cn->rep.watchdog,
+						    "timeout_s", (json_int_t)cn->rep.watchdog_s)
+					: json_null());
 	}
 	json_array_foreach(json_object_get(o, "resources"), i, v)
 	{

@@ -44,6 +44,14 @@ typedef struct {
 	bool leaving;	   /* the node is shutting down: move everything away */
 	uint64_t ack;	   /* highest action id it has taken on in this view */
 	json_t *resources; /* {"name": "state"}; borrowed during the call */
+	/* The watchdog the node armed and the timeout the device took (which may be below the
+	 * configured one): the only watchdog deadline counted for it once lost. NULL / 0: it
+	 * armed none (yet). Borrowed during the call. */
+	const char *watchdog;
+	uint32_t watchdog_s;
+	/* {"node": version}: for each node gone from its membership, the replicated version at
+	 * which the reporter last knew it a member (vg_coord_seen); NULL when none. Borrowed. */
+	json_t *seen;
 } vg_node_report;
 
 /* ---- functions ------------------------------------------------------------ */
@@ -60,12 +68,30 @@ void vg_coord_membership(vg_coord *c, const uint32_t *members, size_t n,
 			 const uint32_t *ring_members, size_t n_ring, bool quorate, uint64_t ring,
 			 uint64_t now, uint64_t wall);
 void vg_coord_report(vg_coord *c, const char *node, const vg_node_report *r);
-/* The node stopped cleanly (it sent its goodbye with everything stopped). */
-void vg_coord_bye(vg_coord *c, const char *node);
+/* The node says goodbye before it leaves: resources is its own report of what it runs
+ * ({"name": "state"}). The goodbye counts (the node is offline, not unclean, once gone) only
+ * when every entry is "stopped"; otherwise it is ignored and false returned. */
+bool vg_coord_bye(vg_coord *c, const char *node, const json_t *resources);
 /* The owner's fencing of node ended (ok or not, with a reason for status). */
 void vg_coord_fence_done(vg_coord *c, const char *node, bool ok, const char *detail, uint64_t now);
-/* Whether the view may act: this server's replicated state is in step with the others'. */
+/* Whether the view may act: this server's replicated state is in step with the others'.
+ * Call it with false before a membership change (vg_coord_membership), true once in step:
+ * the nodes lost in the change are then ordered against the replicated history at the
+ * version of the first vg_coord_in_step / _run / _status / _state / _seen call in step (a
+ * fencing record counts for a loss only if applied after it, see vg_rs_fence.version), and a
+ * node never a member since this server started against the version at which it first was
+ * in step. No clock takes part. */
 void vg_coord_set_synced(vg_coord *c, bool synced);
+/* Once in step (after vg_coord_set_synced(c, true)), with the state as it is at that moment
+ * (before changes held for after the sync are applied on top): orders the losses at its
+ * version at once instead of at the next call above. */
+void vg_coord_in_step(vg_coord *c, const vg_repstate *rs);
+/* What this server knows of the nodes gone from its membership, for its report (.seen):
+ * {"node": the version at which it last knew it a member}; merged, in vg_coord_report, from
+ * everyone's reports (the highest counts), so a server that was away (cut off, with nobody
+ * changing the replicated state meanwhile) does not take an old fencing record for a newer
+ * loss it did not see. A new reference. */
+json_t *vg_coord_seen(vg_coord *c, const vg_repstate *rs);
 /* The local Corosync's totem hold (ms; 0: not known). The two sides of a cut see the new
  * membership up to about one hold apart, so a lost node's `requires: quorum` resources count
  * as stopped only after vg_coord_quorum_loss_delay(): cluster.quorum_loss_delay, raised to

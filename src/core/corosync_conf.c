@@ -412,10 +412,10 @@ static int opt_value(int argc, char **argv, int *i, const char *shrt, const char
 	return 0;
 }
 
-static int load_config(const char *file, vg_config **out, FILE *err)
+static int load_config(const char *file, const vg_agent_info *agents, vg_config **out, FILE *err)
 {
 	vg_config_errors e;
-	vg_config *c = vg_config_load(file, NULL, &e);
+	vg_config *c = vg_config_load(file, agents, &e);
 	if (c) {
 		vg_config_errors_free(&e);
 		*out = c;
@@ -433,7 +433,7 @@ static int load_config(const char *file, vg_config **out, FILE *err)
 	return io ? EXIT_IO : EXIT_USAGE;
 }
 
-int vg_corosync_conf_main(int argc, char **argv, FILE *out, FILE *err)
+int vg_corosync_conf_main(int argc, char **argv, const vg_agent_info *agents, FILE *out, FILE *err)
 {
 	const char *cfg = NULL, *node = NULL, *authkey = NULL;
 	for (int i = 1; i < argc; i++) {
@@ -465,7 +465,7 @@ int vg_corosync_conf_main(int argc, char **argv, FILE *out, FILE *err)
 		return usage(err, !cfg ? "-c CLUSTER.YAML is required" : "-n NODE is required");
 
 	vg_config *c = NULL;
-	int rc = load_config(cfg, &c, err);
+	int rc = load_config(cfg, agents, &c, err);
 	if (rc)
 		return rc;
 	char msg[512];

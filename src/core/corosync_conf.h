@@ -57,6 +57,6 @@ int vg_corosync_authkey(const char *key_file, unsigned char *out, size_t len, ch
 /* `vigil corosync-conf -c cluster.yaml -n NODE [--authkey FILE]` (argv[0] is the command name).
  * Prints the conf to out; with --authkey also writes the derived key to FILE (mode 0400,
  * replaced atomically). Exit code: 0 ok, 2 usage or validation error, 1 I/O error. */
-int vg_corosync_conf_main(int argc, char **argv, FILE *out, FILE *err);
+int vg_corosync_conf_main(int argc, char **argv, const vg_agent_info *agents, FILE *out, FILE *err);
 
 #endif

@@ -1,25 +1,19 @@
 /* ocf.c - the OCF 1.1 resource-agent contract (see ocf.h).
  *
  * Owns: exit-code meaning, the environment of an action, meta-data parsing (libxml2) and
- * the list of installed agents. Must not: run agents on the daemon's loop; the only
- * process it starts is the synchronous `meta-data` call used before the loop runs and by
- * the CLI, bounded by a timeout.
+ * the list of installed agents. Must not: run anything (src/node runs agents, also for their
+ * meta-data: metadata.c).
  */
 #include "ocf.h"
 
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <libxml/parser.h>
@@ -334,124 +328,6 @@ void vg_ocf_metadata_free(vg_ocf_metadata *md)
 	free(md->shortdesc);
 	free(md->longdesc);
 	memset(md, 0, sizeof *md);
-}
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-/* Run argv with env, collect stdout up to a limit, kill its process group at the deadline. */
-static int run_capture(const char *path, char **env, uint64_t timeout_ms, char **out,
-		       size_t *outlen, char *err, size_t errlen)
-{
-	int fds[2];
-	if (pipe2(fds, O_CLOEXEC) != 0) {
-		snprintf(err, errlen, "pipe: %s", strerror(errno));
-		return -1;
-	}
-	pid_t pid = fork();
-	if (pid < 0) {
-		snprintf(err, errlen, "fork: %s", strerror(errno));
-		close(fds[0]);
-		close(fds[1]);
-		return -1;
-	}
-	if (pid == 0) {
-		setpgid(0, 0);
-		dup2(fds[1], 1);
-		int devnull = open("/dev/null", O_RDWR);
-		if (devnull >= 0) {
-			dup2(devnull, 0);
-			dup2(devnull, 2);
-		}
-		char *argv[] = {(char *)path, (char *)"meta-data", NULL};
-		execve(path, argv, env);
-		_exit(127);
-	}
-	close(fds[1]);
-	size_t cap = 65536, n = 0;
-	char *buf = malloc(cap);
-	uint64_t deadline = now_ms() + timeout_ms;
-	bool timed_out = false;
-	for (;;) {
-		uint64_t now = now_ms();
-		if (now >= deadline) {
-			timed_out = true;
-			break;
-		}
-		struct pollfd pfd = {.fd = fds[0], .events = POLLIN};
-		int pr = poll(&pfd, 1, (int)(deadline - now));
-		if (pr < 0 && errno == EINTR)
-			continue;
-		if (pr <= 0) {
-			timed_out = pr == 0;
-			break;
-		}
-		if (n + 4096 > cap) {
-			if (cap >= (16u << 20))
-				break;
-			cap *= 2;
-			buf = realloc(buf, cap);
-		}
-		ssize_t r = read(fds[0], buf + n, cap - n - 1);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		n += (size_t)r;
-	}
-	close(fds[0]);
-	if (timed_out)
-		kill(-pid, SIGKILL);
-	int status = 0;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	buf[n] = '\0';
-	if (timed_out) {
-		snprintf(err, errlen, "%s meta-data timed out after %llu ms", path,
-			 (unsigned long long)timeout_ms);
-		free(buf);
-		return -1;
-	}
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		snprintf(err, errlen, "%s meta-data failed (exit %d)", path,
-			 WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
-		free(buf);
-		return -1;
-	}
-	*out = buf;
-	*outlen = n;
-	return 0;
-}
-
-int vg_ocf_metadata_get(const char *root, const char *provider, const char *agent,
-			uint64_t timeout_ms, vg_ocf_metadata *md, char *err, size_t errlen)
-{
-	char path[4096];
-	memset(md, 0, sizeof *md);
-	if (vg_ocf_agent_path(root, provider, agent, path, sizeof path) != 0) {
-		snprintf(err, errlen, "OCF agent ocf:%s:%s is not installed under %s/resource.d",
-			 provider ? provider : "?", agent ? agent : "?", vg_ocf_root(root));
-		return -1;
-	}
-	vg_resource r = {
-	    .name = (char *)"meta-data", .provider = (char *)provider, .agent = (char *)agent};
-	char **env = vg_ocf_env(root, &r, VG_OP_MONITOR, timeout_ms, 0, NULL);
-	char *xml = NULL;
-	size_t len = 0;
-	int rc = run_capture(path, env, timeout_ms, &xml, &len, err, errlen);
-	vg_env_free(env);
-	if (rc != 0)
-		return -1;
-	char perr[256];
-	rc = vg_ocf_metadata_parse(xml, len, md, perr, sizeof perr);
-	free(xml);
-	if (rc != 0)
-		snprintf(err, errlen, "ocf:%s:%s: %s", provider, agent, perr);
-	return rc;
 }
 
 static int cmp_str(const void *a, const void *b)

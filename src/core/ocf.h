@@ -58,7 +58,7 @@ typedef struct {
 	char *role; /* or NULL */
 } vg_ocf_action;
 
-typedef struct {
+typedef struct vg_ocf_metadata {
 	char *name;
 	char *version;
 	char *shortdesc;
@@ -92,13 +92,10 @@ char **vg_ocf_env(const char *root, const vg_resource *r, vg_op_kind action, uin
 		  uint64_t interval_ms, const char *node_name);
 void vg_env_free(char **env);
 
-/* Parse meta-data XML text. 0 ok, -1 on malformed XML (err filled). */
+/* Parse meta-data XML text (the output of `AGENT meta-data`, which src/node/metadata.c runs).
+ * 0 ok, -1 on malformed XML (err filled). */
 int vg_ocf_metadata_parse(const char *xml, size_t len, vg_ocf_metadata *md, char *err,
 			  size_t errlen);
-/* Run `AGENT meta-data` synchronously with a timeout (start-up and CLI use only, never
- * on the daemon's loop) and parse it. 0 ok, -1 error (err filled). */
-int vg_ocf_metadata_get(const char *root, const char *provider, const char *agent,
-			uint64_t timeout_ms, vg_ocf_metadata *md, char *err, size_t errlen);
 void vg_ocf_metadata_free(vg_ocf_metadata *md);
 
 /* List installed agents as "ocf:PROVIDER:AGENT" strings, sorted (caller frees each and

@@ -268,9 +268,10 @@ static json_t *state_to_json(const vg_repstate *s)
 			goto oom;
 	for (size_t i = 0; i < s->n_fences; i++)
 		if (json_array_append_new(
-			fences, json_pack("{s:s, s:I, s:s, s:s}", "node", s->fences[i].node,
+			fences, json_pack("{s:s, s:I, s:s, s:s, s:I}", "node", s->fences[i].node,
 					  "time_ms", (json_int_t)s->fences[i].time_ms, "by",
-					  s->fences[i].by, "method", s->fences[i].method)) < 0)
+					  s->fences[i].by, "method", s->fences[i].method, "version",
+					  (json_int_t)s->fences[i].version)) < 0)
 			goto oom;
 	for (size_t i = 0; i < s->n_failcounts; i++)
 		if (json_array_append_new(
@@ -345,7 +346,8 @@ static vg_repstate *state_from_json(const json_t *o, char *err, size_t errlen)
 					  "nodes",   "fencing", "failcounts", "events",
 					  "history", "recent",	NULL};
 	static const char *const nkeys[] = {"node", "standby", "maintenance", NULL};
-	static const char *const fkeys[] = {"node", "time_ms", "by", "method", NULL};
+	/* "version" came later: a file without it is read with version 0 (see vg_rs_fence) */
+	static const char *const fkeys[] = {"node", "time_ms", "by", "method", "version", NULL};
 	static const char *const ckeys[] = {"resource", "node", "count", "last_failure_ms", NULL};
 	static const char *const ekeys[] = {"time_ms", "kind", "text", NULL};
 	char what[64];
@@ -448,9 +450,17 @@ static vg_repstate *state_from_json(const json_t *o, char *err, size_t errlen)
 	{
 		snprintf(what, sizeof what, "state: fencing[%zu]", i);
 		bool found;
-		uint64_t t;
+		uint64_t t, fv = 0;
 		if (!json_is_object(v)) {
 			vg_seterr(err, errlen, "%s: must be an object", what);
+			goto fail;
+		}
+		if (json_object_get(v, "version") &&
+		    get_u64(v, "version", JSON_MAX_INT, &fv, what, err, errlen) < 0)
+			goto fail;
+		if (fv > s->version) {
+			vg_seterr(err, errlen, "%s: version %llu is after the state's (%llu)", what,
+				  (unsigned long long)fv, (unsigned long long)s->version);
 			goto fail;
 		}
 		if (!keys_allowed(v, fkeys, what, err, errlen) ||
@@ -470,6 +480,7 @@ static vg_repstate *state_from_json(const json_t *o, char *err, size_t errlen)
 		if (insert_slot((void **)&s->fences, &s->n_fences, sizeof(*s->fences), pos) < 0)
 			goto oom;
 		s->fences[pos].time_ms = t;
+		s->fences[pos].version = fv;
 		if (!(s->fences[pos].node = strdup(a)) || !(s->fences[pos].by = strdup(b)) ||
 		    !(s->fences[pos].method = strdup(c)))
 			goto oom;
@@ -914,6 +925,7 @@ static int apply_fence(vg_repstate *s, const vg_repmsg *m)
 	f->by = by;
 	f->method = meth;
 	f->time_ms = m->time_ms;
+	f->version = s->version + 1; /* this change's sequence number (vg_repstate_apply) */
 	return 0;
 }
 

@@ -35,10 +35,14 @@ typedef struct {
 
 typedef struct {
 	char *node;
-	uint64_t time_ms;
-	char *by;     /* fence device or operator */
-	char *method; /* e.g. "off", "reboot", "confirm-down" */
-} vg_rs_fence;	      /* the latest fencing of each node */
+	uint64_t time_ms; /* wall clock of the recorder: for people, never for ordering */
+	char *by;	  /* fence device or operator */
+	char *method;	  /* e.g. "off", "reboot", "confirm-down" */
+	/* The state's version once this record was applied (the change's own sequence number):
+	 * it orders the fencing against the losses of the node (coordinator.c). 0: recorded
+	 * before records were ordered (a state file without it), which counts for no loss. */
+	uint64_t version;
+} vg_rs_fence; /* the latest fencing of each node */
 
 typedef struct {
 	char *resource;

@@ -20,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "strmap.h"
+
 #define NEG_INF (-VG_SCORE_INF)
 #define POS_INF VG_SCORE_INF
 
@@ -45,59 +47,6 @@ static int scale(int v, int s)
 	if (s >= POS_INF)
 		return v;
 	return (int)((long long)v * s / POS_INF);
-}
-
-typedef struct {
-	const char **keys;
-	uint32_t *vals;
-	size_t mask;
-} hmap;
-
-static uint32_t hstr(const char *s)
-{
-	uint32_t h = 2166136261u;
-	for (; *s; s++)
-		h = (h ^ (uint8_t)*s) * 16777619u;
-	return h;
-}
-
-static int hmap_init(hmap *m, size_t n)
-{
-	size_t cap = 16;
-	while (cap < n * 2)
-		cap <<= 1;
-	m->keys = calloc(cap, sizeof(*m->keys));
-	m->vals = calloc(cap, sizeof(*m->vals));
-	m->mask = cap - 1;
-	return m->keys && m->vals ? 0 : -1;
-}
-
-static void hmap_free(hmap *m)
-{
-	free(m->keys);
-	free(m->vals);
-}
-
-static void hmap_put(hmap *m, const char *k, uint32_t v)
-{
-	size_t i = hstr(k) & m->mask;
-	while (m->keys[i] && strcmp(m->keys[i], k))
-		i = (i + 1) & m->mask;
-	m->keys[i] = k;
-	m->vals[i] = v;
-}
-
-static int hmap_get(const hmap *m, const char *k)
-{
-	if (!k)
-		return -1;
-	size_t i = hstr(k) & m->mask;
-	while (m->keys[i]) {
-		if (!strcmp(m->keys[i], k))
-			return (int)m->vals[i];
-		i = (i + 1) & m->mask;
-	}
-	return -1;
 }
 
 /* ---- internal model ------------------------------------------------------- */
@@ -178,7 +127,7 @@ typedef struct {
 	size_t N, R;
 	nodei *nodes;
 	resi *res;
-	hmap nmap, rmap;
+	vg_strmap nmap, rmap;
 	cell *cells;
 	size_t n_cells;
 	int *score;  /* node scores, one row per resource in a colocation */
@@ -248,10 +197,11 @@ static int index_nodes(sched *s)
 	s->N = c->n_nodes;
 	const char ***p = zalloc(s, s->N, sizeof(*p));
 	s->nodes = zalloc(s, s->N, sizeof(nodei));
-	if (s->oom || hmap_init(&s->nmap, s->N)) {
+	if (s->oom) {
 		free(p);
 		return -1;
 	}
+	vg_strmap_init(&s->nmap, s->N);
 	for (size_t i = 0; i < s->N; i++)
 		p[i] = (const char **)&c->nodes[i].name;
 	qsort(p, s->N, sizeof(*p), cmp_str_ptr);
@@ -259,11 +209,11 @@ static int index_nodes(sched *s)
 		s->nodes[i].name = *p[i];
 		s->nodes[i].state = VG_NODE_OFFLINE;
 		s->nodes[i].probed = true;
-		hmap_put(&s->nmap, *p[i], (uint32_t)i);
+		vg_strmap_put(&s->nmap, *p[i], (uint32_t)i);
 	}
 	free(p);
 	for (size_t i = 0; i < s->st->n_nodes; i++) {
-		int n = hmap_get(&s->nmap, s->st->nodes[i].name);
+		int n = vg_strmap_get(&s->nmap, s->st->nodes[i].name);
 		if (n < 0)
 			continue;
 		s->nodes[n].cond = &s->st->nodes[i];
@@ -287,10 +237,11 @@ static int index_resources(sched *s)
 	s->R = c->n_resources;
 	const char ***p = zalloc(s, s->R, sizeof(*p));
 	s->res = zalloc(s, s->R, sizeof(resi));
-	if (s->oom || hmap_init(&s->rmap, s->R + c->n_groups)) {
+	if (s->oom) {
 		free(p);
 		return -1;
 	}
+	vg_strmap_init(&s->rmap, s->R + c->n_groups);
 	for (size_t i = 0; i < s->R; i++)
 		p[i] = (const char **)&c->resources[i].name;
 	qsort(p, s->R, sizeof(*p), cmp_str_ptr);
@@ -309,7 +260,7 @@ static int index_resources(sched *s)
 			     : 1;
 		r->pmax = r->promotable ? rc->clone.promoted_max : 0;
 		r->cut_by = -1;
-		hmap_put(&s->rmap, rc->name, (uint32_t)i);
+		vg_strmap_put(&s->rmap, rc->name, (uint32_t)i);
 	}
 	free(p);
 	return 0;
@@ -346,8 +297,8 @@ static void index_cells(sched *s)
 	}
 	size_t m = 0;
 	for (size_t i = 0; i < st->n_insts; i++) {
-		int r = hmap_get(&s->rmap, st->insts[i].resource);
-		int n = hmap_get(&s->nmap, st->insts[i].node);
+		int r = vg_strmap_get(&s->rmap, st->insts[i].resource);
+		int n = vg_strmap_get(&s->nmap, st->insts[i].node);
 		if (r < 0 || n < 0 || r >= (int)s->R)
 			continue;
 		o[m++] = (obsref){(uint32_t)r, (uint32_t)n, &st->insts[i]};
@@ -496,13 +447,13 @@ static void classify_nodes(sched *s)
 /* name -> resource index; groups resolve to their first (or last) member */
 static int resolve(sched *s, const char *name, bool last)
 {
-	int r = hmap_get(&s->rmap, name);
+	int r = vg_strmap_get(&s->rmap, name);
 	if (r >= 0)
 		return r;
 	const vg_group *g = group_by_name(s->cfg, name);
 	if (!g || !g->n_members)
 		return -1;
-	return hmap_get(&s->rmap, g->members[last ? g->n_members - 1 : 0]);
+	return vg_strmap_get(&s->rmap, g->members[last ? g->n_members - 1 : 0]);
 }
 
 static void drop_order_cycles(sched *s);
@@ -538,8 +489,8 @@ static void build_constraints(sched *s)
 	for (size_t g = 0; g < c->n_groups; g++) {
 		const vg_group *gr = &c->groups[g];
 		for (size_t m = 1; m < gr->n_members; m++) {
-			int a = hmap_get(&s->rmap, gr->members[m - 1]);
-			int b = hmap_get(&s->rmap, gr->members[m]);
+			int a = vg_strmap_get(&s->rmap, gr->members[m - 1]);
+			int b = vg_strmap_get(&s->rmap, gr->members[m]);
 			if (a < 0 || b < 0)
 				continue;
 			s->cols[s->n_cols++] =
@@ -557,7 +508,7 @@ static void build_constraints(sched *s)
 				continue;
 			int n = -1;
 			if (l->node) {
-				n = hmap_get(&s->nmap, l->node);
+				n = vg_strmap_get(&s->nmap, l->node);
 				if (n < 0)
 					continue;
 			}
@@ -1538,8 +1489,8 @@ static void sched_free(sched *s)
 {
 	free(s->nodes);
 	free(s->res);
-	hmap_free(&s->nmap);
-	hmap_free(&s->rmap);
+	vg_strmap_free(&s->nmap);
+	vg_strmap_free(&s->rmap);
 	free(s->cells);
 	free(s->score);
 	free(s->row_of);
@@ -1756,11 +1707,12 @@ void vg_plan_apply(const vg_config *cfg, const vg_plan *p, vg_cluster_state *st)
 	}
 	free(refs);
 	/* promotable resources, by sorted name */
-	hmap prom = {0};
-	bool have_prom = hmap_init(&prom, cfg->n_resources) == 0;
+	vg_strmap prom;
+	vg_strmap_init(&prom, cfg->n_resources);
+	bool have_prom = true;
 	for (size_t i = 0; have_prom && i < cfg->n_resources; i++)
 		if (cfg->resources[i].clone.enabled && cfg->resources[i].clone.promotable)
-			hmap_put(&prom, cfg->resources[i].name, 1);
+			vg_strmap_put(&prom, cfg->resources[i].name, 1);
 	for (size_t i = 0; i < p->n_actions; i++) {
 		const vg_action *a = &p->actions[i];
 		if (a->kind == VG_ACT_FENCE) {
@@ -1787,7 +1739,7 @@ void vg_plan_apply(const vg_config *cfg, const vg_plan *p, vg_cluster_state *st)
 				ic->count = 0;
 			ic->count++;
 			if (ic->state != VG_INST_PROMOTED)
-				ic->state = have_prom && hmap_get(&prom, a->resource) >= 0
+				ic->state = have_prom && vg_strmap_get(&prom, a->resource) >= 0
 						? VG_INST_UNPROMOTED
 						: VG_INST_RUNNING;
 			break;
@@ -1809,7 +1761,7 @@ void vg_plan_apply(const vg_config *cfg, const vg_plan *p, vg_cluster_state *st)
 			break;
 		}
 	}
-	hmap_free(&prom);
+	vg_strmap_free(&prom);
 	free(x.ix);
 }
 

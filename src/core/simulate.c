@@ -14,10 +14,12 @@
 
 #include "cluster_state.h"
 #include "config.h"
+#include "file.h"
 #include "scheduler.h"
 
-#define MAX_STEPS  50
-#define MAX_EVENTS 64
+#define MAX_STEPS	50
+#define MAX_EVENTS	64
+#define STATE_MAX_BYTES (64u << 20)
 
 typedef enum { EV_DOWN, EV_UP, EV_FAIL, EV_STANDBY } ev_kind;
 
@@ -107,34 +109,10 @@ static int parse_args(int argc, char **argv, sim_args *a, FILE *err)
 
 static char *read_file(const char *path, size_t *len, FILE *err)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		fprintf(err, "vigil simulate: %s: %s\n", path, strerror(errno));
-		return NULL;
-	}
-	size_t cap = 65536, n = 0;
-	char *buf = malloc(cap);
-	while (buf) {
-		size_t r = fread(buf + n, 1, cap - n, f);
-		n += r;
-		if (n < cap)
-			break;
-		cap *= 2;
-		char *nb = realloc(buf, cap);
-		if (!nb) {
-			free(buf);
-			buf = NULL;
-		}
-		buf = nb;
-	}
-	bool bad = ferror(f);
-	fclose(f);
-	if (!buf || bad) {
-		fprintf(err, "vigil simulate: %s: cannot read\n", path);
-		free(buf);
-		return NULL;
-	}
-	*len = n;
+	char why[256];
+	char *buf = vg_file_read(path, STATE_MAX_BYTES, len, why, sizeof(why));
+	if (!buf)
+		fprintf(err, "vigil simulate: %s: %s\n", path, why);
 	return buf;
 }
 
@@ -271,7 +249,7 @@ static void print_placement_text(FILE *out, json_t *pl)
 	}
 }
 
-int vg_simulate_main(int argc, char **argv, FILE *out, FILE *err)
+int vg_simulate_main(int argc, char **argv, const vg_agent_info *agents, FILE *out, FILE *err)
 {
 	sim_args a;
 	int rc = parse_args(argc, argv, &a, err);
@@ -280,7 +258,7 @@ int vg_simulate_main(int argc, char **argv, FILE *out, FILE *err)
 		return rc > 0 ? 0 : 2;
 	}
 	vg_config_errors errs = {0};
-	vg_config *cfg = vg_config_load(a.config, NULL, &errs);
+	vg_config *cfg = vg_config_load(a.config, agents, &errs);
 	if (!cfg) {
 		char line[1024];
 		for (size_t i = 0; i < errs.count; i++) {

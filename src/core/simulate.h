@@ -9,8 +9,10 @@
 
 #include <stdio.h>
 
+#include "config.h"
+
 /* argv[0] is "simulate". Returns the exit code: 0 ok, 1 the plan did not settle,
  * 2 usage or invalid input (message on err naming what and where). */
-int vg_simulate_main(int argc, char **argv, FILE *out, FILE *err);
+int vg_simulate_main(int argc, char **argv, const vg_agent_info *agents, FILE *out, FILE *err);
 
 #endif

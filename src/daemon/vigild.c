@@ -20,13 +20,21 @@
 #include "cluster.h"
 #include "config.h"
 #include "control.h"
+#include "file.h"
 #include "log.h"
+#include "metadata.h"
+#include "repstate.h"
+#include "store.h"
 #include "supervisor.h"
 
 typedef struct {
 	uv_loop_t loop;
 	vg_log_config log;
 	vg_config *config;
+	vg_md_cache *agents;   /* the agents' meta-data, read before a configuration is loaded */
+	vg_md_req *agents_req; /* start-up: until it is ready, neither sv nor cl exists */
+	const char *config_path;
+	bool cluster_mode;
 	vg_supervisor *sv; /* standalone */
 	vg_cluster *cl;	   /* cluster mode (more than one server) */
 	vg_control *ctl;
@@ -88,6 +96,14 @@ static void handle(void *arg, const char *cmd, json_t *args, vg_control_reply *r
 		vg_cluster_handle(d->cl, cmd, args, r);
 		return;
 	}
+	if (!d->sv) { /* starting: the agents' meta-data is being read */
+		if (!strcmp(cmd, "ping"))
+			r->result = json_pack("{s:s, s:b}", "node", d->node, "starting", 1);
+		else
+			fail(r, 1, "vigild is starting (reading its agents' meta-data); %s refused",
+			     cmd);
+		return;
+	}
 	const char *name = json_string_value(json_object_get(args, "name"));
 	if (!strcmp(cmd, "status")) {
 		r->result = vg_supervisor_status(d->sv);
@@ -128,6 +144,100 @@ static void handle(void *arg, const char *cmd, json_t *args, vg_control_reply *r
 
 /* ---- lifecycle ---------------------------------------------------------------- */
 
+/* Load FILE with what agents says; on errors report them (to the log or stderr), NULL. */
+static vg_config *load_config(const char *file, const vg_agent_info *agents, bool log)
+{
+	vg_config_errors errs = {0};
+	vg_config *c = vg_config_load(file, agents, &errs);
+	if (c)
+		return c;
+	/* Before the loop they go to stderr; once it runs (perhaps detached), to the log. */
+	for (size_t i = 0; i < errs.count; i++) {
+		char line[1024];
+		vg_config_error_format(&errs.items[i], line, sizeof line);
+		if (log)
+			vg_error("%s", line);
+		else
+			fprintf(stderr, "%s\n", line);
+	}
+	if (log)
+		vg_error("%s: %zu error(s); nothing was started", file, errs.count);
+	else
+		fprintf(stderr, "vigild: %s: %zu error(s); nothing was started\n", file,
+			errs.count);
+	vg_config_errors_free(&errs);
+	return NULL;
+}
+
+/* A full check, agents run at once (only where nothing is being served). 0: no error. */
+static int report_errors_sync(const char *file)
+{
+	vg_md_cache *md = vg_md_cache_new_sync(NULL, 0);
+	vg_agent_info ai = vg_md_cache_info(md);
+	vg_config *c = load_config(file, &ai, false);
+	int rc = c ? 0 : -1;
+	vg_md_cache_free(md);
+	vg_config_free(c);
+	return rc;
+}
+
+static void start_node(daemon_ctx *d)
+{
+	char err[512];
+	if (d->cluster_mode) {
+		vg_cluster_opts co = {.loop = &d->loop,
+				      .node = d->node,
+				      .data_dir = d->data_dir,
+				      .config_path = d->config_path,
+				      .file_config = d->config,
+				      .agents = d->agents,
+				      .on_fatal = on_fatal,
+				      .fatal_arg = d};
+		d->config = NULL; /* the cluster owns it */
+		d->cl = vg_cluster_new(&co, err, sizeof err);
+		if (!d->cl) {
+			vg_error("%s", err);
+			vg_config_free(co.file_config);
+			d->exit_code = 1;
+			d->stopping = true;
+			on_all_stopped(d);
+			return;
+		}
+		vg_info("vigild %s: node %s, cluster mode over Corosync, socket %s", VIGIL_VERSION,
+			d->node, d->socket_path);
+		vg_cluster_start(d->cl);
+		return;
+	}
+	vg_supervisor_opts so = {
+	    .loop = &d->loop, .config = d->config, .node_name = d->node, .data_dir = d->data_dir};
+	d->sv = vg_supervisor_new(&so);
+	vg_info("vigild %s: node %s, cluster %s (standalone), %zu resources, socket %s",
+		VIGIL_VERSION, d->node, d->config->name, d->config->n_resources, d->socket_path);
+	vg_supervisor_start(d->sv);
+}
+
+/* Start-up: every agent's meta-data is in the cache; load the file again with every check. */
+static void on_agents_ready(void *arg)
+{
+	daemon_ctx *d = arg;
+	d->agents_req = NULL;
+	vg_agent_info ai = vg_md_cache_info(d->agents);
+	vg_config_free(d->config);
+	d->config = load_config(d->config_path, &ai, true);
+	if (d->config && !vg_config_node(d->config, d->node)) {
+		vg_error("%s: node '%s' is not in the nodes list", d->config_path, d->node);
+		vg_config_free(d->config);
+		d->config = NULL;
+	}
+	if (!d->config) {
+		d->exit_code = 2;
+		d->stopping = true;
+		on_all_stopped(d);
+		return;
+	}
+	start_node(d);
+}
+
 static void on_handle_close_walk(uv_handle_t *h, void *arg)
 {
 	(void)arg;
@@ -138,13 +248,17 @@ static void on_handle_close_walk(uv_handle_t *h, void *arg)
 static void on_all_stopped(void *arg)
 {
 	daemon_ctx *d = arg;
-	vg_info("all resources stopped; exiting");
+	vg_info(d->sv || d->cl ? "all resources stopped; exiting" : "exiting");
+	vg_md_req_cancel(d->agents_req);
+	d->agents_req = NULL;
 	vg_cluster_free(d->cl); /* answers requests still waiting before the socket closes */
 	d->cl = NULL;
 	vg_control_close(d->ctl);
 	d->ctl = NULL;
 	vg_supervisor_free(d->sv);
 	d->sv = NULL;
+	vg_md_cache_free(d->agents);
+	d->agents = NULL;
 	uv_signal_stop(&d->sigterm);
 	uv_signal_stop(&d->sigint);
 	uv_signal_stop(&d->sigpipe);
@@ -164,7 +278,9 @@ static void on_signal(uv_signal_t *h, int sig)
 	}
 	vg_info("signal %d: stopping", sig);
 	d->stopping = true;
-	if (d->cl)
+	if (!d->cl && !d->sv)
+		on_all_stopped(d); /* still starting: nothing runs yet */
+	else if (d->cl)
 		vg_cluster_shutdown(d->cl, on_all_stopped, d);
 	else
 		vg_supervisor_shutdown(d->sv, on_all_stopped, d);
@@ -244,19 +360,10 @@ int main(int argc, char **argv)
 	d.log.node = d.node;
 	vg_log_init(&d.log);
 
-	vg_config_errors errs = {0};
-	d.config = vg_config_load(config_path, NULL, &errs);
-	if (!d.config) {
-		for (size_t i = 0; i < errs.count; i++) {
-			char line[1024];
-			vg_config_error_format(&errs.items[i], line, sizeof line);
-			fprintf(stderr, "%s\n", line);
-		}
-		fprintf(stderr, "vigild: %s: %zu error(s); nothing was started\n", config_path,
-			errs.count);
-		vg_config_errors_free(&errs);
+	/* The structure now, before anything else; the agents' meta-data once the loop runs. */
+	d.config = load_config(config_path, NULL, false);
+	if (!d.config)
 		return 2;
-	}
 	const vg_node *self = vg_config_node(d.config, d.node);
 	if (!self) {
 		fprintf(stderr, "vigild: %s: node '%s' is not in the nodes list\n", config_path,
@@ -292,6 +399,14 @@ int main(int argc, char **argv)
 	snprintf(lock_path, sizeof lock_path, "%s/vigild.lock", d.data_dir);
 	int lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (lock_fd < 0 || flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+		/* Not running here: nothing is served, so the file's every error (its agents'
+		 * too) may be reported first, read at once. */
+		if (report_errors_sync(config_path) != 0) {
+			if (lock_fd >= 0)
+				close(lock_fd);
+			vg_config_free(d.config);
+			return 2;
+		}
 		fprintf(stderr, "vigild: %s: %s\n", lock_path,
 			lock_fd < 0 ? strerror(errno)
 				    : "another vigild is running with this data directory");
@@ -313,33 +428,6 @@ int main(int argc, char **argv)
 		close(lock_fd);
 		return 1;
 	}
-	if (cluster_mode) {
-		vg_cluster_opts co = {.loop = &d.loop,
-				      .node = d.node,
-				      .data_dir = d.data_dir,
-				      .config_path = config_path,
-				      .file_config = d.config,
-				      .on_fatal = on_fatal,
-				      .fatal_arg = &d};
-		d.config = NULL; /* the cluster owns it */
-		d.cl = vg_cluster_new(&co, err, sizeof err);
-		if (!d.cl) {
-			vg_error("%s", err);
-			vg_config_free(co.file_config);
-			vg_control_close(d.ctl);
-			uv_walk(&d.loop, on_handle_close_walk, NULL);
-			uv_run(&d.loop, UV_RUN_DEFAULT);
-			uv_loop_close(&d.loop);
-			close(lock_fd);
-			return 1;
-		}
-	} else {
-		vg_supervisor_opts so = {.loop = &d.loop,
-					 .config = d.config,
-					 .node_name = d.node,
-					 .data_dir = d.data_dir};
-		d.sv = vg_supervisor_new(&so);
-	}
 	uv_signal_t *sigs[] = {&d.sigterm, &d.sigint, &d.sigpipe};
 	int signums[] = {SIGTERM, SIGINT, SIGPIPE};
 	for (int i = 0; i < 3; i++) {
@@ -347,16 +435,22 @@ int main(int argc, char **argv)
 		sigs[i]->data = &d;
 		uv_signal_start(sigs[i], on_signal, signums[i]);
 	}
-	if (d.cl) {
-		vg_info("vigild %s: node %s, cluster mode over Corosync, socket %s", VIGIL_VERSION,
-			d.node, d.socket_path);
-		vg_cluster_start(d.cl);
-	} else {
-		vg_info("vigild %s: node %s, cluster %s (standalone), %zu resources, socket %s",
-			VIGIL_VERSION, d.node, d.config->name, d.config->n_resources,
-			d.socket_path);
-		vg_supervisor_start(d.sv);
-	}
+	/* The agents' meta-data is read on the loop, the control socket answering meanwhile;
+	 * then the file is loaded again, now with every check, and the node starts. */
+	d.config_path = config_path;
+	d.cluster_mode = cluster_mode;
+	d.agents = vg_md_cache_new(&d.loop, NULL, 0);
+	const char *texts[2] = {NULL, NULL};
+	char *file_text = vg_file_read(config_path, VG_REPMSG_MAX, NULL, NULL, 0);
+	texts[0] = file_text;
+	vg_repstate *rs = NULL;
+	if (cluster_mode && vg_store_load(d.data_dir, &rs, NULL, NULL, err, sizeof err) == 0)
+		texts[1] = rs->config_yaml; /* the committed configuration it may follow */
+	d.agents_req = vg_md_cache_prepare(d.agents, texts, 2, on_agents_ready, &d);
+	free(file_text);
+	vg_repstate_free(rs);
+	vg_info("vigild %s: node %s: reading the meta-data of the agents of %s", VIGIL_VERSION,
+		d.node, config_path);
 	uv_run(&d.loop, UV_RUN_DEFAULT);
 	uv_walk(&d.loop, on_handle_close_walk, NULL);
 	uv_run(&d.loop, UV_RUN_DEFAULT);

@@ -27,14 +27,16 @@ struct vg_child {
 	void *arg;
 	vg_child_result res;
 	char why[256];
-	size_t tail_len;
-	char tail[VG_CHILD_OUTPUT_MAX + 1];
+	size_t tail_len, tail_cap;
+	char *tail;	 /* tail_cap + 1 bytes */
 	char rbuf[4096]; /* read buffer: consumed into tail at once */
 };
 
 static void tail_append(vg_child *c, const char *data, size_t n)
 {
-	size_t cap = VG_CHILD_OUTPUT_MAX;
+	size_t cap = c->tail_cap;
+	if (c->tail_len + n > cap)
+		c->res.output_cut = true;
 	if (n >= cap) {
 		memcpy(c->tail, data + n - cap, cap);
 		c->tail_len = cap;
@@ -60,6 +62,7 @@ static void on_closed(uv_handle_t *h)
 	c->res.why = c->res.error ? c->why : NULL;
 	c->res.duration_us = (uv_hrtime() - c->started_ns) / 1000;
 	c->cb(c->arg, &c->res);
+	free(c->tail);
 	free(c);
 }
 
@@ -163,6 +166,12 @@ vg_child *vg_child_run(uv_loop_t *loop, const vg_child_opts *opts, vg_child_cb c
 		return NULL;
 	c->cb = cb;
 	c->arg = arg;
+	c->tail_cap = opts->output_max ? opts->output_max : VG_CHILD_OUTPUT_MAX;
+	c->tail = malloc(c->tail_cap + 1);
+	if (!c->tail) {
+		free(c);
+		return NULL;
+	}
 	c->started_ns = uv_hrtime();
 	uv_timer_init(loop, &c->timer);
 	c->timer.data = c;
@@ -197,6 +206,8 @@ vg_child *vg_child_run(uv_loop_t *loop, const vg_child_opts *opts, vg_child_cb c
 	};
 	if (in_fd >= 0)
 		stdio[0] = (uv_stdio_container_t){.flags = UV_INHERIT_FD, .data.fd = in_fd};
+	if (opts->stdout_only)
+		stdio[2] = (uv_stdio_container_t){.flags = UV_IGNORE};
 	uv_process_options_t po = {
 	    .exit_cb = on_child_exit,
 	    .file = opts->file,

@@ -27,6 +27,8 @@ typedef struct {
 	const char *input; /* stdin text (must fit in a pipe, 64 KiB); NULL: stdin ignored */
 	size_t input_len;
 	uint64_t timeout_ms; /* the process group is killed (SIGKILL) after this long */
+	size_t output_max;   /* bytes of output kept (the last ones); 0: VG_CHILD_OUTPUT_MAX */
+	bool stdout_only;    /* stderr goes to /dev/null (output that is data, e.g. XML) */
 } vg_child_opts;
 
 typedef struct {
@@ -40,7 +42,8 @@ typedef struct {
 	int pid;	      /* 0 when it did not run */
 	uint64_t duration_us; /* from vg_child_run to this callback */
 	const char *output;   /* tail of its stdout+stderr, NUL-terminated (may hold NULs) */
-	size_t output_len;    /* at most VG_CHILD_OUTPUT_MAX */
+	size_t output_len;    /* at most output_max */
+	bool output_cut;      /* it wrote more than output_max: the start is missing */
 } vg_child_result;
 
 /* res and the strings in it are valid during the call only; the child is freed after it. */

@@ -16,6 +16,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "file.h"
 #include "log.h"
 
 struct vg_proc {
@@ -162,17 +163,14 @@ void vg_proc_release(vg_proc *p)
 /* Field 22 of /proc/PID/stat: start time in clock ticks since boot; 0 when unreadable. */
 static unsigned long long proc_starttime(pid_t pid)
 {
-	char path[64], buf[1024];
+	char path[64];
 	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-	FILE *f = fopen(path, "re");
-	if (!f)
+	char *buf = vg_file_read(path, 4096, NULL, NULL, 0);
+	char *s = buf ? strrchr(buf, ')') : NULL; /* the command name may contain spaces */
+	if (!s) {
+		free(buf);
 		return 0;
-	size_t n = fread(buf, 1, sizeof buf - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	char *s = strrchr(buf, ')'); /* the command name may contain spaces */
-	if (!s)
-		return 0;
+	}
 	unsigned long long v = 0;
 	int field = 2;
 	for (char *tok = strtok(s + 1, " "); tok; tok = strtok(NULL, " ")) {
@@ -181,6 +179,7 @@ static unsigned long long proc_starttime(pid_t pid)
 			break;
 		}
 	}
+	free(buf);
 	return v;
 }
 

@@ -209,6 +209,16 @@ vg_watchdog *vg_watchdog_open(uv_loop_t *loop, const char *path, uint32_t timeou
 	return w;
 }
 
+const char *vg_watchdog_path(const vg_watchdog *w)
+{
+	return w->path;
+}
+
+uint32_t vg_watchdog_timeout_s(const vg_watchdog *w)
+{
+	return w->timeout_s;
+}
+
 void vg_watchdog_set_healthy(vg_watchdog *w, bool healthy)
 {
 	if (healthy == w->healthy)

@@ -39,6 +39,11 @@ vg_watchdog *vg_watchdog_open(uv_loop_t *loop, const char *path, uint32_t timeou
  * back); true: feed at once and resume the periodic feeding. Repeating a state is a no-op. */
 void vg_watchdog_set_healthy(vg_watchdog *w, bool healthy);
 
+/* The device's path, and the timeout it took (at most the one asked for): what this node
+ * reports armed, the only deadline the others count on. */
+const char *vg_watchdog_path(const vg_watchdog *w);
+uint32_t vg_watchdog_timeout_s(const vg_watchdog *w);
+
 /* vg_watchdog_interval_ms and vg_watchdog_deadline_ms: see stop_bound.h. */
 
 /* Stop feeding and close the device. DISARM: write the magic 'V' first (a clean stop: the

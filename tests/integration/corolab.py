@@ -63,8 +63,10 @@ def install(node, yaml_text, key_path):
     fd = os.open(hp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o400)
     with os.fdopen(fd, "wb") as f:
         f.write(key)
+    # the lab's OCF_ROOT, as vigild's: its test agents (vigiltest) are known there too
     p = node.run([netlab.VIGIL, "corosync-conf", "-c", CLUSTER_YAML, "-n", node.name,
-                  "--authkey", COROSYNC_AUTHKEY], check=False)
+                  "--authkey", COROSYNC_AUTHKEY], check=False,
+                 env=dict(os.environ, OCF_ROOT=node.lab.ocf_root))
     if p.returncode != 0:
         raise LabError(f"vigil corosync-conf on {node.name} -> {p.returncode}\n"
                        f"stdout: {p.stdout}\nstderr: {p.stderr}")

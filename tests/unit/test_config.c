@@ -14,13 +14,25 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "metadata.h"
+#include "ocf.h"
 
 #define DATA "tests/unit/data/config/"
+
+/* Load FILE with the agents of $OCF_ROOT (their meta-data read at once, as the CLI does). */
+static vg_config *load_real(const char *file, vg_config_errors *e)
+{
+	vg_md_cache *md = vg_md_cache_new_sync(NULL, 0);
+	vg_agent_info ai = vg_md_cache_info(md);
+	vg_config *c = vg_config_load(file, &ai, e);
+	vg_md_cache_free(md);
+	return c;
+}
 
 static vg_config *load_ok(const char *file)
 {
 	vg_config_errors e;
-	vg_config *c = vg_config_load(file, NULL, &e);
+	vg_config *c = load_real(file, &e);
 	for (size_t i = 0; i < e.count; i++) {
 		char buf[1024];
 		vg_config_error_format(&e.items[i], buf, sizeof(buf));
@@ -243,7 +255,7 @@ typedef struct {
 static void expect_errors(const char *file, const want_err *want, size_t n)
 {
 	vg_config_errors e;
-	vg_config *c = vg_config_load(file, NULL, &e);
+	vg_config *c = load_real(file, &e);
 	assert_null(c);
 	for (size_t i = 0; i < e.count; i++) {
 		char buf[1024];
@@ -367,14 +379,135 @@ static void test_buffer_ok(void **state)
 				   "resources:\n"
 				   "  - {name: p, type: process, params: {command: 'sleep 9'}}\n";
 	vg_config_errors e;
-	vg_config *c =
-	    vg_config_load_buffer("mem.yaml", yaml, sizeof(yaml) - 1, "/usr/lib/ocf", &e);
+	vg_config *c = vg_config_load_buffer("mem.yaml", yaml, sizeof(yaml) - 1, NULL, &e);
 	assert_non_null(c);
 	assert_int_equal(e.count, 0);
 	assert_string_equal(vg_resource_param(&c->resources[0], "command"), "sleep 9");
 	assert_int_equal(c->resources[0].line, 4);
 	vg_config_free(c);
 	vg_config_free(NULL);
+}
+
+/* ---- agents: what the loader asks its vg_agent_info -------------------------- */
+
+/* A provider that knows three agents by name, and counts what it is asked. */
+typedef struct {
+	vg_ocf_metadata md; /* test:needs: requires "path" */
+	int asked;
+	char last[128];
+} fake_agents;
+
+static vg_agent_answer fake_metadata(void *arg, const char *provider, const char *agent,
+				     const vg_ocf_metadata **md, char *err, size_t errlen)
+{
+	fake_agents *f = arg;
+	f->asked++;
+	snprintf(f->last, sizeof(f->last), "%s:%s", provider, agent);
+	if (!strcmp(agent, "needs")) {
+		*md = &f->md;
+		return VG_AGENT_OK;
+	}
+	if (!strcmp(agent, "broken")) {
+		snprintf(err, errlen, "meta-data timed out after 5000 ms");
+		return VG_AGENT_FAILED;
+	}
+	if (!strcmp(agent, "later"))
+		return VG_AGENT_UNKNOWN;
+	snprintf(err, errlen, "on this node (fake)");
+	return VG_AGENT_NOT_INSTALLED;
+}
+
+static const char agents_yaml[] = "cluster: {name: x}\n"
+				  "nodes: [{name: n1, address: 10.0.0.1}]\n"
+				  "resources:\n"
+				  "  - name: a\n"
+				  "    type: ocf:test:%s\n"
+				  "    params: {%s}\n";
+
+static vg_config *fake_load(fake_agents *f, const char *agent, const char *params,
+			    vg_config_errors *e)
+{
+	char yaml[512];
+	snprintf(yaml, sizeof(yaml), agents_yaml, agent, params);
+	vg_agent_info ai = {fake_metadata, f};
+	return vg_config_load_buffer("a.yaml", yaml, strlen(yaml), &ai, e);
+}
+
+static void expect_one(vg_config *c, vg_config_errors *e, const char *want)
+{
+	assert_null(c);
+	assert_int_equal(e->count, 1);
+	char buf[1024];
+	vg_config_error_format(&e->items[0], buf, sizeof(buf));
+	assert_string_equal(buf, want);
+	vg_config_errors_free(e);
+}
+
+static void test_agents_from_provider(void **state)
+{
+	(void)state;
+	vg_ocf_param p = {.name = (char *)"path", .required = true};
+	fake_agents f = {.md = {.params = &p, .n_params = 1}};
+	vg_config_errors e;
+
+	/* not installed, as the provider says: FILE:LINE: FIELD: error, the provider's words */
+	vg_config *c = fake_load(&f, "gone", "x: '1'", &e);
+	assert_int_equal(f.asked, 1);
+	assert_string_equal(f.last, "test:gone");
+	expect_one(c, &e,
+		   "a.yaml:5: resources[0].type: OCF agent ocf:test:gone is not "
+		   "installed on this node (fake)");
+
+	c = fake_load(&f, "broken", "x: '1'", &e);
+	expect_one(c, &e,
+		   "a.yaml:5: resources[0].type: cannot read the meta-data of "
+		   "ocf:test:broken: meta-data timed out after 5000 ms");
+
+	/* its meta-data is the provider's: a required parameter it names is required */
+	c = fake_load(&f, "needs", "x: '1'", &e);
+	expect_one(c, &e,
+		   "a.yaml:6: resources[0].params: missing required parameter 'path' "
+		   "(required by ocf:test:needs)");
+	c = fake_load(&f, "needs", "path: /tmp", &e);
+	assert_non_null(c);
+	assert_int_equal(e.count, 0);
+	vg_config_free(c);
+
+	/* unknown (not fetched): the checks that need it are skipped; so without a provider */
+	c = fake_load(&f, "later", "x: '1'", &e);
+	assert_non_null(c);
+	vg_config_free(c);
+	int before = f.asked;
+	char yaml[512];
+	snprintf(yaml, sizeof(yaml), agents_yaml, "gone", "x: '1'");
+	c = vg_config_load_buffer("a.yaml", yaml, strlen(yaml), NULL, &e);
+	assert_non_null(c);
+	assert_int_equal(f.asked, before);
+	vg_config_free(c);
+}
+
+static void list_one(void *arg, const char *provider, const char *agent)
+{
+	char *out = arg;
+	size_t n = strlen(out);
+	snprintf(out + n, 256 - n, "%s:%s ", provider, agent);
+}
+
+/* The agents a text uses, each once, in file order, also when the text has other errors
+ * (here a duplicate name). */
+static void test_config_agents(void **state)
+{
+	(void)state;
+	static const char yaml[] = "cluster: {name: x}\n"
+				   "nodes: [{name: n1, address: 10.0.0.1}]\n"
+				   "resources:\n"
+				   "  - {name: a, type: 'ocf:p:one'}\n"
+				   "  - {name: b, type: vip, params: {address: 10.0.0.9/24}}\n"
+				   "  - {name: c, type: 'ocf:q:two'}\n"
+				   "  - {name: a, type: 'ocf:p:one'}\n";
+	char out[256] = "";
+	vg_config_agents(yaml, sizeof(yaml) - 1, list_one, out);
+	assert_string_equal(out, "p:one q:two ");
 }
 
 /* cluster.qnetd: defaults, every field, and each mistake named with its line. */
@@ -390,7 +523,7 @@ static vg_config *qnetd_load(const char *qnetd, const char *extra, vg_config_err
 		 "  - {name: n1, address: 10.0.0.1}\n"
 		 "  - {name: n2, address: 10.0.0.2, id: 7}\n",
 		 extra, qnetd);
-	return vg_config_load_buffer("q.yaml", yaml, strlen(yaml), "/usr/lib/ocf", e);
+	return vg_config_load_buffer("q.yaml", yaml, strlen(yaml), NULL, e);
 }
 
 static void test_qnetd(void **state)
@@ -426,7 +559,7 @@ static void test_qnetd(void **state)
 	static const char none[] =
 	    "cluster: {name: x}\n"
 	    "nodes: [{name: n1, address: 10.0.0.1}, {name: n2, address: 10.0.0.2}]\n";
-	c = vg_config_load_buffer("none.yaml", none, sizeof(none) - 1, "/usr/lib/ocf", &e);
+	c = vg_config_load_buffer("none.yaml", none, sizeof(none) - 1, NULL, &e);
 	assert_non_null(c);
 	assert_null(c->qnetd.host); /* absent: no arbiter */
 	vg_config_free(c);
@@ -461,7 +594,7 @@ static void test_qnetd(void **state)
 
 	static const char one[] = "cluster: {name: x, qnetd: {host: q}}\n"
 				  "nodes: [{name: n1, address: 10.0.0.1}]\n";
-	c = vg_config_load_buffer("one.yaml", one, sizeof(one) - 1, "/usr/lib/ocf", &e);
+	c = vg_config_load_buffer("one.yaml", one, sizeof(one) - 1, NULL, &e);
 	assert_null(c);
 	assert_int_equal(e.count, 1);
 	assert_string_equal(e.items[0].field, "cluster.qnetd");
@@ -591,6 +724,8 @@ int main(void)
 	    cmocka_unit_test(test_all_schema_errors_collected),
 	    cmocka_unit_test(test_missing_file_and_format),
 	    cmocka_unit_test(test_buffer_ok),
+	    cmocka_unit_test(test_agents_from_provider),
+	    cmocka_unit_test(test_config_agents),
 	    cmocka_unit_test(test_qnetd),
 	    cmocka_unit_test(test_durations),
 	    cmocka_unit_test(test_scores),

@@ -88,6 +88,7 @@ typedef struct {
 	vg_coord *co;
 	vg_repstate *rs;
 	rec rec;
+	uint32_t wd_s; /* the watchdog timeout reports say was armed, 0: none */
 } fx;
 
 static void fx_init(fx *f, const char *yaml, const char *local)
@@ -118,7 +119,12 @@ static void report(fx *f, const char *node, uint64_t ring, const char *states, u
 		*eq = '\0';
 		json_object_set_new(res, tok, json_string(eq + 1));
 	}
-	vg_node_report r = {.ring = ring, .probed = true, .ack = ack, .resources = res};
+	vg_node_report r = {.ring = ring,
+			    .probed = true,
+			    .ack = ack,
+			    .resources = res,
+			    .watchdog = f->wd_s ? "/dev/watchdog" : NULL,
+			    .watchdog_s = f->wd_s};
 	vg_coord_report(f->co, node, &r);
 	json_decref(res);
 }
@@ -163,8 +169,11 @@ static void lose_n1(fx *f, const char *res, loss how)
 	report(f, "n1", 5, on, 0);
 	report(f, "n2", 5, off, 0);
 	report(f, "n3", 5, off, 0);
-	if (how == N1_SAYS_BYE)
-		vg_coord_bye(f->co, "n1");
+	if (how == N1_SAYS_BYE) {
+		json_t *bye = json_pack("{s:s}", res, "stopped");
+		assert_true(vg_coord_bye(f->co, "n1", bye));
+		json_decref(bye);
+	}
 	vg_coord_membership(f->co, all3 + 1, 2, all3 + (in_ring ? 0 : 1), in_ring ? 3 : 2, true, 6,
 			    1000, 1001000);
 	report(f, "n2", 6, off, 0);
@@ -314,13 +323,16 @@ static void test_freeze_means_the_lost_side_keeps_them(void **st)
 	fx_free(&f);
 }
 
-/* requires: fencing: nothing until a fencing record newer than the loss; no device: the
+/* requires: fencing: nothing until a fencing record applied after the loss; no device: the
  * reason says confirm-down. */
 static void test_fencing_resource_waits_for_fence(void **st)
 {
 	(void)st;
 	fx f;
 	fx_init(&f, NODES3 DUMMY, "n2");
+	/* an old record (applied before the loss) does not count */
+	apply(&f, "{\"kind\":\"fence_record\",\"node\":\"n1\",\"time_ms\":900000,\"by\":\"x\","
+		  "\"method\":\"off\"}");
 	lose_n1(&f, "db", N1_CRASHES);
 	run(&f, 5000);
 	assert_null(strstr(f.rec.log, "start db"));
@@ -329,11 +341,6 @@ static void test_fencing_resource_waits_for_fence(void **st)
 	assert_non_null(
 	    strstr(json_string_value(json_object_get(db, "waiting")), "confirm-down n1"));
 	json_decref(s);
-	/* an old record (before the loss) does not count */
-	apply(&f, "{\"kind\":\"fence_record\",\"node\":\"n1\",\"time_ms\":900000,\"by\":\"x\","
-		  "\"method\":\"off\"}");
-	run(&f, 5001);
-	assert_null(strstr(f.rec.log, "start db"));
 	apply(&f, "{\"kind\":\"fence_record\",\"node\":\"n1\",\"time_ms\":1005001,\"by\":"
 		  "\"operator\",\"method\":\"confirm-down\"}");
 	run(&f, 5002);
@@ -482,7 +489,8 @@ static void test_vigild_gone_corosync_up(void **st)
 	fx_free(&f);
 }
 
-/* With a watchdog, a lost node counts as off once its deadline has passed (SBD). */
+/* With a watchdog (reported armed), a lost node counts as off once its deadline has passed
+ * (SBD). */
 static void test_watchdog_deadline_counts_as_fenced(void **st)
 {
 	(void)st;
@@ -494,6 +502,7 @@ static void test_watchdog_deadline_counts_as_fenced(void **st)
 		"  - {name: n2, address: 10.9.0.2, role: server}\n"
 		"  - {name: n3, address: 10.9.0.3, role: server}\n" DUMMY,
 		"n2");
+	f.wd_s = 5;
 	lose_n1(&f, "db", N1_CRASHES);
 	/* deadline: 1000 (lost) + 50 (quorum_loss_delay) + 5000 + 1000 (feed interval) */
 	run(&f, 7049);

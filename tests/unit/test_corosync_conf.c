@@ -481,7 +481,7 @@ static run_result run_main(int argc, char **argv)
 	FILE *e = open_memstream(&r.err, &r.errlen);
 	assert_non_null(o);
 	assert_non_null(e);
-	r.rc = vg_corosync_conf_main(argc, argv, o, e);
+	r.rc = vg_corosync_conf_main(argc, argv, NULL, o, e); /* no OCF resources */
 	fclose(o);
 	fclose(e);
 	return r;

@@ -194,7 +194,7 @@ static void test_bounds(void **state)
 static vg_config *load(const char *yaml)
 {
 	vg_config_errors e;
-	vg_config *c = vg_config_load_buffer("m.yaml", yaml, strlen(yaml), "/usr/lib/ocf", &e);
+	vg_config *c = vg_config_load_buffer("m.yaml", yaml, strlen(yaml), NULL, &e);
 	if (!c) {
 		char msg[256] = "";
 		if (e.count)

@@ -22,6 +22,7 @@
 
 #include "config.h"
 #include "fence.h"
+#include "file.h"
 
 #define FENCE_DUMMY "/usr/sbin/fence_dummy"
 
@@ -89,15 +90,8 @@ static char *read_file(const fixture *f, const char *name)
 {
 	char path[256];
 	path_in(f, name, path, sizeof path);
-	char *buf = calloc(1, 4096);
-	assert_non_null(buf);
-	FILE *fp = fopen(path, "r");
-	if (fp) {
-		size_t n = fread(buf, 1, 4095, fp);
-		buf[n] = '\0';
-		fclose(fp);
-	}
-	return buf;
+	char *buf = vg_file_read(path, 1 << 20, NULL, NULL, 0);
+	return buf ? buf : strdup("");
 }
 
 /* A cluster of n1, n2, n3 (servers) with the given `fence_devices:` items. */

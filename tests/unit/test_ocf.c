@@ -154,26 +154,6 @@ static void test_metadata_parse(void **state)
 	assert_int_equal(vg_ocf_metadata_parse("<x/>", 4, &md, err, sizeof err), -1);
 }
 
-static void test_metadata_real_agent(void **state)
-{
-	(void)state;
-	vg_ocf_metadata md;
-	char err[512];
-	assert_int_equal(
-	    vg_ocf_metadata_get(NULL, "heartbeat", "IPaddr2", 10000, &md, err, sizeof err), 0);
-	bool ip_required = false;
-	for (size_t i = 0; i < md.n_params; i++)
-		if (!strcmp(md.params[i].name, "ip"))
-			ip_required = md.params[i].required;
-	assert_true(ip_required);
-	vg_ocf_metadata_free(&md);
-
-	assert_int_equal(
-	    vg_ocf_metadata_get(NULL, "heartbeat", "NoSuchAgent", 1000, &md, err, sizeof err), -1);
-	assert_non_null(strstr(err, "not installed"));
-	assert_int_equal(vg_ocf_metadata_get(NULL, "..", "x", 1000, &md, err, sizeof err), -1);
-}
-
 static void test_list(void **state)
 {
 	(void)state;
@@ -373,7 +353,6 @@ int main(void)
 	    cmocka_unit_test(test_outcomes),
 	    cmocka_unit_test(test_env),
 	    cmocka_unit_test(test_metadata_parse),
-	    cmocka_unit_test(test_metadata_real_agent),
 	    cmocka_unit_test(test_list),
 	    cmocka_unit_test(test_exec_dummy),
 	    cmocka_unit_test(test_exec_timeout_kills_group),

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "metadata.h"
 #include "simulate.h"
 
 static const char yaml[] =
@@ -82,7 +83,10 @@ static int run(char **out, char **err, int argc, char **argv)
 {
 	size_t lo, le;
 	FILE *o = open_memstream(out, &lo), *e = open_memstream(err, &le);
-	int rc = vg_simulate_main(argc, argv, o, e);
+	vg_md_cache *md = vg_md_cache_new_sync(NULL, 0); /* as the CLI gives it */
+	vg_agent_info ai = vg_md_cache_info(md);
+	int rc = vg_simulate_main(argc, argv, &ai, o, e);
+	vg_md_cache_free(md);
 	fclose(o);
 	fclose(e);
 	return rc;

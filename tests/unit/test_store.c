@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "file.h"
 #include "replog.h"
 #include "repstate.h"
 #include "store.h"
@@ -99,12 +100,8 @@ static size_t count_entries(const char *d)
 
 static char *read_file(const char *path, size_t *len)
 {
-	FILE *f = fopen(path, "rb");
-	assert_non_null(f);
-	char *b = calloc(1, 1 << 20);
+	char *b = vg_file_read(path, 1 << 20, len, NULL, 0);
 	assert_non_null(b);
-	*len = fread(b, 1, (1 << 20) - 1, f);
-	fclose(f);
 	return b;
 }
 

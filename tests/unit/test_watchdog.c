@@ -25,6 +25,7 @@
 
 #include <uv.h>
 
+#include "file.h"
 #include "watchdog.h"
 
 /* ---- fixture: a temporary directory and a loop ---------------------------- */
@@ -126,12 +127,12 @@ static vg_watchdog *must_open(fx *f, uint32_t timeout_s)
 /* The whole content of a regular file. */
 static size_t slurp(const char *path, char *buf, size_t len)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	assert_true(fd >= 0);
-	ssize_t n = read(fd, buf, len);
-	assert_true(n >= 0 && (size_t)n < len);
-	close(fd);
-	return (size_t)n;
+	size_t n = 0;
+	char *t = vg_file_read(path, len - 1, &n, NULL, 0);
+	assert_non_null(t);
+	memcpy(buf, t, n + 1);
+	free(t);
+	return n;
 }
 
 /* ---- (a) fed repeatedly while healthy ------------------------------------- */

@@ -1,0 +1,160 @@
+/* test_member_msg.c - unit tests of the member messages' strict codec
+ * (src/core/member_msg.c): every kind round-trips, and each kind of defect is refused with a
+ * message naming it. Table-driven. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "member_msg.h"
+
+static vg_member_msg *dec(const char *s, char *err, size_t errlen)
+{
+	return vg_mm_decode(s, strlen(s), err, errlen);
+}
+
+/* decode(text) -> encode -> must give back exactly text (keys sorted, compact) */
+static void test_round_trip(void **state)
+{
+	(void)state;
+	static const char *const ok[] = {
+	    "{\"ack\":4,\"kind\":\"report\",\"leaving\":false,\"probed\":true,\"res\":{\"vip\":"
+	    "\"running\",\"web\":\"stopped\"},\"ring\":12}",
+	    "{\"coordinator\":\"n1\",\"id\":9,\"kind\":\"action\",\"node\":\"n2\",\"op\":\"start\","
+	    "\"res\":\"vip\",\"ring\":12}",
+	    "{\"id\":9,\"kind\":\"action\",\"node\":\"n2\",\"op\":\"stop\",\"res\":\"vip\","
+	    "\"ring\":"
+	    "12}",
+	    "{\"epoch\":2,\"kind\":\"summary\",\"ring\":12,\"version\":40}",
+	    "{\"epoch\":2,\"history\":"
+	    "\"00000000000000000000000000000000000000000000000000000000000000ab\","
+	    "\"kind\":\"summary\",\"prev\":3,\"recent\":[[39,\"000000000000000000000000000000000000"
+	    "00000000000000000000000000cd\",\"event\"],[40,\"00000000000000000000000000000000000000"
+	    "000000000000000000000000ab\",\"node_admin\"]],\"ring\":12,\"version\":40}",
+	    "{\"kind\":\"bye\"}",
+	    "{\"kind\":\"heartbeat\",\"ring\":12,\"seq\":77}",
+	    "{\"kind\":\"fence\",\"node\":\"n3\"}",
+	    "{\"kind\":\"cleanup\",\"res\":\"web\"}",
+	    "{\"kind\":\"restart\",\"res\":\"web\"}",
+	};
+	for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+		char err[256] = "";
+		vg_member_msg *m = dec(ok[i], err, sizeof err);
+		if (!m)
+			fail_msg("%s: %s", ok[i], err);
+		size_t len;
+		char *back = vg_mm_encode(m, &len);
+		assert_non_null(back);
+		assert_string_equal(back, ok[i]);
+		assert_int_equal(len, strlen(ok[i]));
+		free(back);
+		vg_mm_free(m);
+	}
+}
+
+static void test_typed_fields(void **state)
+{
+	(void)state;
+	char err[256];
+	vg_member_msg *m =
+	    dec("{\"kind\":\"action\",\"node\":\"n2\",\"op\":\"stop\",\"res\":\"db\","
+		"\"id\":3,\"ring\":5}",
+		err, sizeof err);
+	assert_non_null(m);
+	assert_int_equal(m->kind, VG_MM_ACTION);
+	assert_int_equal(m->op, VG_OP_STOP);
+	assert_string_equal(m->node, "n2");
+	assert_string_equal(m->resource, "db");
+	assert_null(m->coordinator);
+	assert_int_equal(m->id, 3);
+	assert_int_equal(m->ring, 5);
+	vg_mm_free(m);
+}
+
+static void test_refused(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *in, *want; /* want: a part of the error */
+	} bad[] = {
+	    {"[]", "must be a JSON object"},
+	    {"{\"kind\":\"gossip\"}", "unknown kind \"gossip\""},
+	    {"{\"ring\":1}", "missing field \"kind\""},
+	    {"{\"kind\":\"bye\",\"x\":1}", "bye: unknown field \"x\""},
+	    {"{\"kind\":\"heartbeat\",\"ring\":1}", "heartbeat: missing field \"seq\""},
+	    {"{\"kind\":\"heartbeat\",\"ring\":-1,\"seq\":1}", "field \"ring\" must be an integer"},
+	    {"{\"kind\":\"heartbeat\",\"ring\":\"1\",\"seq\":1}",
+	     "field \"ring\" must be an integer"},
+	    {"{\"kind\":\"fence\",\"node\":\"\"}", "field \"node\" must be 1..255 bytes"},
+	    {"{\"kind\":\"fence\",\"node\":\"n\\u0001\"}", "field \"node\" has control characters"},
+	    {"{\"kind\":\"fence\",\"node\":\"n\\u0000x\"}", "is not allowed"},
+	    {"{\"kind\":\"fence\",\"node\":\"n1\",\"node\":\"n2\"}", "duplicate"},
+	    {"{\"kind\":\"action\",\"node\":\"n2\",\"op\":\"dance\",\"res\":\"db\",\"id\":3,"
+	     "\"ring\":5}",
+	     "unknown operation \"dance\""},
+	    {"{\"kind\":\"report\",\"ring\":1,\"probed\":true,\"leaving\":0,\"ack\":0,\"res\":{}}",
+	     "field \"leaving\" must be true or false"},
+	    {"{\"kind\":\"report\",\"ring\":1,\"probed\":true,\"leaving\":false,\"ack\":0,"
+	     "\"res\":{\"vip\":\"sleeping\"}}",
+	     "res.vip: not a resource state"},
+	    {"{\"kind\":\"report\",\"ring\":1,\"probed\":true,\"leaving\":false,\"ack\":0,"
+	     "\"res\":[]}",
+	     "field \"res\" must be an object"},
+	    {"{\"kind\":\"cleanup\",\"res\":{\"a\":\"running\"}}",
+	     "field \"res\" must be a string"},
+	    {"{\"epoch\":1,\"history\":\"xyz\",\"kind\":\"summary\",\"ring\":1,\"version\":1}",
+	     "field \"history\" must be 64 hex digits"},
+	    {"{\"epoch\":1,\"kind\":\"summary\",\"recent\":[[2,\"00\",\"event\"]],\"ring\":1,"
+	     "\"version\":1}",
+	     "field \"recent\""},
+	    {"{\"epoch\":1,\"kind\":\"summary\",\"recent\":{},\"ring\":1,\"version\":1}",
+	     "field \"recent\""},
+	    {"{\"kind\":\"report\"", "member message: line 1"},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char err[256] = "";
+		vg_member_msg *m = vg_mm_decode(bad[i].in, strlen(bad[i].in), err, sizeof err);
+		if (m)
+			fail_msg("accepted: %s", bad[i].in);
+		if (!strstr(err, bad[i].want))
+			fail_msg("%s: error \"%s\" does not say \"%s\"", bad[i].in, err,
+				 bad[i].want);
+	}
+	char *big = malloc(VG_MM_MAX + 2);
+	memset(big, ' ', VG_MM_MAX + 1);
+	big[VG_MM_MAX + 1] = '\0';
+	char err[256] = "";
+	assert_null(vg_mm_decode(big, VG_MM_MAX + 1, err, sizeof err));
+	assert_non_null(strstr(err, "too large"));
+	free(big);
+}
+
+/* The encoder refuses what the decoder would refuse. */
+static void test_encoder_refuses(void **state)
+{
+	(void)state;
+	vg_member_msg m = {.kind = VG_MM_FENCE};
+	assert_null(vg_mm_encode(&m, NULL)); /* no node */
+	m.kind = VG_MM_REPORT;
+	m.resources = json_pack("{s:s}", "vip", "sleeping");
+	assert_null(vg_mm_encode(&m, NULL));
+	json_decref(m.resources);
+	m.kind = (vg_mm_kind)99;
+	assert_null(vg_mm_encode(&m, NULL));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_round_trip),
+	    cmocka_unit_test(test_typed_fields),
+	    cmocka_unit_test(test_refused),
+	    cmocka_unit_test(test_encoder_refuses),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
