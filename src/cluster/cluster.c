@@ -59,6 +59,8 @@ typedef struct {
 	char *node; /* PEND_FENCE: the target */
 	char *diff; /* config_commit: what changed */
 	bool is_commit;
+	json_t *ack;	 /* applied: the success to answer once this change is on disk */
+	uint64_t ack_at; /* ... that is, once vg_store_durable reaches this */
 } waiter;
 
 /* One of my own 'R' messages on its way (delivered back to me in the order sent). */
@@ -242,7 +244,8 @@ static int waiter_add(vg_cluster *c, vg_control_reply *r, pend_kind kind, const 
 {
 	c->waiters = realloc(c->waiters, (c->n_waiters + 1) * sizeof *c->waiters);
 	waiter *w = &c->waiters[c->n_waiters];
-	*w = (waiter){vg_control_defer(r), kind, node ? strdup(node) : NULL, NULL, false};
+	*w =
+	    (waiter){.conn = vg_control_defer(r), .kind = kind, .node = node ? strdup(node) : NULL};
 	return (int)c->n_waiters++;
 }
 
@@ -261,6 +264,8 @@ static void waiter_finish(vg_cluster *c, int i, int code, json_t *result, const 
 	free(w->node);
 	free(w->diff);
 	w->node = w->diff = NULL;
+	json_decref(w->ack);
+	w->ack = NULL;
 	bool any = false;
 	for (size_t k = 0; k < c->n_waiters; k++)
 		any = any || c->waiters[k].conn;
@@ -273,8 +278,14 @@ static void waiter_finish(vg_cluster *c, int i, int code, json_t *result, const 
 
 static void waiters_fail_all(vg_cluster *c, const char *why)
 {
-	for (size_t i = 0; i < c->n_waiters; i++)
-		waiter_finish(c, (int)i, 3, NULL, why);
+	for (size_t i = 0; i < c->n_waiters; i++) {
+		json_t *applied = c->waiters[i].conn ? c->waiters[i].ack : NULL;
+		c->waiters[i].ack = NULL;
+		if (applied) /* it was applied, only not yet on disk: still a success */
+			waiter_finish(c, (int)i, 0, applied, NULL);
+		else
+			waiter_finish(c, (int)i, 3, NULL, why);
+	}
 	c->n_sent = 0;
 }
 
@@ -376,6 +387,34 @@ static void save_change(vg_cluster *c, const vg_repmsg *m, const char *data, siz
 		vg_store_append(c->st, c->rs, data, len);
 }
 
+/* A change of mine applied (in a quorate view): the client hears of it once it is on this
+ * server's disk too, as when each change was saved before the reply. */
+static void answer_on_disk(vg_cluster *c, int wix, json_t *result)
+{
+	uint64_t at = vg_store_recorded(c->st);
+	if (vg_store_durable(c->st) >= at) {
+		waiter_finish(c, wix, 0, result, NULL);
+		return;
+	}
+	waiter *w = &c->waiters[wix];
+	json_decref(w->ack);
+	w->ack = result;
+	w->ack_at = at;
+}
+
+static void on_durable(void *arg, uint64_t durable)
+{
+	vg_cluster *c = arg;
+	for (size_t i = 0; i < c->n_waiters; i++) {
+		waiter *w = &c->waiters[i];
+		if (w->conn && w->ack && w->ack_at <= durable) {
+			json_t *r = w->ack;
+			w->ack = NULL;
+			waiter_finish(c, (int)i, 0, r, NULL);
+		}
+	}
+}
+
 static void after_change(vg_cluster *c, const vg_repmsg *m)
 {
 	if (m->kind == VG_REPMSG_CONFIG_COMMIT || m->kind == VG_REPMSG_STATE_SYNC)
@@ -430,22 +469,20 @@ static void apply_r(vg_cluster *c, const char *data, size_t len, bool mine)
 			vg_warn("cluster change rejected: %s", err);
 		waiter_finish(c, wix, c->quorate ? 1 : 3, NULL, err);
 	} else {
+		save_change(c, m, data, len);
 		if (wix >= 0 && (size_t)wix < c->n_waiters && c->waiters[wix].conn) {
 			waiter *w = &c->waiters[wix];
 			if (w->is_commit)
-				waiter_finish(c, wix, 0,
-					      json_pack("{s:s, s:I, s:I}", "diff",
-							w->diff ? w->diff : "", "epoch",
-							(json_int_t)c->rs->epoch, "version",
-							(json_int_t)c->rs->version),
-					      NULL);
+				answer_on_disk(c, wix,
+					       json_pack("{s:s, s:I, s:I}", "diff",
+							 w->diff ? w->diff : "", "epoch",
+							 (json_int_t)c->rs->epoch, "version",
+							 (json_int_t)c->rs->version));
 			else if (w->kind == PEND_CHANGE)
-				waiter_finish(
-				    c, wix, 0,
-				    json_pack("{s:I}", "version", (json_int_t)c->rs->version),
-				    NULL);
+				answer_on_disk(
+				    c, wix,
+				    json_pack("{s:I}", "version", (json_int_t)c->rs->version));
 		}
-		save_change(c, m, data, len);
 		after_change(c, m);
 	}
 	vg_repmsg_free(m);
@@ -1252,6 +1289,7 @@ vg_cluster *vg_cluster_new(const vg_cluster_opts *o, char *err, size_t errlen)
 		return NULL;
 	vg_cluster *c = calloc(1, sizeof *c);
 	c->st = st;
+	vg_store_on_durable(st, on_durable, c);
 	c->loop = o->loop;
 	c->node = strdup(o->node);
 	c->data_dir = strdup(o->data_dir);

@@ -28,6 +28,7 @@ typedef struct {
 	uint8_t *buf; /* records to append */
 	size_t len;
 	vg_repstate *snap; /* or a copy of the state to snapshot (then the log is emptied) */
+	uint64_t upto;	   /* vg_store_recorded when taken: on disk once this is written */
 	int failed;
 	char err[512];
 } job;
@@ -43,6 +44,9 @@ struct vg_store {
 	size_t log_bytes;	/* in the log, written or queued */
 	job *running;
 	bool closing;
+	uint64_t recorded, durable;
+	void (*on_durable)(void *arg, uint64_t durable);
+	void *durable_arg;
 };
 
 /* ---- synchronous file work (start-up, the thread pool, shutdown) ------------------ */
@@ -269,6 +273,7 @@ static job *take(vg_store *st)
 	j->st = st;
 	j->req.data = j;
 	j->snap = st->pend_snap;
+	j->upto = st->recorded;
 	j->buf = st->pend;
 	j->len = st->n_pend;
 	st->pend_snap = NULL;
@@ -301,6 +306,7 @@ static void flush_sync(vg_store *st)
 	job_write(j);
 	if (j->failed)
 		vg_error("saving the cluster state: %s", j->err);
+	st->durable = j->upto;
 	job_free(j);
 }
 
@@ -311,6 +317,7 @@ static void after_cb(uv_work_t *req, int status)
 	job *j = req->data;
 	vg_store *st = j->st;
 	st->running = NULL;
+	st->durable = j->upto;
 	if (status == 0 && j->failed) {
 		vg_error("saving the cluster state: %s", j->err);
 		/* a partly written record would end the log there: start afresh from a
@@ -324,6 +331,8 @@ static void after_cb(uv_work_t *req, int status)
 		return;
 	}
 	kick(st);
+	if (st->on_durable)
+		st->on_durable(st->durable_arg, st->durable);
 }
 
 static void kick(vg_store *st)
@@ -337,6 +346,7 @@ static void kick(vg_store *st)
 	if (uv_queue_work(st->loop, &j->req, work_cb, after_cb) != 0) {
 		st->running = NULL;
 		job_write(j); /* cannot happen with a live loop; do not lose the change */
+		st->durable = j->upto;
 		job_free(j);
 	}
 }
@@ -353,6 +363,7 @@ void vg_store_snapshot(vg_store *st, const vg_repstate *s)
 	st->pend = NULL;
 	st->n_pend = st->cap_pend = st->n_pend_records = 0;
 	st->log_bytes = 0;
+	st->recorded++;
 	kick(st);
 }
 
@@ -377,12 +388,29 @@ void vg_store_append(vg_store *st, const vg_repstate *s, const char *msg, size_t
 	st->n_pend = need;
 	st->n_pend_records++;
 	st->log_bytes += vg_replog_record_size(len);
+	st->recorded++;
 	kick(st);
 }
 
 size_t vg_store_pending(const vg_store *st)
 {
 	return st->n_pend_records + (st->running ? 1 : 0);
+}
+
+uint64_t vg_store_recorded(const vg_store *st)
+{
+	return st->recorded;
+}
+
+uint64_t vg_store_durable(const vg_store *st)
+{
+	return st->durable;
+}
+
+void vg_store_on_durable(vg_store *st, void (*cb)(void *arg, uint64_t durable), void *arg)
+{
+	st->on_durable = cb;
+	st->durable_arg = arg;
 }
 
 void vg_store_close(vg_store *st)

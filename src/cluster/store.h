@@ -32,6 +32,12 @@ void vg_store_append(vg_store *st, const vg_repstate *s, const char *msg, size_t
 void vg_store_snapshot(vg_store *st, const vg_repstate *s);
 /* Records appended but not yet on disk (for tests and status). */
 size_t vg_store_pending(const vg_store *st);
+/* Changes recorded so far (appends and snapshots, counted from 1), and how many of them are
+ * on disk (written and fdatasync'ed, or failed and logged). cb, when set, is called on the
+ * loop each time the count on disk grows. */
+uint64_t vg_store_recorded(const vg_store *st);
+uint64_t vg_store_durable(const vg_store *st);
+void vg_store_on_durable(vg_store *st, void (*cb)(void *arg, uint64_t durable), void *arg);
 /* Write out what is queued (synchronously: at shutdown) and release; a write under way
  * finishes first, from the loop. */
 void vg_store_close(vg_store *st);

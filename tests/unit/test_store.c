@@ -383,6 +383,45 @@ static void test_torn_tail_dropped(void **state)
 	remove_dir(dir);
 }
 
+/* The count of changes on disk: what cluster.c waits for before telling a client its
+ * change succeeded. It grows only when a write has finished, and the callback says so. */
+static void note_durable(void *arg, uint64_t durable)
+{
+	*(uint64_t *)arg = durable;
+}
+
+static void test_durable_count(void **state)
+{
+	(void)state;
+	char err[512];
+	char *dir = make_dir();
+	uv_loop_t loop;
+	uv_loop_init(&loop);
+	vg_repstate *s;
+	vg_store *st = vg_store_open(&loop, dir, &s, err, sizeof err);
+	assert_non_null(st);
+	uint64_t seen = 0;
+	vg_store_on_durable(st, note_durable, &seen);
+	assert_int_equal(vg_store_recorded(st), 0);
+	assert_int_equal(vg_store_durable(st), 0);
+	for (size_t i = 0; i < 3; i++)
+		apply_store(s, st, sequence[i]);
+	assert_int_equal(vg_store_recorded(st), 3);
+	assert_true(vg_store_durable(st) < 3); /* written off the loop, not yet */
+	drain(&loop, st);
+	assert_int_equal(vg_store_durable(st), 3);
+	assert_int_equal(seen, 3);
+	vg_store_snapshot(st, s);
+	assert_int_equal(vg_store_recorded(st), 4);
+	drain(&loop, st);
+	assert_int_equal(seen, 4);
+	vg_store_close(st);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	vg_repstate_free(s);
+	assert_int_equal(uv_loop_close(&loop), 0);
+	remove_dir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -391,6 +430,7 @@ int main(void)
 	    cmocka_unit_test(test_record_codec),
 	    cmocka_unit_test(test_snapshot_and_replay_equal_live),
 	    cmocka_unit_test(test_torn_tail_dropped),
+	    cmocka_unit_test(test_durable_count),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
