@@ -166,7 +166,8 @@ typedef struct {
 
 struct fx {
 	fx_opts o;
-	vg_config *cfg;
+	const vg_config *cfg;
+	vg_config *own_cfg; /* loaded here (NULL when borrowed from o.cfg) */
 	size_t n;
 	fxnode nodes[FX_MAX_NODES];
 	bool cut[FX_MAX_NODES][FX_MAX_NODES]; /* cut[a][b]: a's packets do not reach b */
@@ -1206,6 +1207,22 @@ static const char *ad_leader(const fxnode *n)
 /* ---- lifecycle --------------------------------------------------------------------------------
  */
 
+vg_config *fx_config_load(const char *yaml)
+{
+	if (!yaml)
+		yaml = FX_YAML_DEFAULT;
+	vg_config_errors errs = {0};
+	vg_config *c = vg_config_load_buffer("fixture.yaml", yaml, strlen(yaml), NULL, &errs);
+	if (!c) {
+		char line[512] = "?";
+		if (errs.count)
+			vg_config_error_format(&errs.items[0], line, sizeof line);
+		fprintf(stderr, "cluster fixture: configuration: %s\n", line);
+	}
+	vg_config_errors_free(&errs);
+	return c;
+}
+
 fx *fx_new(const fx_opts *o)
 {
 	fx *f = calloc(1, sizeof *f);
@@ -1237,18 +1254,13 @@ fx *fx_new(const fx_opts *o)
 	if (!d.yaml)
 		d.yaml = FX_YAML_DEFAULT;
 	f->o = d;
-	vg_config_errors errs = {0};
-	f->cfg = vg_config_load_buffer("fixture.yaml", d.yaml, strlen(d.yaml), NULL, &errs);
+	f->cfg = d.cfg;
+	if (!f->cfg)
+		f->cfg = f->own_cfg = fx_config_load(d.yaml);
 	if (!f->cfg) {
-		char line[512] = "?";
-		if (errs.count)
-			vg_config_error_format(&errs.items[0], line, sizeof line);
-		fprintf(stderr, "cluster fixture: configuration: %s\n", line);
-		vg_config_errors_free(&errs);
 		free(f);
 		return NULL;
 	}
-	vg_config_errors_free(&errs);
 	f->n = f->cfg->n_nodes < FX_MAX_NODES ? f->cfg->n_nodes : FX_MAX_NODES;
 	for (size_t i = 0; i < f->n; i++) {
 		fxnode *n = &f->nodes[i];
@@ -1297,7 +1309,7 @@ void fx_free(fx *f)
 	free(f->reforms);
 	free(f->trace);
 	free(f->violation);
-	vg_config_free(f->cfg);
+	vg_config_free(f->own_cfg);
 	free(f);
 }
 
@@ -1763,7 +1775,7 @@ static uint64_t rnd_range(uint64_t *s, uint64_t lo, uint64_t hi)
 
 int fx_random_run(const fx_random_opts *o, fx **out)
 {
-	fx_opts fo = {.yaml = o->yaml, .trace_to_stderr = false};
+	fx_opts fo = {.yaml = o->yaml, .cfg = o->cfg, .trace_to_stderr = false};
 	fx *f = fx_new(&fo);
 	if (out)
 		*out = NULL;

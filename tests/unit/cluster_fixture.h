@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config.h"
+
 typedef struct fx fx;
 
 /* Three servers, a `vip` + `process` group (requires: quorum) and an OCF primitive (requires:
@@ -28,7 +30,10 @@ extern const char FX_YAML_DEFAULT[];
 extern const char FX_YAML_FENCED[];
 
 typedef struct {
-	const char *yaml;	   /* NULL: FX_YAML_DEFAULT; nodes must be n1..nN with ids 1..N */
+	const char *yaml; /* NULL: FX_YAML_DEFAULT; nodes must be n1..nN with ids 1..N */
+	/* the same already loaded (fx_config_load), borrowed: loading runs OCF meta-data, which
+	 * thousands of runs should do once; with it, yaml must be the text it was loaded from */
+	const vg_config *cfg;
 	uint64_t detect_ms;	   /* fault to new membership (Corosync: about 2.2 x token) 1100 */
 	uint64_t majority_lag_ms;  /* the quorate side sees a new ring this long after it forms */
 	uint64_t minority_lag_ms;  /* and the side without quorum this long after it forms */
@@ -59,6 +64,10 @@ enum {
 };
 /* What today's coordinator is expected to survive. */
 #define FX_F_SURVIVABLE (FX_F_CRASH | FX_F_PARTITION | FX_F_COORD_CRASH)
+
+/* Loads yaml (NULL: FX_YAML_DEFAULT) as fx_new does; NULL (said on stderr) when invalid.
+ * Free with vg_config_free. */
+vg_config *fx_config_load(const char *yaml);
 
 fx *fx_new(const fx_opts *o); /* o may be NULL */
 void fx_free(fx *f);
@@ -112,12 +121,13 @@ size_t fx_nodes(const fx *f);
 /* ---- random schedules ---- */
 typedef struct {
 	uint64_t seed;
-	unsigned faults;     /* mask of FX_F_* kinds to draw from */
-	unsigned n_faults;   /* how many faults in the schedule */
-	uint64_t settle_ms;  /* after the last heal: everything must run again by then */
-	const char *yaml;    /* NULL: FX_YAML_DEFAULT */
-	bool check_recovery; /* at the end every resource runs on exactly one node */
-	bool keep;	     /* hand the fixture back in *out even when the run passed */
+	unsigned faults;      /* mask of FX_F_* kinds to draw from */
+	unsigned n_faults;    /* how many faults in the schedule */
+	uint64_t settle_ms;   /* after the last heal: everything must run again by then */
+	const char *yaml;     /* NULL: FX_YAML_DEFAULT */
+	const vg_config *cfg; /* as in fx_opts */
+	bool check_recovery;  /* at the end every resource runs on exactly one node */
+	bool keep;	      /* hand the fixture back in *out even when the run passed */
 	/* false: each fault is healed and the cluster re-forms and settles before the next;
 	 * true: faults may pile up (a cut may change before the sides merged again) */
 	bool overlap;

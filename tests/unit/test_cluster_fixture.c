@@ -240,8 +240,11 @@ enum { SEEDS = 2000 };
 
 static void run_random(unsigned faults, unsigned n_faults, uint64_t first_seed, unsigned seeds)
 {
+	vg_config *cfg = fx_config_load(NULL);
+	assert_non_null(cfg);
 	for (uint64_t seed = first_seed; seed < first_seed + seeds; seed++) {
 		fx_random_opts o = {.seed = seed,
+				    .cfg = cfg,
 				    .faults = faults,
 				    .n_faults = n_faults,
 				    .settle_ms = 20000,
@@ -255,9 +258,11 @@ static void run_random(unsigned faults, unsigned n_faults, uint64_t first_seed, 
 				 (unsigned long long)seed, faults,
 				 f && fx_violation(f) ? fx_violation(f) : "fixture error");
 			fx_free(f);
+			vg_config_free(cfg);
 			fail_msg("%s", msg);
 		}
 	}
+	vg_config_free(cfg);
 }
 
 static void test_random_survivable_schedules(void **st)
