@@ -235,7 +235,7 @@ static void violate(fx *f, const char *fmt, ...)
 	va_end(ap);
 	f->violation = strdup(buf);
 	tr(f, "VIOLATION %s", buf);
-	if (f->o.trace_to_stderr)
+	if (!f->o.quiet)
 		fprintf(stderr, "---- cluster fixture trace ----\n%s---- end of trace ----\n",
 			f->trace);
 }
@@ -1232,8 +1232,7 @@ fx *fx_new(const fx_opts *o)
 		     .stop_ms = 5,
 		     .probe_ms = 2,
 		     .fence_ms = 3000,
-		     .boot_ms = 10,
-		     .trace_to_stderr = true};
+		     .boot_ms = 10};
 	if (o) {
 		d = *o;
 		if (!d.detect_ms)
@@ -1775,7 +1774,7 @@ static uint64_t rnd_range(uint64_t *s, uint64_t lo, uint64_t hi)
 
 int fx_random_run(const fx_random_opts *o, fx **out)
 {
-	fx_opts fo = {.yaml = o->yaml, .cfg = o->cfg, .trace_to_stderr = false};
+	fx_opts fo = {.yaml = o->yaml, .cfg = o->cfg, .quiet = true};
 	fx *f = fx_new(&fo);
 	if (out)
 		*out = NULL;

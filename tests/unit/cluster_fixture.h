@@ -46,7 +46,7 @@ typedef struct {
 	uint64_t boot_ms;	   /* every node boots at this time (10) */
 	const char *initial_state; /* repstate JSON (vg_repstate_encode) every node boots with,
 				      as its saved state.json; NULL: empty */
-	bool trace_to_stderr;	   /* also print the trace when a violation happens (true) */
+	bool quiet;		   /* no trace on stderr when a violation happens */
 } fx_opts;
 
 /* Kinds of fault for the random schedules (a mask). */

@@ -134,7 +134,7 @@ static void test_partition_with_skew_inside_the_delay(void **st)
 static void test_fixture_catches_skew_beyond_the_delay(void **st)
 {
 	(void)st;
-	fx_opts o = {.minority_lag_ms = 500, .trace_to_stderr = false};
+	fx_opts o = {.minority_lag_ms = 500, .quiet = true};
 	fx *f = boot(&o);
 	int h = fx_holder(f, "vip");
 	int side[] = {h};

@@ -1,0 +1,212 @@
+/* Unit tests: the safety scenarios of issue 8 on the deterministic cluster fixture
+ * (cluster_fixture.h). Each one is a fault that puts a must-run-once resource on two live
+ * nodes with the coordinator as it was when this file was written; each asserts that it does
+ * not. They FAIL until the fixes land (issue 8, items 1, 2, 3 and 6), which is why this file
+ * is not in meson's test list yet: the lead adds 'safety_scenarios' to the cmocka foreach once
+ * the fixes are merged. What each one showed before the fixes is said above it. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cluster_fixture.h"
+#include "log.h"
+#include "repstate.h"
+
+#define STEP_OK(f, ms)                                                                             \
+	do {                                                                                       \
+		if (fx_advance((f), (ms)) != 0)                                                    \
+			fail_msg("invariant violated: %s", fx_violation(f));                       \
+	} while (0)
+
+static fx *boot(const fx_opts *o)
+{
+	fx *f = fx_new(o);
+	assert_non_null(f);
+	STEP_OK(f, 3000);
+	assert_int_equal(fx_active_count(f, "vip"), 1);
+	assert_int_equal(fx_active_count(f, "db"), 1);
+	return f;
+}
+
+static void assert_runs_once(fx *f, const char *res)
+{
+	if (fx_active_count(f, res) != 1)
+		fail_msg("%s is active on %zu nodes, not 1", res, fx_active_count(f, res));
+}
+
+/* Issue 8 table, row 1 (item 1): the holder is cut off while its service takes 2 s to exit
+ * after SIGTERM. It stops in reverse order (app, then vip), one at a time, while the majority
+ * counts both as stopped quorum_loss_delay (50 ms) after it saw the cut. Before the fix: "(a)
+ * vip is active on two live nodes: nH (running) and nX (starting)" about 1.1 s after the cut,
+ * for about 2 s. */
+static void test_holder_cut_off_while_its_service_stops_slowly(void **st)
+{
+	(void)st;
+	fx *f = boot(NULL);
+	int h = fx_holder(f, "vip");
+	fx_set_stop_ms(f, h, "app", 2000);
+	int side[] = {h};
+	fx_partition(f, side, 1);
+	STEP_OK(f, 6000);
+	assert_runs_once(f, "vip");
+	assert_runs_once(f, "app");
+	assert_int_not_equal(fx_holder(f, "vip"), h);
+	fx_free(f);
+}
+
+/* Row 2 (items 1, 2): the holder's vigild is killed, then its Corosync. While only vigild is
+ * gone the node is in the ring and nothing moves; once its Corosync goes too, the majority
+ * takes it for a node that lost quorum and stopped, but nothing on it is left to stop
+ * anything. Before the fix: "(a) vip is active on two live nodes: nH (running) and nX
+ * (starting)", for good. */
+static void test_holder_vigild_killed_then_its_corosync(void **st)
+{
+	(void)st;
+	fx *f = boot(NULL);
+	int h = fx_holder(f, "vip");
+	fx_kill_vigild(f, h);
+	STEP_OK(f, 1000);
+	fx_kill_corosync(f, h);
+	STEP_OK(f, 12000);
+	assert_int_equal(fx_holder(f, "vip"), h); /* still there: nobody may start it */
+	assert_runs_once(f, "vip");
+	fx_free(f);
+}
+
+/* Row 3 (item 2): the holder's Corosync hangs (SIGSTOP) for 6 s. Its vigild hears nothing,
+ * keeps its quorate view and keeps running everything; the others re-form without it after
+ * about 1.1 s and start the group 50 ms later. Before the fix: "(a) vip is active on two live
+ * nodes: nH (running) and nX (starting)" from about 1.15 s until the hang ends and the rings
+ * merge. */
+static void test_holder_corosync_hangs_6s(void **st)
+{
+	(void)st;
+	fx *f = boot(NULL);
+	int h = fx_holder(f, "vip");
+	fx_hang_corosync(f, h, 6000);
+	STEP_OK(f, 12000);
+	assert_runs_once(f, "vip");
+	assert_runs_once(f, "app");
+	fx_free(f);
+}
+
+/* Item 3: an old fencing record of a node this vigild never saw makes it count as fenced
+ * (its lost_wall is 0, so any record is newer). Every node was fenced once a week ago; the
+ * db holder is then cut off, its db taking 60 s to stop, and both other vigilds restart: their
+ * coordinators never saw it, count it fenced at once, and start db. Before the fix: "(a) db
+ * is active on two live nodes: nD (stopping) and nX (starting)". Without the old records the
+ * same schedule keeps db waiting (test_cluster_fixture.c,
+ * test_never_seen_node_keeps_primitive_waiting). */
+static char *state_with_old_fence_records(void)
+{
+	vg_repstate *rs = vg_repstate_new();
+	char err[256];
+	const char *names[] = {"n1", "n2", "n3"};
+	for (size_t i = 0; i < 3; i++) {
+		vg_repmsg m = {.kind = VG_REPMSG_FENCE_RECORD,
+			       .node = (char *)names[i],
+			       .time_ms = 1750000000000ull - 7ull * 24 * 3600 * 1000,
+			       .by = "pdu",
+			       .method = "off"};
+		assert_int_equal(vg_repstate_apply(rs, &m, true, err, sizeof err), 0);
+	}
+	size_t len;
+	char *s = vg_repstate_encode(rs, &len);
+	vg_repstate_free(rs);
+	return s;
+}
+
+static void test_old_fence_record_counts_a_never_seen_node_fenced(void **st)
+{
+	(void)st;
+	char *state = state_with_old_fence_records();
+	fx_opts o = {.initial_state = state};
+	fx *f = boot(&o);
+	int d = fx_holder(f, "db");
+	fx_set_stop_ms(f, d, "db", 60000);
+	int side[] = {d};
+	fx_partition(f, side, 1);
+	STEP_OK(f, 3000);
+	for (int i = 1; i <= 3; i++)
+		if (i != d) {
+			fx_kill_vigild(f, i);
+			fx_start_vigild(f, i);
+		}
+	STEP_OK(f, 10000);
+	assert_int_equal(fx_holder(f, "db"), d);
+	assert_runs_once(f, "db");
+	fx_free(f);
+	free(state);
+}
+
+/* Item 6: an action of an older ring delivered late (as a message queued while Corosync said
+ * TRY_AGAIN and replayed) is acted on: the node starts what the coordinator of then asked it
+ * to, though the resource has moved since. Before the fix: "(a) app is active on two live
+ * nodes: nH (starting) and nX (running)". */
+static void test_stale_action_of_an_older_ring(void **st)
+{
+	(void)st;
+	fx *f = boot(NULL);
+	int h = fx_holder(f, "vip");
+	int side[] = {h};
+	fx_partition(f, side, 1);
+	STEP_OK(f, 3000);
+	assert_int_not_equal(fx_holder(f, "vip"), h);
+	fx_heal(f);
+	STEP_OK(f, 3000);
+	assert_int_equal(fx_replay_stale_action(f, h), 0);
+	STEP_OK(f, 1000);
+	assert_runs_once(f, "app");
+	assert_runs_once(f, "vip");
+	fx_free(f);
+}
+
+/* Found by the fixture's random schedules (overlapping partitions): a coordinator coming back
+ * from a minority acts on its stale view of a node that ran things in the other partition
+ * meanwhile. n1 (the coordinator, lowest id) is cut off; n2 and n3 go on, the group on nH.
+ * Then the cut moves: n1 and n3 meet again while nH is cut off, before n1 ever heard from nH in
+ * a common ring. n1 counts nH as lost since the first cut (lost_at is when n1 saw it leave),
+ * so its quorum_loss_delay passed long ago, and starts the group at once while nH, which only
+ * now lost quorum, is still stopping it. Before the fix: "(a) vip is active on two live
+ * nodes: nH (running) and nX (starting)" 2 ms after the new view. A lease counted "since the
+ * last message delivered from it" (item 2) must use the last message any member of the new
+ * view got from it, not only the coordinator's own. */
+static void test_coordinator_back_from_a_minority_uses_a_stale_view(void **st)
+{
+	(void)st;
+	fx *f = boot(NULL);
+	int h = fx_holder(f, "vip");
+	assert_int_not_equal(h, 1); /* the schedule needs the group away from n1 */
+	int only_n1[] = {1};
+	fx_partition(f, only_n1, 1);
+	STEP_OK(f, 3000);
+	assert_int_equal(fx_holder(f, "vip"), h);
+	fx_heal(f);
+	int only_h[] = {h};
+	fx_partition(f, only_h, 1);
+	STEP_OK(f, 5000);
+	assert_runs_once(f, "vip");
+	assert_runs_once(f, "app");
+	fx_free(f);
+}
+
+int main(void)
+{
+	static const vg_log_config quiet = {.level = VG_LOG_ERROR};
+	vg_log_init(&quiet);
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_holder_cut_off_while_its_service_stops_slowly),
+	    cmocka_unit_test(test_holder_vigild_killed_then_its_corosync),
+	    cmocka_unit_test(test_holder_corosync_hangs_6s),
+	    cmocka_unit_test(test_old_fence_record_counts_a_never_seen_node_fenced),
+	    cmocka_unit_test(test_stale_action_of_an_older_ring),
+	    cmocka_unit_test(test_coordinator_back_from_a_minority_uses_a_stale_view),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
