@@ -1514,6 +1514,18 @@ size_t fx_nodes(const fx *f)
 	return f->n;
 }
 
+uint64_t fx_epoch(const fx *f, int node)
+{
+	const fxnode *n = node_of((fx *)f, node);
+	return n ? n->rs->epoch : 0;
+}
+
+uint64_t fx_version(const fx *f, int node)
+{
+	const fxnode *n = node_of((fx *)f, node);
+	return n ? n->rs->version : 0;
+}
+
 size_t fx_active_count(const fx *f, const char *resource)
 {
 	int r = res_index(f, resource);

@@ -117,6 +117,9 @@ int fx_leader(const fx *f, int node);
 /* Whether node's vigild is in step with the cluster's state (its view may act). */
 bool fx_synced(const fx *f, int node);
 size_t fx_nodes(const fx *f);
+/* node's replicated state (its state.json, also while its vigild is down): epoch, version. */
+uint64_t fx_epoch(const fx *f, int node);
+uint64_t fx_version(const fx *f, int node);
 
 /* ---- random schedules ---- */
 typedef struct {

@@ -173,15 +173,20 @@ static void test_rejoin(void **st)
 	int h = fx_holder(f, "vip");
 	fx_crash(f, h);
 	STEP_OK(f, 5000);
+	uint64_t v = fx_version(f, h == 1 ? 2 : 1);
+	assert_true(fx_version(f, h) < v); /* it missed the node_lost event */
 	fx_boot(f, h);
 	STEP_OK(f, 5000);
 	for (int i = 1; i <= 3; i++) {
 		assert_true(fx_synced(f, i));
 		assert_int_equal(fx_leader(f, i), 1);
+		assert_int_equal(fx_epoch(f, i), fx_epoch(f, 1));
+		assert_int_equal(fx_version(f, i), fx_version(f, 1));
 	}
+	assert_true(fx_version(f, h) >= v);
 	assert_runs_once(f, "vip");
 	assert_runs_once(f, "app");
-	assert_runs_once(f, "db"); /* db (requires: fencing) recovers once n%d is back */
+	assert_runs_once(f, "db"); /* db (requires: fencing) recovers once the node is back */
 	fx_free(f);
 }
 
