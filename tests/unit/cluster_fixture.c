@@ -51,7 +51,7 @@ const char FX_YAML_FENCED[] =
 
 /* ---- types ------------------------------------------------------------------------------- */
 
-typedef struct {
+typedef struct fxmsg {
 	int refs;
 	int from;      /* sender's node id */
 	uint64_t ring; /* the ring it was sent in */
@@ -59,6 +59,9 @@ typedef struct {
 	json_t *c;     /* 'C': the JSON object */
 	char *r;       /* 'R': the repstate message JSON */
 	size_t rlen;
+	uint64_t change; /* 'R': the change's id in the fixture (its identity for invariant b) */
+	uint64_t *hist;	 /* state_sync: the sender's history, carried with its state */
+	size_t n_hist;
 } fxmsg;
 
 typedef struct {
@@ -106,12 +109,6 @@ typedef struct {
 	uint64_t epoch, version;
 } summary;
 
-typedef struct {
-	uint32_t from;
-	char *data;
-	size_t len;
-} held_msg;
-
 typedef struct fxnode fxnode;
 struct fxnode {
 	fx *f;
@@ -133,6 +130,8 @@ struct fxnode {
 	phys ph[FX_MAX_RES];
 	uint64_t stop_ms[FX_MAX_RES], start_ms[FX_MAX_RES];
 	vg_repstate *rs; /* state.json: survives vigild deaths and crashes */
+	uint64_t *hist;	 /* the ids of the changes in rs, in the order applied (a shadow) */
+	size_t n_hist;
 	/* its vigild (valid while vd_alive) */
 	bool vd_alive;
 	uint64_t vd_gen;
@@ -146,7 +145,7 @@ struct fxnode {
 	size_t n_members;
 	summary sums[FX_MAX_NODES];
 	size_t n_sums;
-	held_msg *held;
+	struct fxmsg **held; /* 'R' messages kept after the sync point until the state arrives */
 	size_t n_held;
 	char *last_report;
 	bool report_due;
@@ -158,11 +157,6 @@ struct fxnode {
 	json_t *last_action; /* the last action delivered, and the ring it came in */
 	uint64_t last_action_ring;
 };
-
-typedef struct {
-	uint64_t epoch, version;
-	char *enc;
-} commit_point;
 
 struct fx {
 	fx_opts o;
@@ -179,9 +173,13 @@ struct fx {
 	char *trace;
 	size_t trace_len, trace_cap;
 	char *violation;
-	commit_point *commits;
-	size_t n_commits;
-	uint64_t max_epoch, max_version; /* of the committed history */
+	struct {
+		uint64_t id;
+		char what[160];
+	} * committed; /* changes applied by a quorate member */
+	size_t n_committed;
+	uint64_t change_seq;
+	bool hist_dirty; /* a history or the set of live nodes changed: check (b) */
 };
 
 static const uint64_t WALL_BASE = 1750000000000ull;
@@ -274,6 +272,7 @@ static void msg_unref(fxmsg *m)
 		return;
 	json_decref(m->c);
 	free(m->r);
+	free(m->hist);
 	free(m);
 }
 
@@ -658,6 +657,13 @@ static void member_send_r(fxnode *n, const vg_repmsg *rm)
 	m->is_r = true;
 	m->r = s;
 	m->rlen = len;
+	m->change = ++n->f->change_seq;
+	if (rm->kind == VG_REPMSG_STATE_SYNC) {
+		m->n_hist = n->n_hist;
+		m->hist = malloc((n->n_hist ? n->n_hist : 1) * sizeof *m->hist);
+		if (n->n_hist)
+			memcpy(m->hist, n->hist, n->n_hist * sizeof *m->hist);
+	}
 	cs_send(n, m);
 }
 
@@ -698,37 +704,29 @@ static void member_send_report(fxnode *n)
 	member_send_c(n, o);
 }
 
-/* The invariant (b) bookkeeping: a change applied by a quorate member is committed; a state
- * at a committed (epoch, version) must hold what was committed there. */
-static void check_commit(fxnode *n, bool committing)
+/* The invariant (b) bookkeeping: every node's state carries a shadow history, the ids of the
+ * changes in it (a state_sync brings the sender's). A change applied by a quorate member is
+ * committed (agreed order gives it to every member of that view); it is lost when no live
+ * node's history holds it any more. */
+static void hist_add(fxnode *n, uint64_t id)
+{
+	n->hist = realloc(n->hist, (n->n_hist + 1) * sizeof *n->hist);
+	n->hist[n->n_hist++] = id;
+	n->f->hist_dirty = true;
+}
+
+static void commit(fxnode *n, const fxmsg *m)
 {
 	fx *f = n->f;
-	size_t len;
-	char *enc = vg_repstate_encode(n->rs, &len);
-	for (size_t i = 0; i < f->n_commits; i++) {
-		commit_point *c = &f->commits[i];
-		if (c->epoch != n->rs->epoch || c->version != n->rs->version)
-			continue;
-		if (strcmp(c->enc, enc))
-			violate(f,
-				"(b) %s holds another history at committed epoch %llu version "
-				"%llu: a committed change is lost",
-				n->name, (unsigned long long)c->epoch,
-				(unsigned long long)c->version);
-		free(enc);
-		return;
-	}
-	if (!committing) {
-		free(enc);
-		return;
-	}
-	f->commits = realloc(f->commits, (f->n_commits + 1) * sizeof *f->commits);
-	f->commits[f->n_commits++] = (commit_point){n->rs->epoch, n->rs->version, enc};
-	if (n->rs->epoch > f->max_epoch ||
-	    (n->rs->epoch == f->max_epoch && n->rs->version > f->max_version)) {
-		f->max_epoch = n->rs->epoch;
-		f->max_version = n->rs->version;
-	}
+	for (size_t i = 0; i < f->n_committed; i++)
+		if (f->committed[i].id == m->change)
+			return;
+	f->committed = realloc(f->committed, (f->n_committed + 1) * sizeof *f->committed);
+	f->committed[f->n_committed].id = m->change;
+	snprintf(f->committed[f->n_committed].what, sizeof f->committed[0].what,
+		 "#%llu from n%d, first applied by %s at %llu ms: %.80s",
+		 (unsigned long long)m->change, m->from, n->name, (unsigned long long)f->now, m->r);
+	f->n_committed++;
 }
 
 static void ad_set_synced(fxnode *n, bool synced);
@@ -742,27 +740,25 @@ static void member_set_synced(fxnode *n)
 	   (unsigned long long)n->rs->epoch, (unsigned long long)n->rs->version);
 }
 
-static void member_hold(fxnode *n, uint32_t from, const char *data, size_t len)
+static void member_hold(fxnode *n, fxmsg *m)
 {
 	n->held = realloc(n->held, (n->n_held + 1) * sizeof *n->held);
-	char *copy = malloc(len + 1);
-	memcpy(copy, data, len);
-	copy[len] = '\0';
-	n->held[n->n_held++] = (held_msg){from, copy, len};
+	m->refs++;
+	n->held[n->n_held++] = m;
 }
 
 static void member_held_clear(fxnode *n)
 {
 	for (size_t i = 0; i < n->n_held; i++)
-		free(n->held[i].data);
+		msg_unref(n->held[i]);
 	n->n_held = 0;
 }
 
 /* apply_r() (without the control-request waiters) and after_change() */
-static void member_apply_r(fxnode *n, const char *data, size_t len)
+static void member_apply_r(fxnode *n, const fxmsg *fm)
 {
 	char err[512];
-	vg_repmsg *m = vg_repmsg_decode(data, len, err, sizeof err);
+	vg_repmsg *m = vg_repmsg_decode(fm->r, fm->rlen, err, sizeof err);
 	if (!m)
 		return;
 	bool was_sync = m->kind == VG_REPMSG_STATE_SYNC;
@@ -772,24 +768,31 @@ static void member_apply_r(fxnode *n, const char *data, size_t len)
 		tr(n->f, "%s: applied %s -> epoch %llu version %llu", n->name,
 		   was_sync ? "state_sync" : "change", (unsigned long long)n->rs->epoch,
 		   (unsigned long long)n->rs->version);
-		/* a member behind applies changes on its old state until the state arrives:
-		 * only a member in step holds the cluster's history */
-		if (!was_sync && n->synced)
-			check_commit(n, n->quorate);
+		if (was_sync) {
+			free(n->hist);
+			n->n_hist = fm->n_hist;
+			n->hist = malloc((n->n_hist ? n->n_hist : 1) * sizeof *n->hist);
+			if (n->n_hist)
+				memcpy(n->hist, fm->hist, n->n_hist * sizeof *n->hist);
+			n->f->hist_dirty = true;
+		} else {
+			hist_add(n, fm->change);
+			if (n->quorate)
+				commit(n, fm);
+		}
 		schedule_run(n, 0);
 	}
 	if (was_sync && !n->synced && n->sync_point &&
 	    (n->rs->epoch > n->max_epoch ||
 	     (n->rs->epoch == n->max_epoch && n->rs->version >= n->max_version))) {
 		member_set_synced(n);
-		check_commit(n, false);
-		held_msg *h = n->held;
+		fxmsg **h = n->held;
 		size_t k = n->n_held;
 		n->held = NULL;
 		n->n_held = 0;
 		for (size_t i = 0; i < k; i++) {
-			member_apply_r(n, h[i].data, h[i].len);
-			free(h[i].data);
+			member_apply_r(n, h[i]);
+			msg_unref(h[i]);
 		}
 		free(h);
 	}
@@ -805,13 +808,13 @@ static bool is_state_sync(const char *data, size_t len)
 }
 
 /* on_r_message() */
-static void member_on_r(fxnode *n, uint32_t from, const char *data, size_t len)
+static void member_on_r(fxnode *n, fxmsg *m)
 {
-	if (!n->synced && n->sync_point && !is_state_sync(data, len)) {
-		member_hold(n, from, data, len);
+	if (!n->synced && n->sync_point && !is_state_sync(m->r, m->rlen)) {
+		member_hold(n, m);
 		return;
 	}
-	member_apply_r(n, data, len);
+	member_apply_r(n, m);
 }
 
 /* on_summary(): the sync point, and the state sent by the most advanced member. */
@@ -889,7 +892,7 @@ static void member_on_action(fxnode *n, json_t *o)
 static void member_on_msg(fxnode *n, fxmsg *m)
 {
 	if (m->is_r) {
-		member_on_r(n, (uint32_t)m->from, m->r, m->rlen);
+		member_on_r(n, m);
 		return;
 	}
 	const char *kind = json_string_value(json_object_get(m->c, "kind"));
@@ -1301,10 +1304,9 @@ void fx_free(fx *f)
 		free(n->q);
 		outbox_clear(n);
 		vg_repstate_free(n->rs);
+		free(n->hist);
 	}
-	for (size_t i = 0; i < f->n_commits; i++)
-		free(f->commits[i].enc);
-	free(f->commits);
+	free(f->committed);
 	free(f->reforms);
 	free(f->trace);
 	free(f->violation);
@@ -1329,6 +1331,7 @@ static void power_off(fx *f, fxnode *t, const char *why)
 	memset(t->ph, 0, sizeof t->ph);
 	q_clear(t);
 	outbox_clear(t);
+	f->hist_dirty = true;
 	schedule_reform(f, f->now + f->o.detect_ms);
 }
 
@@ -1347,6 +1350,7 @@ void fx_boot(fx *f, int node)
 	tr(f, "%s: boots (Corosync and vigild start)", n->name);
 	n->powered = true;
 	n->cs_running = true;
+	f->hist_dirty = true;
 	n->ring = 0;
 	vigild_start(n);
 	schedule_reform(f, f->now + (f->now ? f->o.detect_ms : f->o.boot_ms));
@@ -1630,25 +1634,30 @@ static void check_invariants(fx *f)
 			violate(f, "(a) %s is active on two live nodes: %s",
 				f->cfg->resources[r].name, where);
 	}
+	if (!f->hist_dirty)
+		return;
+	f->hist_dirty = false;
 	size_t servers = vg_config_servers(f->cfg), live = 0;
-	uint64_t me = 0, mv = 0;
-	for (size_t i = 0; i < f->n; i++) {
-		const fxnode *n = &f->nodes[i];
-		if (!n->powered || !is_server(f, n->id))
-			continue;
-		live++;
-		if (n->rs->epoch > me || (n->rs->epoch == me && n->rs->version > mv)) {
-			me = n->rs->epoch;
-			mv = n->rs->version;
+	for (size_t i = 0; i < f->n; i++)
+		live += f->nodes[i].powered && is_server(f, f->nodes[i].id);
+	if (live * 2 <= servers)
+		return;
+	for (size_t c = 0; c < f->n_committed; c++) {
+		bool held = false;
+		for (size_t i = 0; i < f->n && !held; i++) {
+			const fxnode *n = &f->nodes[i];
+			for (size_t k = 0; n->powered && k < n->n_hist && !held; k++)
+				held = n->hist[k] == f->committed[c].id;
+		}
+		if (!held) {
+			violate(
+			    f,
+			    "(b) a committed change is in no live node's state any more (%zu of "
+			    "%zu servers live): %s",
+			    live, servers, f->committed[c].what);
+			return;
 		}
 	}
-	if (live * 2 > servers &&
-	    (me < f->max_epoch || (me == f->max_epoch && mv < f->max_version)))
-		violate(f,
-			"(b) committed epoch %llu version %llu is on no live server (the most "
-			"advanced has epoch %llu version %llu)",
-			(unsigned long long)f->max_epoch, (unsigned long long)f->max_version,
-			(unsigned long long)me, (unsigned long long)mv);
 }
 
 /* Everything due at time t, in a fixed order: rings, operations' ends, probes, hangs' ends,

@@ -1,7 +1,7 @@
 /* Unit tests: the safety scenarios of issue 8 on the deterministic cluster fixture
  * (cluster_fixture.h). Each one is a fault that puts a must-run-once resource on two live
  * nodes with the coordinator as it was when this file was written; each asserts that it does
- * not. They FAIL until the fixes land (issue 8, items 1, 2, 3 and 6), which is why this file
+ * not. They FAIL until the fixes land (issue 8, items 1, 2, 3, 6 and 7), which is why this file
  * is not in meson's test list yet: the lead adds 'safety_scenarios' to the cmocka foreach once
  * the fixes are merged. What each one showed before the fixes is said above it. */
 #include <setjmp.h>
@@ -196,6 +196,37 @@ static void test_coordinator_back_from_a_minority_uses_a_stale_view(void **st)
 	fx_free(f);
 }
 
+/* Item 7: with two_node both halves of a split keep quorum and both commit (each records the
+ * other's loss as an event); the winner fences the loser, and when it comes back the merge
+ * keeps one history by (epoch, version), which are equal, and drops the other's committed
+ * change without a word. Before the fix: "(b) a committed change is in no live node's state
+ * any more (2 of 2 servers live): #N from n2, ... node_lost ...". */
+static void test_two_node_split_loses_a_committed_change(void **st)
+{
+	(void)st;
+	static const char yaml[] = "cluster: {name: fx, fence_delay: 5s}\n"
+				   "nodes:\n"
+				   "  - {name: n1, address: 10.9.0.1, role: server}\n"
+				   "  - {name: n2, address: 10.9.0.2, role: server}\n"
+				   "fence_devices:\n"
+				   "  - {name: pdu, agent: fence_dummy, targets: [n1, n2]}\n"
+				   "resources:\n"
+				   "  - {name: vip, type: vip, params: {address: 10.9.0.100/24}}\n";
+	fx_opts o = {.yaml = yaml};
+	fx *f = fx_new(&o);
+	assert_non_null(f);
+	STEP_OK(f, 3000);
+	int side[] = {1};
+	fx_partition(f, side, 1);
+	STEP_OK(f, 20000);
+	fx_heal(f);
+	fx_boot(f, 1);
+	fx_boot(f, 2);
+	STEP_OK(f, 20000);
+	assert_runs_once(f, "vip");
+	fx_free(f);
+}
+
 int main(void)
 {
 	static const vg_log_config quiet = {.level = VG_LOG_ERROR};
@@ -207,6 +238,7 @@ int main(void)
 	    cmocka_unit_test(test_old_fence_record_counts_a_never_seen_node_fenced),
 	    cmocka_unit_test(test_stale_action_of_an_older_ring),
 	    cmocka_unit_test(test_coordinator_back_from_a_minority_uses_a_stale_view),
+	    cmocka_unit_test(test_two_node_split_loses_a_committed_change),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
