@@ -27,10 +27,13 @@
 			fail_msg("invariant violated: %s", fx_violation(f));                       \
 	} while (0)
 
-static fx *boot(const fx_opts *o)
+/* The fixture of a test lives in its cmocka state, so that teardown frees it also when the
+ * test fails. */
+static fx *boot(void **st, const fx_opts *o)
 {
 	fx *f = fx_new(o);
 	assert_non_null(f);
+	*st = f;
 	STEP_OK(f, 3000);
 	/* the cluster formed, committed its configuration and placed everything once */
 	for (int i = 1; i <= 3; i++) {
@@ -54,11 +57,9 @@ static void assert_runs_once(fx *f, const char *res)
 
 static void test_boot_places_everything_once(void **st)
 {
-	(void)st;
-	fx *f = boot(NULL);
+	fx *f = boot(st, NULL);
 	STEP_OK(f, 10000);
 	assert_runs_once(f, "vip");
-	fx_free(f);
 }
 
 /* The holder powers off: the others see it leave, count its requires: quorum resources as
@@ -66,8 +67,7 @@ static void test_boot_places_everything_once(void **st)
  * device is configured, until the node is back. */
 static void test_crash_of_the_holder(void **st)
 {
-	(void)st;
-	fx *f = boot(NULL);
+	fx *f = boot(st, NULL);
 	int h = fx_holder(f, "vip");
 	fx_note(f, "scenario: the holder n%d crashes", h);
 	fx_crash(f, h);
@@ -75,30 +75,26 @@ static void test_crash_of_the_holder(void **st)
 	assert_runs_once(f, "vip");
 	assert_runs_once(f, "app");
 	assert_int_not_equal(fx_holder(f, "vip"), h);
-	fx_free(f);
 }
 
 /* The same with a fence device: the lost node is fenced, and db recovers too. */
 static void test_crash_of_the_holder_fenced(void **st)
 {
-	(void)st;
 	fx_opts o = {.yaml = FX_YAML_FENCED};
-	fx *f = boot(&o);
+	fx *f = boot(st, &o);
 	int h = fx_holder(f, "db");
 	fx_crash(f, h);
 	STEP_OK(f, 10000);
 	assert_runs_once(f, "db");
 	assert_int_not_equal(fx_holder(f, "db"), h);
 	assert_runs_once(f, "vip");
-	fx_free(f);
 }
 
 /* 1|2: the holder alone on one side stops everything (no quorum), the two others take over;
  * after the heal everything still runs once. */
 static void test_partition_one_two(void **st)
 {
-	(void)st;
-	fx *f = boot(NULL);
+	fx *f = boot(st, NULL);
 	int h = fx_holder(f, "vip");
 	int side[] = {h};
 	fx_partition(f, side, 1);
@@ -112,30 +108,26 @@ static void test_partition_one_two(void **st)
 	assert_runs_once(f, "app");
 	for (int i = 1; i <= 3; i++)
 		assert_true(fx_synced(f, i));
-	fx_free(f);
 }
 
 /* The two sides see the cut at different times, within quorum_loss_delay: still safe. */
 static void test_partition_with_skew_inside_the_delay(void **st)
 {
-	(void)st;
 	fx_opts o = {.minority_lag_ms = 30};
-	fx *f = boot(&o);
+	fx *f = boot(st, &o);
 	int h = fx_holder(f, "vip");
 	int side[] = {h};
 	fx_partition(f, side, 1);
 	STEP_OK(f, 5000);
 	assert_runs_once(f, "vip");
-	fx_free(f);
 }
 
 /* The fixture itself: a minority that sees the cut later than quorum_loss_delay allows does
  * overlap, and the fixture says so with the trace (this is what invariant (a) is for). */
 static void test_fixture_catches_skew_beyond_the_delay(void **st)
 {
-	(void)st;
 	fx_opts o = {.minority_lag_ms = 500, .quiet = true};
-	fx *f = boot(&o);
+	fx *f = boot(st, &o);
 	int h = fx_holder(f, "vip");
 	int side[] = {h};
 	fx_partition(f, side, 1);
@@ -143,15 +135,13 @@ static void test_fixture_catches_skew_beyond_the_delay(void **st)
 	assert_non_null(strstr(fx_violation(f), "(a) vip is active on two live nodes"));
 	assert_non_null(strstr(fx_trace(f), "PARTITION"));
 	assert_non_null(strstr(fx_trace(f), "VIOLATION"));
-	fx_free(f);
 }
 
 /* The coordinator (n1, lowest id) powers off: n2 becomes coordinator and recovers what n1 ran;
  * what ran elsewhere stays where it is. */
 static void test_coordinator_crash(void **st)
 {
-	(void)st;
-	fx *f = boot(NULL);
+	fx *f = boot(st, NULL);
 	int vip_at = fx_holder(f, "vip");
 	fx_crash(f, 1);
 	STEP_OK(f, 5000);
@@ -161,15 +151,13 @@ static void test_coordinator_crash(void **st)
 	assert_runs_once(f, "app");
 	if (vip_at != 1)
 		assert_int_equal(fx_holder(f, "vip"), vip_at);
-	fx_free(f);
 }
 
 /* A crashed node boots again: it rejoins, catches up with the state committed while it was
  * away (the node_lost event), and nothing runs twice. */
 static void test_rejoin(void **st)
 {
-	(void)st;
-	fx *f = boot(NULL);
+	fx *f = boot(st, NULL);
 	int h = fx_holder(f, "vip");
 	fx_crash(f, h);
 	STEP_OK(f, 5000);
@@ -187,15 +175,13 @@ static void test_rejoin(void **st)
 	assert_runs_once(f, "vip");
 	assert_runs_once(f, "app");
 	assert_runs_once(f, "db"); /* db (requires: fencing) recovers once the node is back */
-	fx_free(f);
 }
 
 /* The vigild of a node that runs nothing dies (its Corosync stays): nothing moves, and it
  * comes back as a member. */
 static void test_vigild_death_of_a_non_holder(void **st)
 {
-	(void)st;
-	fx *f = boot(NULL);
+	fx *f = boot(st, NULL);
 	int idle = 0;
 	for (int i = 1; i <= 3 && !idle; i++)
 		if (fx_holder(f, "vip") != i && fx_holder(f, "db") != i)
@@ -212,7 +198,6 @@ static void test_vigild_death_of_a_non_holder(void **st)
 	assert_true(fx_synced(f, idle));
 	assert_runs_once(f, "vip");
 	assert_runs_once(f, "db");
-	fx_free(f);
 }
 
 /* A node that the cluster never saw since it started, with no fencing record, keeps the
@@ -221,8 +206,7 @@ static void test_vigild_death_of_a_non_holder(void **st)
  * old-fence-record scenario, which differs only by a week-old fencing record. */
 static void test_never_seen_node_keeps_primitive_waiting(void **st)
 {
-	(void)st;
-	fx *f = boot(NULL);
+	fx *f = boot(st, NULL);
 	int d = fx_holder(f, "db");
 	fx_set_stop_ms(f, d, "db", 60000);
 	int side[] = {d};
@@ -236,12 +220,18 @@ static void test_never_seen_node_keeps_primitive_waiting(void **st)
 	STEP_OK(f, 10000);
 	assert_int_equal(fx_holder(f, "db"), d); /* still stopping there, started nowhere */
 	assert_runs_once(f, "vip");
-	fx_free(f);
 }
 
 /* ---- the property test ---------------------------------------------------------------------- */
 
 enum { SEEDS = 2000 };
+
+static int teardown(void **st)
+{
+	fx_free(*st);
+	*st = NULL;
+	return 0;
+}
 
 static void run_random(unsigned faults, unsigned n_faults, uint64_t first_seed, unsigned seeds)
 {
@@ -306,18 +296,18 @@ int main(void)
 	static const vg_log_config quiet = {.level = VG_LOG_ERROR};
 	vg_log_init(&quiet);
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_boot_places_everything_once),
-	    cmocka_unit_test(test_crash_of_the_holder),
-	    cmocka_unit_test(test_crash_of_the_holder_fenced),
-	    cmocka_unit_test(test_partition_one_two),
-	    cmocka_unit_test(test_partition_with_skew_inside_the_delay),
-	    cmocka_unit_test(test_fixture_catches_skew_beyond_the_delay),
-	    cmocka_unit_test(test_coordinator_crash),
-	    cmocka_unit_test(test_rejoin),
-	    cmocka_unit_test(test_vigild_death_of_a_non_holder),
-	    cmocka_unit_test(test_never_seen_node_keeps_primitive_waiting),
-	    cmocka_unit_test(test_random_survivable_schedules),
-	    cmocka_unit_test(test_random_runs_are_deterministic),
+	    cmocka_unit_test_teardown(test_boot_places_everything_once, teardown),
+	    cmocka_unit_test_teardown(test_crash_of_the_holder, teardown),
+	    cmocka_unit_test_teardown(test_crash_of_the_holder_fenced, teardown),
+	    cmocka_unit_test_teardown(test_partition_one_two, teardown),
+	    cmocka_unit_test_teardown(test_partition_with_skew_inside_the_delay, teardown),
+	    cmocka_unit_test_teardown(test_fixture_catches_skew_beyond_the_delay, teardown),
+	    cmocka_unit_test_teardown(test_coordinator_crash, teardown),
+	    cmocka_unit_test_teardown(test_rejoin, teardown),
+	    cmocka_unit_test_teardown(test_vigild_death_of_a_non_holder, teardown),
+	    cmocka_unit_test_teardown(test_never_seen_node_keeps_primitive_waiting, teardown),
+	    cmocka_unit_test_teardown(test_random_survivable_schedules, teardown),
+	    cmocka_unit_test_teardown(test_random_runs_are_deterministic, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

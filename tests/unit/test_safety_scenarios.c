@@ -24,10 +24,13 @@
 			fail_msg("invariant violated: %s", fx_violation(f));                       \
 	} while (0)
 
-static fx *boot(const fx_opts *o)
+/* The fixture of a test lives in its cmocka state, so that teardown frees it also when the
+ * test fails. */
+static fx *boot(void **st, const fx_opts *o)
 {
 	fx *f = fx_new(o);
 	assert_non_null(f);
+	*st = f;
 	STEP_OK(f, 3000);
 	assert_int_equal(fx_active_count(f, "vip"), 1);
 	assert_int_equal(fx_active_count(f, "db"), 1);
@@ -47,8 +50,7 @@ static void assert_runs_once(fx *f, const char *res)
  * for about 2 s. */
 static void test_holder_cut_off_while_its_service_stops_slowly(void **st)
 {
-	(void)st;
-	fx *f = boot(NULL);
+	fx *f = boot(st, NULL);
 	int h = fx_holder(f, "vip");
 	fx_set_stop_ms(f, h, "app", 2000);
 	int side[] = {h};
@@ -57,7 +59,6 @@ static void test_holder_cut_off_while_its_service_stops_slowly(void **st)
 	assert_runs_once(f, "vip");
 	assert_runs_once(f, "app");
 	assert_int_not_equal(fx_holder(f, "vip"), h);
-	fx_free(f);
 }
 
 /* Row 2 (items 1, 2): the holder's vigild is killed, then its Corosync. While only vigild is
@@ -67,8 +68,7 @@ static void test_holder_cut_off_while_its_service_stops_slowly(void **st)
  * (starting)", for good. */
 static void test_holder_vigild_killed_then_its_corosync(void **st)
 {
-	(void)st;
-	fx *f = boot(NULL);
+	fx *f = boot(st, NULL);
 	int h = fx_holder(f, "vip");
 	fx_kill_vigild(f, h);
 	STEP_OK(f, 1000);
@@ -76,7 +76,6 @@ static void test_holder_vigild_killed_then_its_corosync(void **st)
 	STEP_OK(f, 12000);
 	assert_int_equal(fx_holder(f, "vip"), h); /* still there: nobody may start it */
 	assert_runs_once(f, "vip");
-	fx_free(f);
 }
 
 /* Row 3 (item 2): the holder's Corosync hangs (SIGSTOP) for 6 s. Its vigild hears nothing,
@@ -86,14 +85,12 @@ static void test_holder_vigild_killed_then_its_corosync(void **st)
  * merge. */
 static void test_holder_corosync_hangs_6s(void **st)
 {
-	(void)st;
-	fx *f = boot(NULL);
+	fx *f = boot(st, NULL);
 	int h = fx_holder(f, "vip");
 	fx_hang_corosync(f, h, 6000);
 	STEP_OK(f, 12000);
 	assert_runs_once(f, "vip");
 	assert_runs_once(f, "app");
-	fx_free(f);
 }
 
 /* Item 3: an old fencing record of a node this vigild never saw makes it count as fenced
@@ -124,10 +121,13 @@ static char *state_with_old_fence_records(void)
 
 static void test_old_fence_record_counts_a_never_seen_node_fenced(void **st)
 {
-	(void)st;
 	char *state = state_with_old_fence_records();
 	fx_opts o = {.initial_state = state};
-	fx *f = boot(&o);
+	fx *f = fx_new(&o); /* the saved state is read at fx_new */
+	free(state);
+	assert_non_null(f);
+	*st = f;
+	STEP_OK(f, 3000);
 	int d = fx_holder(f, "db");
 	fx_set_stop_ms(f, d, "db", 60000);
 	int side[] = {d};
@@ -141,8 +141,6 @@ static void test_old_fence_record_counts_a_never_seen_node_fenced(void **st)
 	STEP_OK(f, 10000);
 	assert_int_equal(fx_holder(f, "db"), d);
 	assert_runs_once(f, "db");
-	fx_free(f);
-	free(state);
 }
 
 /* Item 6: an action of an older ring delivered late (as a message queued while Corosync said
@@ -151,8 +149,7 @@ static void test_old_fence_record_counts_a_never_seen_node_fenced(void **st)
  * nodes: nH (starting) and nX (running)". */
 static void test_stale_action_of_an_older_ring(void **st)
 {
-	(void)st;
-	fx *f = boot(NULL);
+	fx *f = boot(st, NULL);
 	int h = fx_holder(f, "vip");
 	int side[] = {h};
 	fx_partition(f, side, 1);
@@ -164,7 +161,6 @@ static void test_stale_action_of_an_older_ring(void **st)
 	STEP_OK(f, 1000);
 	assert_runs_once(f, "app");
 	assert_runs_once(f, "vip");
-	fx_free(f);
 }
 
 /* Found by the fixture's random schedules (overlapping partitions): a coordinator coming back
@@ -179,8 +175,7 @@ static void test_stale_action_of_an_older_ring(void **st)
  * view got from it, not only the coordinator's own. */
 static void test_coordinator_back_from_a_minority_uses_a_stale_view(void **st)
 {
-	(void)st;
-	fx *f = boot(NULL);
+	fx *f = boot(st, NULL);
 	int h = fx_holder(f, "vip");
 	assert_int_not_equal(h, 1); /* the schedule needs the group away from n1 */
 	int only_n1[] = {1};
@@ -193,7 +188,6 @@ static void test_coordinator_back_from_a_minority_uses_a_stale_view(void **st)
 	STEP_OK(f, 5000);
 	assert_runs_once(f, "vip");
 	assert_runs_once(f, "app");
-	fx_free(f);
 }
 
 /* Item 7: with two_node both halves of a split keep quorum and both commit (each records the
@@ -203,7 +197,6 @@ static void test_coordinator_back_from_a_minority_uses_a_stale_view(void **st)
  * any more (2 of 2 servers live): #N from n2, ... node_lost ...". */
 static void test_two_node_split_loses_a_committed_change(void **st)
 {
-	(void)st;
 	static const char yaml[] = "cluster: {name: fx, fence_delay: 5s}\n"
 				   "nodes:\n"
 				   "  - {name: n1, address: 10.9.0.1, role: server}\n"
@@ -215,6 +208,7 @@ static void test_two_node_split_loses_a_committed_change(void **st)
 	fx_opts o = {.yaml = yaml};
 	fx *f = fx_new(&o);
 	assert_non_null(f);
+	*st = f;
 	STEP_OK(f, 3000);
 	int side[] = {1};
 	fx_partition(f, side, 1);
@@ -224,7 +218,13 @@ static void test_two_node_split_loses_a_committed_change(void **st)
 	fx_boot(f, 2);
 	STEP_OK(f, 20000);
 	assert_runs_once(f, "vip");
-	fx_free(f);
+}
+
+static int teardown(void **st)
+{
+	fx_free(*st);
+	*st = NULL;
+	return 0;
 }
 
 int main(void)
@@ -232,13 +232,15 @@ int main(void)
 	static const vg_log_config quiet = {.level = VG_LOG_ERROR};
 	vg_log_init(&quiet);
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_holder_cut_off_while_its_service_stops_slowly),
-	    cmocka_unit_test(test_holder_vigild_killed_then_its_corosync),
-	    cmocka_unit_test(test_holder_corosync_hangs_6s),
-	    cmocka_unit_test(test_old_fence_record_counts_a_never_seen_node_fenced),
-	    cmocka_unit_test(test_stale_action_of_an_older_ring),
-	    cmocka_unit_test(test_coordinator_back_from_a_minority_uses_a_stale_view),
-	    cmocka_unit_test(test_two_node_split_loses_a_committed_change),
+	    cmocka_unit_test_teardown(test_holder_cut_off_while_its_service_stops_slowly, teardown),
+	    cmocka_unit_test_teardown(test_holder_vigild_killed_then_its_corosync, teardown),
+	    cmocka_unit_test_teardown(test_holder_corosync_hangs_6s, teardown),
+	    cmocka_unit_test_teardown(test_old_fence_record_counts_a_never_seen_node_fenced,
+				      teardown),
+	    cmocka_unit_test_teardown(test_stale_action_of_an_older_ring, teardown),
+	    cmocka_unit_test_teardown(test_coordinator_back_from_a_minority_uses_a_stale_view,
+				      teardown),
+	    cmocka_unit_test_teardown(test_two_node_split_loses_a_committed_change, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
