@@ -222,6 +222,78 @@ static void test_never_seen_node_keeps_primitive_waiting(void **st)
 	assert_runs_once(f, "vip");
 }
 
+/* A one-way cut (the holder's packets no longer reach the others, theirs still reach it)
+ * breaks their common ring like a symmetric cut: the holder ends up alone without quorum
+ * and stops, the two others take over; after the heal everything runs once. */
+static void test_one_way_cut_of_the_holder(void **st)
+{
+	fx *f = boot(st, NULL);
+	int h = fx_holder(f, "vip");
+	for (int i = 1; i <= 3; i++)
+		if (i != h)
+			fx_cut_oneway(f, h, i);
+	STEP_OK(f, 5000);
+	assert_runs_once(f, "vip");
+	assert_int_not_equal(fx_holder(f, "vip"), h);
+	assert_int_equal(fx_leader(f, h), 0);
+	fx_heal(f);
+	STEP_OK(f, 5000);
+	assert_runs_once(f, "vip");
+	assert_runs_once(f, "app");
+}
+
+/* The majority sees the cut first (the minority later, within quorum_loss_delay): safe. */
+static void test_partition_majority_sees_it_first(void **st)
+{
+	fx_opts o = {.minority_lag_ms = 40, .majority_lag_ms = 0};
+	fx *f = boot(st, &o);
+	int h = fx_holder(f, "vip");
+	int side[] = {h};
+	fx_partition(f, side, 1);
+	STEP_OK(f, 5000);
+	assert_runs_once(f, "vip");
+	assert_int_not_equal(fx_holder(f, "vip"), h);
+}
+
+/* Corosync of a node that runs nothing dies under a running vigild: that vigild stops what it
+ * runs (nothing) and the others go on; when Corosync is back it rejoins. */
+static void test_corosync_death_of_a_non_holder(void **st)
+{
+	fx *f = boot(st, NULL);
+	int idle = 0;
+	for (int i = 1; i <= 3 && !idle; i++)
+		if (fx_holder(f, "vip") != i && fx_holder(f, "db") != i)
+			idle = i;
+	int vip_at = fx_holder(f, "vip");
+	fx_kill_corosync(f, idle);
+	STEP_OK(f, 5000);
+	assert_int_equal(fx_leader(f, idle), 0);
+	assert_int_equal(fx_holder(f, "vip"), vip_at);
+	fx_start_corosync(f, idle);
+	STEP_OK(f, 5000);
+	assert_true(fx_synced(f, idle));
+	assert_int_equal(fx_leader(f, idle), 1);
+	assert_runs_once(f, "vip");
+	assert_runs_once(f, "db");
+}
+
+/* Wall clocks that jump (an hour forward on one node, back on another) move nothing: the
+ * coordinator's deadlines run on the monotonic clock. */
+static void test_clock_steps_move_nothing(void **st)
+{
+	fx *f = boot(st, NULL);
+	int vip_at = fx_holder(f, "vip"), db_at = fx_holder(f, "db");
+	fx_clock_step(f, 1, 3600000);
+	fx_clock_step(f, 2, -3600000);
+	STEP_OK(f, 10000);
+	assert_int_equal(fx_holder(f, "vip"), vip_at);
+	assert_int_equal(fx_holder(f, "db"), db_at);
+	int h = fx_holder(f, "vip");
+	fx_crash(f, h);
+	STEP_OK(f, 5000);
+	assert_runs_once(f, "vip");
+}
+
 /* ---- the property test ---------------------------------------------------------------------- */
 
 enum { SEEDS = 2000 };
@@ -306,6 +378,10 @@ int main(void)
 	    cmocka_unit_test_teardown(test_rejoin, teardown),
 	    cmocka_unit_test_teardown(test_vigild_death_of_a_non_holder, teardown),
 	    cmocka_unit_test_teardown(test_never_seen_node_keeps_primitive_waiting, teardown),
+	    cmocka_unit_test_teardown(test_one_way_cut_of_the_holder, teardown),
+	    cmocka_unit_test_teardown(test_partition_majority_sees_it_first, teardown),
+	    cmocka_unit_test_teardown(test_corosync_death_of_a_non_holder, teardown),
+	    cmocka_unit_test_teardown(test_clock_steps_move_nothing, teardown),
 	    cmocka_unit_test_teardown(test_random_survivable_schedules, teardown),
 	    cmocka_unit_test_teardown(test_random_runs_are_deterministic, teardown),
 	};
