@@ -305,12 +305,14 @@ static int teardown(void **st)
 	return 0;
 }
 
-static void run_random(unsigned faults, unsigned n_faults, uint64_t first_seed, unsigned seeds)
+static void run_random(const char *yaml, unsigned faults, unsigned n_faults, uint64_t first_seed,
+		       unsigned seeds)
 {
-	vg_config *cfg = fx_config_load(NULL);
+	vg_config *cfg = fx_config_load(yaml);
 	assert_non_null(cfg);
 	for (uint64_t seed = first_seed; seed < first_seed + seeds; seed++) {
 		fx_random_opts o = {.seed = seed,
+				    .yaml = yaml,
 				    .cfg = cfg,
 				    .faults = faults,
 				    .n_faults = n_faults,
@@ -338,7 +340,16 @@ static void test_random_survivable_schedules(void **st)
 	/* VIGIL_FIXTURE_SEEDS: fewer (e.g. under valgrind) or more (a long hunt) schedules */
 	const char *env = getenv("VIGIL_FIXTURE_SEEDS");
 	unsigned seeds = env && atoi(env) > 0 ? (unsigned)atoi(env) : SEEDS;
-	run_random(FX_F_SURVIVABLE, 3, 1, seeds);
+	run_random(NULL, FX_F_SURVIVABLE, 3, 1, seeds);
+}
+
+/* The same with a fence device: lost nodes are fenced (powered off), db recovers too. */
+static void test_random_survivable_schedules_fenced(void **st)
+{
+	(void)st;
+	const char *env = getenv("VIGIL_FIXTURE_SEEDS");
+	unsigned seeds = env && atoi(env) > 0 ? (unsigned)atoi(env) : SEEDS / 2;
+	run_random(FX_YAML_FENCED, FX_F_SURVIVABLE, 3, 100001, seeds);
 }
 
 /* A seed is a run: the same seed gives the same trace, event for event; another seed
@@ -386,6 +397,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_corosync_death_of_a_non_holder, teardown),
 	    cmocka_unit_test_teardown(test_clock_steps_move_nothing, teardown),
 	    cmocka_unit_test_teardown(test_random_survivable_schedules, teardown),
+	    cmocka_unit_test_teardown(test_random_survivable_schedules_fenced, teardown),
 	    cmocka_unit_test_teardown(test_random_runs_are_deterministic, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
