@@ -138,6 +138,7 @@ struct fxnode {
 	vg_coord *co;
 	sres sv[FX_MAX_RES];
 	bool sv_started, sv_halted;
+	bool sv_shutting_down, leaving, exit_due; /* a clean stop (SIGTERM) under way */
 	size_t probes_pending;
 	bool connected, quorate, in_ring, synced, sync_point, bootstrap_sent;
 	uint64_t cur_ring, ack, max_epoch, max_version;
@@ -314,6 +315,7 @@ static void schedule_reform(fx *f, uint64_t at)
 }
 
 static void sv_reconcile(fxnode *n);
+static void member_all_down(fxnode *n);
 static void member_on_view(fxnode *n, const fxview *v);
 static void member_on_msg(fxnode *n, fxmsg *m);
 static void member_lost_corosync(fxnode *n);
@@ -524,7 +526,7 @@ static void sv_reconcile(fxnode *n)
 	if (!n->sv_started || n->probes_pending > 0)
 		return;
 	size_t nr = n->f->cfg->n_resources;
-	bool stopping_all = n->sv_halted;
+	bool stopping_all = n->sv_halted || n->sv_shutting_down;
 	for (size_t k = 0; k < nr; k++) {
 		size_t i = stopping_all ? nr - 1 - k : k;
 		sres *r = &n->sv[i];
@@ -549,6 +551,15 @@ static void sv_reconcile(fxnode *n)
 			else if (r->obs == OBS_STOPPED)
 				r->target = TGT_NONE;
 		}
+	}
+	/* all_down() -> the shutdown's callback, cluster.c's on_all_down(): bye, then exit */
+	bool down = true;
+	for (size_t i = 0; i < nr; i++)
+		down = down && !n->sv[i].busy && (n->sv[i].obs == OBS_STOPPED || n->sv[i].blocked);
+	if (n->sv_shutting_down && down && !n->exit_due) {
+		n->exit_due = true;
+		n->report_due = false; /* reconcile() returns after the callback, without notify() */
+		member_all_down(n);
 	}
 }
 
@@ -691,8 +702,8 @@ static void member_send_report(fxnode *n)
 		return;
 	bool probed = n->sv_started && n->probes_pending == 0;
 	json_t *o = json_pack("{s:s, s:I, s:b, s:b, s:I, s:o}", "kind", "report", "ring",
-			      (json_int_t)n->cur_ring, "probed", probed, "leaving", 0, "ack",
-			      (json_int_t)n->ack, "res", sv_report(n));
+			      (json_int_t)n->cur_ring, "probed", probed, "leaving", n->leaving,
+			      "ack", (json_int_t)n->ack, "res", sv_report(n));
 	char *s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
 	if (n->last_report && !strcmp(s, n->last_report)) {
 		free(s);
@@ -701,6 +712,17 @@ static void member_send_report(fxnode *n)
 	}
 	free(n->last_report);
 	n->last_report = s;
+	char res[256] = "";
+	const char *k;
+	json_t *v;
+	json_object_foreach(json_object_get(o, "res"), k, v)
+	{
+		snprintf(res + strlen(res), sizeof res - strlen(res), "%s%s=%s", res[0] ? " " : "",
+			 k, json_string_value(v));
+	}
+	tr(n->f, "%s: reports %s (ring %llu, ack %llu%s%s)", n->name, res,
+	   (unsigned long long)n->cur_ring, (unsigned long long)n->ack, probed ? "" : ", probing",
+	   n->leaving ? ", leaving" : "");
 	member_send_c(n, o);
 }
 
@@ -881,7 +903,10 @@ static void member_on_action(fxnode *n, json_t *o)
 	if (id > n->ack)
 		n->ack = id;
 	vg_op_kind k;
-	if (vg_op_from_name(op, &k) == 0)
+	tr(n->f, "%s: takes on %s %s (id %llu, sent in ring %llu)", n->name, op, res,
+	   (unsigned long long)id,
+	   (unsigned long long)json_integer_value(json_object_get(o, "ring")));
+	if (!n->leaving && vg_op_from_name(op, &k) == 0)
 		sv_request(n, res, k);
 	free(n->last_report);
 	n->last_report = NULL;
@@ -1079,6 +1104,7 @@ static void vigild_start(fxnode *n)
 	n->vd_gen = ++f->gen_seq;
 	n->connected = n->cs_running && n->powered;
 	n->quorate = n->in_ring = n->synced = n->sync_point = n->bootstrap_sent = false;
+	n->leaving = n->sv_shutting_down = n->exit_due = false;
 	n->cur_ring = n->ack = 0;
 	n->n_members = n->n_sums = 0;
 	n->run_at = NEVER;
@@ -1111,6 +1137,14 @@ static void vigild_gone(fxnode *n)
 	n->last_action = NULL;
 	outbox_clear(n);
 	q_clear(n);
+}
+
+/* on_all_down(): everything is stopped: the goodbye goes out, and vigild exits after it. */
+static void member_all_down(fxnode *n)
+{
+	tr(n->f, "%s: everything stopped: says goodbye and exits", n->name);
+	if (n->connected)
+		member_send_c(n, json_pack("{s:s}", "kind", "bye"));
 }
 
 /* ==== ADAPTER: every call into the coordinator (vg_coord_*) is in this section =================
@@ -1400,6 +1434,19 @@ void fx_kill_vigild(fx *f, int node)
 	cs_group_change(n);
 }
 
+void fx_shutdown_vigild(fx *f, int node)
+{
+	fxnode *n = node_of(f, node);
+	if (!n || !n->vd_alive || n->sv_shutting_down)
+		return;
+	tr(f, "%s: vigild is told to stop (SIGTERM): moves everything away", n->name);
+	/* vg_cluster_shutdown(): leaving, reported at once; vg_supervisor_shutdown() */
+	n->leaving = true;
+	member_send_report(n);
+	n->sv_shutting_down = true;
+	sv_reconcile(n);
+}
+
 void fx_start_vigild(fx *f, int node)
 {
 	fxnode *n = node_of(f, node);
@@ -1595,7 +1642,7 @@ static uint64_t next_time(const fx *f)
 		if (n->vd_alive) {
 			if (n->run_at < t)
 				t = n->run_at;
-			if (n->report_due)
+			if (n->report_due || n->exit_due)
 				t = f->now < t ? f->now : t;
 			if (n->fence_target && n->fence_end < t)
 				t = n->fence_end;
@@ -1739,6 +1786,12 @@ static bool run_due(fx *f, uint64_t t)
 		}
 		if (n->vd_alive && n->n_out && corosync_works(n) && !n->gathering) {
 			cs_flush_outbox(n);
+			any = true;
+		}
+		if (n->vd_alive && n->exit_due) {
+			tr(f, "%s: vigild exits", n->name);
+			vigild_gone(n);
+			cs_group_change(n);
 			any = true;
 		}
 	}

@@ -94,7 +94,10 @@ void fx_partition(fx *f, const int *side, size_t n);
 void fx_cut_oneway(fx *f, int from, int to); /* from's packets no longer reach to */
 void fx_heal(fx *f);			     /* every link works again */
 void fx_kill_vigild(fx *f, int node);	     /* its resources keep running as they are */
-void fx_start_vigild(fx *f, int node);	     /* probes and adopts what runs */
+/* A clean stop (SIGTERM): it reports itself leaving, stops everything in reverse order, says
+ * goodbye and exits (its Corosync stays). */
+void fx_shutdown_vigild(fx *f, int node);
+void fx_start_vigild(fx *f, int node); /* probes and adopts what runs */
 void fx_kill_corosync(fx *f, int node);
 void fx_start_corosync(fx *f, int node);
 /* Corosync on node stops delivering and sending for ms (SIGSTOP); its vigild keeps running. */

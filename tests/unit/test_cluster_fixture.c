@@ -294,6 +294,27 @@ static void test_clock_steps_move_nothing(void **st)
 	assert_runs_once(f, "vip");
 }
 
+/* A clean stop of the holder (SIGTERM to its vigild, its service slow to stop): it reports
+ * itself leaving, stops everything, says goodbye; the others start what it ran only once it
+ * reported it stopped, and count it offline (not unclean): db, which needs fencing, recovers
+ * without any. */
+static void test_clean_shutdown_of_the_holder(void **st)
+{
+	fx *f = boot(st, NULL);
+	int h = fx_holder(f, "vip");
+	int d = fx_holder(f, "db");
+	fx_set_stop_ms(f, h, "app", 2000);
+	fx_shutdown_vigild(f, h);
+	STEP_OK(f, 5000);
+	assert_runs_once(f, "vip");
+	assert_runs_once(f, "app");
+	assert_int_not_equal(fx_holder(f, "vip"), h);
+	fx_shutdown_vigild(f, d);
+	STEP_OK(f, 5000);
+	assert_runs_once(f, "db");
+	assert_int_not_equal(fx_holder(f, "db"), d);
+}
+
 /* ---- the property test ---------------------------------------------------------------------- */
 
 enum { SEEDS = 2000 };
@@ -396,6 +417,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_partition_majority_sees_it_first, teardown),
 	    cmocka_unit_test_teardown(test_corosync_death_of_a_non_holder, teardown),
 	    cmocka_unit_test_teardown(test_clock_steps_move_nothing, teardown),
+	    cmocka_unit_test_teardown(test_clean_shutdown_of_the_holder, teardown),
 	    cmocka_unit_test_teardown(test_random_survivable_schedules, teardown),
 	    cmocka_unit_test_teardown(test_random_survivable_schedules_fenced, teardown),
 	    cmocka_unit_test_teardown(test_random_runs_are_deterministic, teardown),
