@@ -155,8 +155,9 @@ struct fxnode {
 	size_t n_fence_queue;
 	char *fence_target;
 	uint64_t fence_end;
-	json_t *last_action; /* the last action delivered, and the ring it came in */
+	json_t *last_action; /* the last action delivered, the ring it came in, its sender */
 	uint64_t last_action_ring;
+	int last_action_from;
 };
 
 struct fx {
@@ -558,7 +559,8 @@ static void sv_reconcile(fxnode *n)
 		down = down && !n->sv[i].busy && (n->sv[i].obs == OBS_STOPPED || n->sv[i].blocked);
 	if (n->sv_shutting_down && down && !n->exit_due) {
 		n->exit_due = true;
-		n->report_due = false; /* reconcile() returns after the callback, without notify() */
+		n->report_due =
+		    false; /* reconcile() returns after the callback, without notify() */
 		member_all_down(n);
 	}
 }
@@ -889,7 +891,7 @@ static bool ad_is_leader(const fxnode *n);
 static void ad_fence_done(fxnode *n, const char *target, bool ok);
 
 /* on_action() */
-static void member_on_action(fxnode *n, json_t *o)
+static void member_on_action(fxnode *n, json_t *o, int from)
 {
 	const char *node = json_string_value(json_object_get(o, "node"));
 	const char *res = json_string_value(json_object_get(o, "res"));
@@ -900,6 +902,7 @@ static void member_on_action(fxnode *n, json_t *o)
 	json_decref(n->last_action);
 	n->last_action = json_incref(o);
 	n->last_action_ring = n->cur_ring;
+	n->last_action_from = from;
 	if (id > n->ack)
 		n->ack = id;
 	vg_op_kind k;
@@ -927,7 +930,7 @@ static void member_on_msg(fxnode *n, fxmsg *m)
 	if (!strcmp(kind, "report"))
 		ad_report(n, fname, m->c);
 	else if (!strcmp(kind, "action"))
-		member_on_action(n, m->c);
+		member_on_action(n, m->c, m->from);
 	else if (!strcmp(kind, "summary"))
 		member_on_summary(n, (uint32_t)m->from, m->c);
 	else if (!strcmp(kind, "bye"))
@@ -1520,9 +1523,7 @@ int fx_replay_stale_action(fx *f, int node)
 	m->refs = 1;
 	m->c = json_deep_copy(n->last_action);
 	m->ring = n->last_action_ring;
-	/* from the coordinator of then: the lowest member id of its ring is not known here;
-	 * the action names its target, which is all on_action() looks at */
-	m->from = n->id;
+	m->from = n->last_action_from; /* the coordinator of then, still the coordinator now */
 	q_push(n, (qent){f->now + f->o.latency_ms, Q_MSG, m, {0}});
 	msg_unref(m);
 	return 0;

@@ -3,7 +3,10 @@
  * nodes with the coordinator as it was when this file was written; each asserts that it does
  * not. They FAIL until the fixes land (issue 8, items 1, 2, 3, 6 and 7), which is why this file
  * is not in meson's test list yet: the lead adds 'safety_scenarios' to the cmocka foreach once
- * the fixes are merged. What each one showed before the fixes is said above it. */
+ * the fixes are merged. What each one showed before the fixes is said above it.
+ * The fixture models cluster.c and supervisor.c (its member and supervisor sections): fixes on
+ * the node's side (the lease and its halt, parallel bounded stops, dropping actions of older
+ * rings) must be mirrored there for these to pass; the coordinator is the real one. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
