@@ -376,6 +376,38 @@ static bool link_ok(const fx *f, int a, int b)
 	return !f->cut[a - 1][b - 1] && !f->cut[b - 1][a - 1];
 }
 
+/* Totem delivers nothing while its ring is broken (a member's Corosync gone or hung, a link
+ * between members cut): the token does not come round until the next ring forms. */
+static bool ring_broken(const fxnode *n)
+{
+	const fx *f = n->f;
+	for (size_t k = 0; k < n->n_ring_members; k++) {
+		const fxnode *m = &f->nodes[n->ring_members[k] - 1];
+		if (!corosync_works(m) || m->gathering || m->ring != n->ring ||
+		    !link_ok(f, n->id, m->id))
+			return true;
+	}
+	return false;
+}
+
+/* A new ring forms: what the old ring had not delivered yet is delivered only to those who
+ * move on together with its sender (the transitional configuration), before the new view. */
+static void q_prune(fxnode *n, const uint32_t *g, size_t ng)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n->nq; i++) {
+		qent e = n->q[i];
+		bool keep = e.kind != Q_MSG;
+		for (size_t j = 0; !keep && j < ng; j++)
+			keep = e.m->from == (int)g[j];
+		if (keep)
+			n->q[k++] = e;
+		else
+			msg_unref(e.m);
+	}
+	n->nq = k;
+}
+
 static void fill_group(fx *f, fxview *v)
 {
 	v->n = 0;
@@ -444,6 +476,7 @@ static void cs_reform(fx *f)
 			m->n_ring_members = ng;
 			m->ring_quorate = v.quorate;
 			m->gathering = false;
+			q_prune(m, g, ng);
 			if (m->vd_alive && m->connected)
 				q_push(m, (qent){f->now + lag, Q_VIEW, NULL, v});
 		}
@@ -1618,7 +1651,7 @@ bool fx_synced(const fx *f, int node)
 static bool can_deliver(const fxnode *n)
 {
 	return n->powered && n->cs_running && n->hung_until == NEVER && !n->gathering &&
-	       n->vd_alive && n->nq > 0;
+	       n->vd_alive && n->nq > 0 && !ring_broken(n);
 }
 
 static uint64_t next_time(const fx *f)
