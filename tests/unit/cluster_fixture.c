@@ -7,10 +7,14 @@
  * Sections: the Corosync model; the supervisor model; the member model (cluster.c); the
  * ADAPTER (the only code that calls vg_coord_*, so that changes of the coordinator's API touch
  * one place); faults; the step loop and the invariants; random schedules.
+ * Corosync, as modelled: a fault (crash, cut, Corosync death or hang) breaks the rings it
+ * touches at once (nothing more is delivered in them) and the new rings form detect_ms later
+ * from the links then; a one-way cut breaks a pair's ring like a symmetric one; a hung
+ * Corosync, when it runs again, forms a new ring detect_ms later and vigild's queued sends
+ * then go out in it (membership.c's TRY_AGAIN queue).
  * Simplifications, said once: no monitors or resource failures, no watchdog, no operator
- * commands, the committed configuration is the one every node was started with (no switch),
- * a hung Corosync does not stall the ring of the others (they re-form without it after
- * detect_ms), and a one-way cut breaks the pair's ring like a symmetric one.
+ * commands, no connect grace at start-up, the committed configuration is the one every node
+ * was started with (no switch).
  * Must not: read a clock, sleep, do I/O (other than printing the trace on a violation) or keep
  * global mutable state.
  */
@@ -129,6 +133,7 @@ struct fxnode {
 	int64_t wall_off;
 	phys ph[FX_MAX_RES];
 	uint64_t stop_ms[FX_MAX_RES], start_ms[FX_MAX_RES];
+	uint64_t default_stop_ms[FX_MAX_RES];
 	vg_repstate *rs; /* state.json: survives vigild deaths and crashes */
 	uint64_t *hist;	 /* the ids of the changes in rs, in the order applied (a shadow) */
 	size_t n_hist;
@@ -1329,11 +1334,23 @@ fx *fx_new(const fx_opts *o)
 	f->cfg = d.cfg;
 	if (!f->cfg)
 		f->cfg = f->own_cfg = fx_config_load(d.yaml);
-	if (!f->cfg) {
+	if (!f->cfg || f->cfg->n_nodes > FX_MAX_NODES || f->cfg->n_resources > FX_MAX_RES) {
+		if (f->cfg)
+			fprintf(stderr, "cluster fixture: at most %d nodes and %d resources\n",
+				FX_MAX_NODES, FX_MAX_RES);
+		vg_config_free(f->own_cfg);
 		free(f);
 		return NULL;
 	}
-	f->n = f->cfg->n_nodes < FX_MAX_NODES ? f->cfg->n_nodes : FX_MAX_NODES;
+	for (size_t i = 0; i < f->cfg->n_nodes; i++)
+		if (f->cfg->nodes[i].id != i + 1) {
+			fprintf(stderr, "cluster fixture: node %s must have id %zu\n",
+				f->cfg->nodes[i].name, i + 1);
+			vg_config_free(f->own_cfg);
+			free(f);
+			return NULL;
+		}
+	f->n = f->cfg->n_nodes;
 	for (size_t i = 0; i < f->n; i++) {
 		fxnode *n = &f->nodes[i];
 		n->f = f;
@@ -1341,10 +1358,10 @@ fx *fx_new(const fx_opts *o)
 		snprintf(n->name, sizeof n->name, "%s", f->cfg->nodes[i].name);
 		n->hung_until = NEVER;
 		n->run_at = NEVER;
-		for (size_t r = 0; r < f->cfg->n_resources && r < FX_MAX_RES; r++) {
+		for (size_t r = 0; r < f->cfg->n_resources; r++) {
 			bool vip = f->cfg->resources[r].cls == VG_CLASS_VIP;
 			n->start_ms[r] = vip ? 1 : d.start_ms;
-			n->stop_ms[r] = vip ? 1 : d.stop_ms;
+			n->stop_ms[r] = n->default_stop_ms[r] = vip ? 1 : d.stop_ms;
 		}
 		char err[256];
 		n->rs = d.initial_state
@@ -1966,7 +1983,8 @@ int fx_random_run(const fx_random_opts *o, fx **out)
 			fx_boot(f, i);
 			fx_start_corosync(f, i);
 			fx_start_vigild(f, i);
-			fx_set_stop_ms(f, i, NULL, f->o.stop_ms);
+			memcpy(f->nodes[i - 1].stop_ms, f->nodes[i - 1].default_stop_ms,
+			       sizeof f->nodes[i - 1].stop_ms);
 		}
 		rc = fx_advance(f, o->settle_ms ? o->settle_ms : 30000);
 	}
