@@ -193,6 +193,50 @@ static void test_coordinator_back_from_a_minority_uses_a_stale_view(void **st)
 	assert_runs_once(f, "app");
 }
 
+/* The same root, with five servers: while n1 is cut off, the group moves twice (its holder
+ * crashes), so n1's last report of the new holder says it runs nothing. When the cut moves
+ * and n1 is coordinator again, it starts the group at once, no delay at all, while the holder,
+ * which only now lost quorum, still runs it. Before the fix: "(a) vip is active on two live
+ * nodes: n1 (starting) and nH (running)". A coordinator must not plan on reports of a node
+ * from before a view in which it could not hear from it. */
+static void test_coordinator_back_from_a_minority_uses_stale_reports(void **st)
+{
+	static const char yaml[] =
+	    "cluster: {name: fx, quorum_loss_delay: 50ms}\n"
+	    "nodes:\n"
+	    "  - {name: n1, address: 10.9.0.1, role: server}\n"
+	    "  - {name: n2, address: 10.9.0.2, role: server}\n"
+	    "  - {name: n3, address: 10.9.0.3, role: server}\n"
+	    "  - {name: n4, address: 10.9.0.4, role: server}\n"
+	    "  - {name: n5, address: 10.9.0.5, role: server}\n"
+	    "resources:\n"
+	    "  - {name: vip, type: vip, params: {address: 10.9.0.100/24}}\n"
+	    "  - {name: app, type: process, params: {command: /bin/sleep 9}}\n"
+	    "groups:\n"
+	    "  - {name: svc, members: [vip, app]}\n";
+	fx_opts o = {.yaml = yaml};
+	fx *f = fx_new(&o);
+	assert_non_null(f);
+	*st = f;
+	STEP_OK(f, 3000);
+	int only_n1[] = {1};
+	fx_partition(f, only_n1, 1);
+	STEP_OK(f, 3000);
+	int h = fx_holder(f, "vip");
+	assert_int_not_equal(h, 1);
+	fx_crash(f, h);
+	STEP_OK(f, 3000);
+	int h2 = fx_holder(f, "vip");
+	assert_int_not_equal(h2, 1);
+	assert_int_not_equal(h2, h);
+	fx_heal(f);
+	int only_h2[] = {h2};
+	fx_partition(f, only_h2, 1);
+	STEP_OK(f, 5000);
+	assert_runs_once(f, "vip");
+	assert_runs_once(f, "app");
+}
+
 /* Item 7: with two_node both halves of a split keep quorum and both commit (each records the
  * other's loss as an event); the winner fences the loser, and when it comes back the merge
  * keeps one history by (epoch, version), which are equal, and drops the other's committed
@@ -242,6 +286,8 @@ int main(void)
 				      teardown),
 	    cmocka_unit_test_teardown(test_stale_action_of_an_older_ring, teardown),
 	    cmocka_unit_test_teardown(test_coordinator_back_from_a_minority_uses_a_stale_view,
+				      teardown),
+	    cmocka_unit_test_teardown(test_coordinator_back_from_a_minority_uses_stale_reports,
 				      teardown),
 	    cmocka_unit_test_teardown(test_two_node_split_loses_a_committed_change, teardown),
 	};
