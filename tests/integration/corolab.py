@@ -64,7 +64,8 @@ def install(node, yaml_text, key_path):
     with os.fdopen(fd, "wb") as f:
         f.write(key)
     p = node.run([netlab.VIGIL, "corosync-conf", "-c", CLUSTER_YAML, "-n", node.name,
-                  "--authkey", COROSYNC_AUTHKEY], check=False)
+                  "--authkey", COROSYNC_AUTHKEY], check=False,
+                 env=dict(os.environ, OCF_ROOT=node.lab.ocf_root))
     if p.returncode != 0:
         raise LabError(f"vigil corosync-conf on {node.name} -> {p.returncode}\n"
                        f"stdout: {p.stdout}\nstderr: {p.stderr}")
