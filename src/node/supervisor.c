@@ -3,8 +3,12 @@
  * Every resource has an observed state and at most one operation in flight. Operations of
  * every class end in one place, op_done(), which updates the observed state and applies the
  * failure policy; reconcile() then compares observed with wanted and starts what may start
- * now (level-triggered: it is simply called again after every change). Must not: block, or
- * know how a class performs an operation (executor, process, vip and check do).
+ * now (level-triggered: it is simply called again after every change). A halt is the one
+ * exception to order: halt_resource() cancels what is in flight and halt_stops() starts every
+ * stop at once (vip first), so that the node keeps the bounds of stop_bound.h. Retries are
+ * paced: a start after a failure by the back-off (retry_timer), a failed stop by vg_retry
+ * (stop_timer), which also bounds its tries. Must not: block, or know how a class performs an
+ * operation (executor, process, vip and check do).
  */
 #include "supervisor.h"
 
@@ -260,9 +264,13 @@ static bool not_here(vg_outcome out, int exit_code)
 
 /* Not installed or not configured here: it is not running here (nothing to stop: no stop is
  * attempted) and may not start here until cleanup; a hard failure for the cluster. */
-static void cannot_run_here(rsc *r, vg_op_kind op, bool probe, const char *what)
+static void cannot_run_here(rsc *r, vg_op_kind op, bool probe, int exit_code, const char *detail)
 {
 	vg_supervisor *s = r->sv;
+	char what[480];
+	snprintf(what, sizeof what, "%s: %s (%s)%s%.300s", probe ? "probe" : vg_op_name(op),
+		 exit_code == VG_OCF_ERR_INSTALLED ? "not installed" : "not configured",
+		 vg_ocf_exit_name(exit_code), detail && *detail ? ": " : "", detail ? detail : "");
 	if (probe && s->probes_pending > 0)
 		s->probes_pending--;
 	if ((op == VG_OP_START && r->target == TGT_RUNNING) ||
@@ -347,7 +355,7 @@ static void op_done(rsc *r, vg_op_kind op, bool probe, vg_outcome out, int exit_
 		return;
 	}
 	if (not_here(out, exit_code)) {
-		cannot_run_here(r, op, probe, what);
+		cannot_run_here(r, op, probe, exit_code, detail);
 		reconcile(s);
 		return;
 	}
