@@ -15,7 +15,7 @@
 
 typedef enum { VG_LOG_ERROR, VG_LOG_WARN, VG_LOG_INFO, VG_LOG_DEBUG } vg_log_level;
 
-#define VG_LOG_REPEAT_BURST	5     /* copies of one message written per window */
+#define VG_LOG_REPEAT_BURST	20    /* copies of one message written per window */
 #define VG_LOG_REPEAT_WINDOW_MS 10000 /* the window, from the first copy written */
 #define VG_LOG_REPEAT_SLOTS	32    /* distinct messages tracked at once (oldest evicted) */
 
