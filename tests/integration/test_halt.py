@@ -11,6 +11,9 @@ same path, vg_supervisor_halt). What is measured, from the kill, on n1:
   without waiting for the monitor's 60 s timeout;
 - an agent's slow stop (5 s) starts at once, in parallel: nothing waits for it, it waits for
   nothing (before, the halt stopped resources one at a time in reverse order).
+On three servers, the holder cut off while its service takes 2 s to exit after SIGTERM (issue
+8's first row): the service is gone halt_grace after the VIP, and the time it ran on two live
+nodes is printed (before: 1.9 s; what remains is the majority's wait, the coordinator's).
 Then: a stop that always fails is tried a bounded number of times at a paced rate and ends
 blocked, with few log lines (a tight loop wrote thousands of lines a second); and an agent that
 answers "not installed" (OCF 5) to its probe is failed with the reason, never stopped, never
@@ -158,6 +161,62 @@ def test_halt_stops_everything_at_once_within_the_bound(lab2):
     assert "hang: monitor cancelled by the halt" in log, log[-3000:]
     # everything stopped in the end; nothing failed on the way
     wait_until(lambda: "slow: stopped" in vigild_log(lab2, "n1"), 20, 0.1, "slow stopped")
+
+
+# ---- 1 again, on a real cut: the isolated holder's service is killed at the grace -----------
+
+@pytest.fixture
+def lab3(request):
+    yield from cl.cluster_lab(request, ["n1", "n2", "n3"])
+
+
+def test_isolated_holder_kills_a_service_slow_to_exit_at_the_grace(lab3):
+    """Issue 8's first row: the holder is cut off while its service takes 2 s to exit after
+    SIGTERM. The isolated node halts on its new ring (no majority): the VIP goes at once and
+    the service is killed halt_grace after SIGTERM, not 2 s later. Printed: how long the
+    service ran on two live nodes (the majority's wait is the coordinator's to set)."""
+    d = record_dir(lab3, "slowexit")
+    script = os.path.join(d, "slowexit.sh")
+    with open(script, "w") as f:
+        f.write("#!/bin/sh\n# takes 2 s to exit after SIGTERM\ntrap 'sleep 2; exit 0' TERM\n"
+                "sleep 100002 &\nwait\nsleep 2\n")
+    vip = f"{lab3.ip(100)}/24"
+    res = (f"  - name: svc\n    type: process\n    params: {{command: \"/bin/sh {script}\"}}\n"
+           f"    ops: {{monitor: {{interval: 1s, timeout: 5s}}, stop: {{timeout: 20s}}}}\n"
+           f"  - name: vip\n    type: vip\n    params: {{address: {vip}, interface: eth0}}\n"
+           f"    ops: {{monitor: {{interval: 1s}}}}\n")
+    y = cl.cluster_yaml(lab3, resources=res, groups="  - {name: g, members: [svc, vip]}\n",
+                        constraints="  - location: {resource: g, node: n1, score: 100}\n",
+                        options={"halt_grace": f"{HALT_GRACE_MS}ms"})
+    cl.start(lab3, yaml_text=y)
+    n1 = lab3.nodes["n1"]
+    reader = cl.addr_reader(lab3)
+    addr = vip.split("/")[0]
+    wait_until(lambda: addr in reader.addresses(n1.netns), 90, 0.1, "the VIP on n1")
+    pids = wait_until(lambda: (lambda p: p if len(p) == 2 else None)(
+        n1.host_pgrep(re.escape(script) + "|sleep 100002")), 60, 0.1, "svc on n1")
+    t0 = time.monotonic()
+    cl.partition(lab3, [["n1"], ["n2", "n3"]])
+    gone, elsewhere = {}, None
+    while time.monotonic() < t0 + 30 and (len(gone) < 2 or elsewhere is None):
+        now = time.monotonic() - t0
+        if "vip" not in gone and addr not in reader.addresses(n1.netns):
+            gone["vip"] = now
+        if "svc" not in gone and not any(host_alive(p) for p in pids):
+            gone["svc"] = now
+        if elsewhere is None and any(lab3.nodes[n].host_pgrep(re.escape(script))
+                                     for n in ("n2", "n3")):
+            elsewhere = now
+        time.sleep(0.01)
+    print(f"cut -> gone {gone}; svc elsewhere at {elsewhere}; on two live nodes for "
+          f"{max(0.0, gone.get('svc', 30) - (elsewhere or 30)):.3f}s")
+    assert set(gone) == {"vip", "svc"}, gone
+    # n1 sees the cut within a few tokens (500 ms) and the VIP goes first thing in its halt:
+    # the service must be gone halt_grace after that, not after its 2 s exit
+    assert gone["vip"] <= 5, gone
+    assert gone["svc"] - gone["vip"] <= HALT_GRACE_MS / 1000 + MARGIN_S, gone
+    assert gone["svc"] - gone["vip"] < 1.9, f"svc ran its 2 s exit: {gone}"
+    cl.heal(lab3)
 
 
 # ---- 10. a failing stop is paced, bounded, and ends blocked ----------------------------------
