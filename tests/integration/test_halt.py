@@ -7,6 +7,7 @@ same path, vg_supervisor_halt). What is measured, from the kill, on n1:
 - the VIP is gone at once (netlink, read through clusterlab's address reader every 10 ms);
 - a `process` that ignores SIGTERM (it and its child) is gone within cluster.halt_grace plus a
   margin: SIGKILL of its process group, not its 20 s stop timeout;
+- a process whose start waits for its check is cancelled and stopped like a running one;
 - an agent's monitor in flight is cancelled (its process group killed) and the agent stopped,
   without waiting for the monitor's 60 s timeout;
 - an agent's slow stop (5 s) starts at once, in parallel: nothing waits for it, it waits for
@@ -117,8 +118,12 @@ def test_halt_stops_everything_at_once_within_the_bound(lab2):
            f"  - name: hang\n    type: ocf:vigiltest:Hang\n    requires: quorum\n"
            f"    params: {{dir: {hang_d}, hang_on: monitor}}\n"
            f"    ops: {{monitor: {{interval: 1s, timeout: 60s}}, stop: {{timeout: 20s}}}}\n"
-           + flaky("slow", slow_d, ", stop_sleep: \"5\""))
-    start_cluster(lab2, res, ["vip", "stubborn", "hang", "slow"])
+           + flaky("slow", slow_d, ", stop_sleep: \"5\"") +
+           # a process whose start waits for a check that never passes (60 s start timeout)
+           f"  - name: unready\n    type: process\n    params: {{command: \"sleep 100003\"}}\n"
+           f"    check: {{type: tcp, port: 9}}\n"
+           f"    ops: {{start: {{timeout: 60s}}, monitor: {{interval: 1s, timeout: 5s}}}}\n")
+    start_cluster(lab2, res, ["vip", "stubborn", "hang", "slow", "unready"])
     n1 = lab2.nodes["n1"]
     reader = cl.addr_reader(lab2)
     addr = vip.split("/")[0]
@@ -130,13 +135,16 @@ def test_halt_stops_everything_at_once_within_the_bound(lab2):
     hang_pids = n1.host_pgrep(r"vigiltest/Hang monitor|sleep 100000")
     assert len(hang_pids) == 2, hang_pids
     wait_until(lambda: any(c[0] == "start" for c in calls(slow_d)), 60, 0.1, "slow started")
+    unready = wait_until(lambda: n1.host_pgrep(r"^sleep 100003"), 60, 0.1, "unready starting")
+    time.sleep(0.5)
+    assert "unready: started" not in vigild_log(lab2, "n1")  # still waiting for its check
 
     t0 = time.monotonic()
     wall0 = time.time()
     kill_corosync(lab2, "n1")
     gone = {}
     deadline = t0 + 30
-    while time.monotonic() < deadline and len(gone) < 3:
+    while time.monotonic() < deadline and len(gone) < 4:
         now = time.monotonic() - t0
         if "vip" not in gone and addr not in reader.addresses(n1.netns):
             gone["vip"] = now
@@ -144,13 +152,16 @@ def test_halt_stops_everything_at_once_within_the_bound(lab2):
             gone["stubborn"] = now
         if "hang monitor" not in gone and not any(host_alive(p) for p in hang_pids):
             gone["hang monitor"] = now
+        if "unready" not in gone and not any(host_alive(p) for p in unready):
+            gone["unready"] = now
         time.sleep(0.01)
     print("gone after (s):", gone)
-    assert set(gone) == {"vip", "stubborn", "hang monitor"}, gone
+    assert set(gone) == {"vip", "stubborn", "hang monitor", "unready"}, gone
     assert gone["vip"] <= MARGIN_S, gone
     assert gone["stubborn"] <= HALT_GRACE_MS / 1000 + MARGIN_S, gone
     assert gone["stubborn"] >= HALT_GRACE_MS / 1000 * 0.8, f"no grace after SIGTERM: {gone}"
     assert gone["hang monitor"] <= MARGIN_S, gone
+    assert gone["unready"] <= HALT_GRACE_MS / 1000 + MARGIN_S, gone
     # the slow stop began at once, in parallel, and ends after its 5 s
     began = wait_until(lambda: next((c[2] for c in calls(slow_d) if c[0] == "stop"), None),
                        10, 0.05, "slow's stop")
@@ -248,6 +259,22 @@ def test_stop_that_always_fails_is_paced_and_ends_blocked(lab2):
     # and it stays that way: no more tries
     time.sleep(3)
     assert len([c for c in calls(d) if c[0] == "stop" and c[2] >= t0]) == 3
+
+
+def test_start_that_always_fails_is_paced(lab2):
+    """The coordinator asks again as soon as a start failed (migration_threshold defaults to
+    1,000,000): the node waits out its back-off, 0 ms, then 100 ms doubling up to 30 s."""
+    d = record_dir(lab2, "nostart")
+    start_cluster(lab2, flaky("nostart", d, ", start_rc: \"1\""), ["nostart"])
+    wait_until(lambda: any(c[0] == "start" for c in calls(d)), 90, 0.1, "the first start")
+    first = next(c[2] for c in calls(d) if c[0] == "start")
+    time.sleep(6)
+    starts = [c[2] - first for c in calls(d) if c[0] == "start"]
+    print(f"{len(starts)} starts in 6 s at {[round(t, 2) for t in starts]}")
+    # 0, 0.1, 0.3, 0.7, 1.5, 3.1 s (+ the stops and runs between): about 7, never dozens
+    assert 3 <= len(starts) <= 10, starts
+    gaps = [b - a for a, b in zip(starts, starts[1:])]
+    assert all(b >= a * 1.5 for a, b in zip(gaps[1:], gaps[2:])), f"not backing off: {gaps}"
 
 
 # ---- 8. not installed: never stopped, never started ------------------------------------------
