@@ -120,9 +120,9 @@ def test_halt_stops_everything_at_once_within_the_bound(lab2):
            f"    ops: {{monitor: {{interval: 1s, timeout: 60s}}, stop: {{timeout: 20s}}}}\n"
            + flaky("slow", slow_d, ", stop_sleep: \"5\"") +
            # a process whose start waits for a check that never passes (60 s start timeout)
-           f"  - name: unready\n    type: process\n    params: {{command: \"sleep 100003\"}}\n"
-           f"    check: {{type: tcp, port: 9}}\n"
-           f"    ops: {{start: {{timeout: 60s}}, monitor: {{interval: 1s, timeout: 5s}}}}\n")
+           "  - name: unready\n    type: process\n    params: {command: \"sleep 100003\"}\n"
+           "    check: {type: tcp, port: 9}\n"
+           "    ops: {start: {timeout: 60s}, monitor: {interval: 1s, timeout: 5s}}\n")
     start_cluster(lab2, res, ["vip", "stubborn", "hang", "slow", "unready"])
     n1 = lab2.nodes["n1"]
     reader = cl.addr_reader(lab2)
