@@ -400,7 +400,7 @@ static void test_random_runs_are_deterministic(void **st)
 
 int main(void)
 {
-	static const vg_log_config quiet = {.level = VG_LOG_ERROR};
+	static vg_log_config quiet = {.level = VG_LOG_ERROR};
 	vg_log_init(&quiet);
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_teardown(test_boot_places_everything_once, teardown),

@@ -276,7 +276,7 @@ static int teardown(void **st)
 
 int main(void)
 {
-	static const vg_log_config quiet = {.level = VG_LOG_ERROR};
+	static vg_log_config quiet = {.level = VG_LOG_ERROR};
 	vg_log_init(&quiet);
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_teardown(test_holder_cut_off_while_its_service_stops_slowly, teardown),
