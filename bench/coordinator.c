@@ -216,7 +216,7 @@ static int bench_size(size_t n, size_t samples)
 
 int main(int argc, char **argv)
 {
-	static const vg_log_config quiet = {.level = VG_LOG_ERROR};
+	static vg_log_config quiet = {.level = VG_LOG_ERROR};
 	vg_log_init(&quiet); /* the coordinator's info lines are not what is measured */
 	size_t samples = 300;
 	size_t sizes[16], n_sizes = 0;

@@ -114,6 +114,8 @@ else
 fi
 
 note "unit tests under valgrind"
+# the cluster fixture's random schedules: 200 seeds under valgrind (2,000 natively)
+export VIGIL_FIXTURE_SEEDS=200
 unit build/ valgrind valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
 	--error-exitcode=99
 

@@ -1261,6 +1261,19 @@ static void sv_failure(void *arg, const char *resource, const char *what, bool h
 	send_event(c, "resource_failed", text);
 }
 
+/* A stop here failed for good: the resource may still run and this node will not stop it.
+ * Count the failure and, unless on_fail is block, ask the coordinator to fence this node:
+ * nothing else makes a must-run-once resource safe to start elsewhere. */
+static void sv_stop_failed(void *arg, const char *resource, const char *what, bool fence)
+{
+	vg_cluster *c = arg;
+	sv_failure(arg, resource, what, false);
+	if (!fence || !c->connected)
+		return;
+	vg_warn("%s: cannot be stopped here (%s): asking to be fenced", resource, what);
+	send_c(c, json_pack("{s:s, s:s}", "kind", "fence", "node", c->node));
+}
+
 /* ---- lifecycle --------------------------------------------------------------------- */
 
 static void on_fatal_timer(uv_timer_t *t)
@@ -1328,7 +1341,7 @@ vg_cluster *vg_cluster_new(const vg_cluster_opts *o, char *err, size_t errlen)
 				 .data_dir = c->data_dir,
 				 .ocf_root = c->ocf_root,
 				 .managed = true,
-				 .cbs = {sv_change, sv_failure},
+				 .cbs = {sv_change, sv_failure, sv_stop_failed},
 				 .cb_arg = c};
 	c->sv = vg_supervisor_new(&so);
 	vg_coord_io io = {io_send_action, io_fence, io_rearm};

@@ -469,6 +469,14 @@ static const char *reported(const cnode *cn, const char *resource)
 	return json_string_value(json_object_get(cn->rep.resources, resource));
 }
 
+/* The node gave up stopping it (blocked, reported "unmanaged"): asking again would spin;
+ * only fencing (or an operator's cleanup) ends it. */
+static bool pinned_on(const cnode *cn, const char *resource)
+{
+	const char *s = reported(cn, resource);
+	return s && !strcmp(s, "unmanaged");
+}
+
 static bool busy_on(const cnode *cn, const char *resource)
 {
 	bool busy;
@@ -730,7 +738,8 @@ void vg_coord_run(vg_coord *c, const vg_repstate *rs, uint64_t now, uint64_t wal
 		}
 		if (a->kind != VG_ACT_START && a->kind != VG_ACT_STOP)
 			continue; /* nodes probe themselves; roles come with clones */
-		if (!cn->member || busy_on(cn, a->resource) || is_pending(c, a->node, a->resource))
+		if (!cn->member || busy_on(cn, a->resource) || pinned_on(cn, a->resource) ||
+		    is_pending(c, a->node, a->resource))
 			continue;
 		if (a->kind == VG_ACT_START &&
 		    (start_blocked_by(st, vg_config_resource(c->cfg, a->resource)) ||

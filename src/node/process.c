@@ -150,6 +150,15 @@ void vg_proc_signal(vg_proc *p, int sig)
 	kill(p->pid, sig);
 }
 
+void vg_proc_kill_group(vg_proc *p)
+{
+	if (!p || p->pid <= 0)
+		return;
+	kill(-p->pid, SIGKILL);
+	if (!p->exited)
+		kill(p->pid, SIGKILL);
+}
+
 void vg_proc_release(vg_proc *p)
 {
 	if (!p)

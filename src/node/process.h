@@ -34,6 +34,10 @@ pid_t vg_proc_pid(const vg_proc *p);
 bool vg_proc_alive(const vg_proc *p);
 /* Signal the process group (the command and what it forked). */
 void vg_proc_signal(vg_proc *p, int sig);
+/* SIGKILL the process group, even once the command itself has exited (what it forked may
+ * live on in its group). Call before vg_proc_release, as soon as the exit is known: the
+ * group's id is the command's PID, free for reuse only once the group is empty. */
+void vg_proc_kill_group(vg_proc *p);
 /* Stop watching and free (the process itself is left alone). No callback fires after. */
 void vg_proc_release(vg_proc *p);
 

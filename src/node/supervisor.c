@@ -3,8 +3,12 @@
  * Every resource has an observed state and at most one operation in flight. Operations of
  * every class end in one place, op_done(), which updates the observed state and applies the
  * failure policy; reconcile() then compares observed with wanted and starts what may start
- * now (level-triggered: it is simply called again after every change). Must not: block, or
- * know how a class performs an operation (executor, process, vip and check do).
+ * now (level-triggered: it is simply called again after every change). A halt is the one
+ * exception to order: halt_resource() cancels what is in flight and halt_stops() starts every
+ * stop at once (vip first), so that the node keeps the bounds of stop_bound.h. Retries are
+ * paced: a start after a failure by the back-off (retry_timer), a failed stop by vg_retry
+ * (stop_timer), which also bounds its tries. Must not: block, or know how a class performs an
+ * operation (executor, process, vip and check do).
  */
 #include "supervisor.h"
 
@@ -38,6 +42,10 @@ enum {
 	BACKOFF_MAX_MS = 30000,
 	BACKOFF_STABLE_MS = 10000,
 	READY_RETRY_MS = 10, /* a starting process's check is tried again this often */
+	/* A failed stop is tried again after 1 s, then 2 s; the third failure blocks it. */
+	STOP_RETRY_BASE_MS = 1000,
+	STOP_RETRY_MAX_MS = 8000,
+	STOP_TRIES = 3,
 };
 
 /* Managed mode: what the coordinator last asked for (cleared once reached). */
@@ -61,9 +69,13 @@ struct rsc {
 	bool ready_wait;	 /* a process's start waits for its check to pass */
 	uint64_t ready_deadline; /* monotonic ms */
 	uint64_t start_ns;
-	bool gave_up; /* failed for good (threshold, on_fail stop): target stopped */
-	bool blocked; /* on_fail block, or stop failed: hands off until cleanup */
-	bool waiting; /* back-off delay before the next start */
+	bool gave_up;	   /* failed for good (threshold, on_fail stop): target stopped */
+	bool blocked;	   /* on_fail block, or stop failed: hands off until cleanup */
+	bool waiting;	   /* back-off delay before the next start */
+	bool halt_cancel;  /* the operation in flight was cancelled by a halt: its end is moot */
+	bool cannot_run;   /* an agent answered "not installed" or "not configured": not here */
+	bool stop_waiting; /* a failed stop waits for its next (paced) try */
+	vg_retry stop_retry;
 	uint32_t failcount;
 	int64_t last_failure_ms; /* wall clock, for display and expiry */
 	char last_error[512];
@@ -76,7 +88,8 @@ struct rsc {
 	uv_timer_t monitor_timer;
 	uv_timer_t retry_timer;
 	uv_timer_t expire_timer;
-	uv_timer_t aux_timer; /* process stop escalation; GARP repeats */
+	uv_timer_t aux_timer;  /* process stop escalation; GARP repeats */
+	uv_timer_t stop_timer; /* the next try of a failed stop */
 	struct {
 		bool valid;
 		vg_op_kind op;
@@ -173,6 +186,24 @@ static void on_retry(uv_timer_t *t)
 	reconcile(r->sv);
 }
 
+static void on_stop_retry(uv_timer_t *t)
+{
+	rsc *r = t->data;
+	r->stop_waiting = false;
+	reconcile(r->sv);
+}
+
+/* A start that follows a failure waits its back-off (in both modes: a coordinator asking
+ * again at once must not make a failing start spin). */
+static void pace_next_start(rsc *r, uint64_t ran)
+{
+	uint64_t delay = vg_backoff_next(&r->backoff, ran);
+	if (delay > 0) {
+		r->waiting = true;
+		uv_timer_start(&r->retry_timer, on_retry, delay, 0);
+	}
+}
+
 /* Count a failure and decide, per on_fail and migration_threshold, what comes next. */
 static void record_failure(rsc *r, const char *what)
 {
@@ -188,6 +219,8 @@ static void record_failure(rsc *r, const char *what)
 		r->gave_up = false;
 		if (r->cfg->on_fail == VG_ON_FAIL_BLOCK)
 			r->blocked = true;
+		else
+			pace_next_start(r, ran);
 		vg_warn("%s: %s", r->cfg->name, what);
 		if (r->sv->cbs.on_failure)
 			r->sv->cbs.on_failure(r->sv->cb_arg, r->cfg->name, what, hard);
@@ -213,16 +246,76 @@ static void record_failure(rsc *r, const char *what)
 			r->gave_up = true;
 			policy = "give up (migration_threshold reached)";
 		} else {
-			uint64_t delay = vg_backoff_next(&r->backoff, ran);
-			if (delay > 0) {
-				r->waiting = true;
-				uv_timer_start(&r->retry_timer, on_retry, delay, 0);
-			}
+			pace_next_start(r, ran);
 		}
 		break;
 	}
 	vg_warn("%s: %s (failcount %u of %u): %s", r->cfg->name, what, r->failcount,
 		r->cfg->migration_threshold, policy);
+}
+
+/* An agent's answer that the resource cannot be here at all: OCF_ERR_INSTALLED (also what
+ * a missing agent or init script gives) or OCF_ERR_CONFIGURED. */
+static bool not_here(vg_outcome out, int exit_code)
+{
+	return (out == VG_OUTCOME_HARD || out == VG_OUTCOME_FATAL) &&
+	       (exit_code == VG_OCF_ERR_INSTALLED || exit_code == VG_OCF_ERR_CONFIGURED);
+}
+
+/* Not installed or not configured here: it is not running here (nothing to stop: no stop is
+ * attempted) and may not start here until cleanup; a hard failure for the cluster. */
+static void cannot_run_here(rsc *r, vg_op_kind op, bool probe, int exit_code, const char *detail)
+{
+	vg_supervisor *s = r->sv;
+	char what[480];
+	snprintf(what, sizeof what, "%s: %s (%s)%s%.300s", probe ? "probe" : vg_op_name(op),
+		 exit_code == VG_OCF_ERR_INSTALLED ? "not installed" : "not configured",
+		 vg_ocf_exit_name(exit_code), detail && *detail ? ": " : "", detail ? detail : "");
+	if (probe && s->probes_pending > 0)
+		s->probes_pending--;
+	if ((op == VG_OP_START && r->target == TGT_RUNNING) ||
+	    (op == VG_OP_STOP && r->target == TGT_STOPPED))
+		r->target = TGT_NONE;
+	r->obs = OBS_STOPPED;
+	r->promoted = false;
+	r->cannot_run = true;
+	r->gave_up = true;
+	r->running_since = 0;
+	r->failcount++;
+	r->last_failure_ms = wall_ms();
+	uv_timer_stop(&r->monitor_timer);
+	snprintf(r->last_error, sizeof r->last_error, "cannot run on this node: %s", what);
+	vg_error("%s: %s: not running here, and may not start here until cleanup (no stop is "
+		 "attempted)",
+		 r->cfg->name, what);
+	if (s->managed && s->cbs.on_failure)
+		s->cbs.on_failure(s->cb_arg, r->cfg->name, r->last_error, true);
+}
+
+/* A stop failed: we no longer know what runs. Tried again, paced (STOP_RETRY_*), up to
+ * STOP_TRIES in all; then hands off (blocked until cleanup) and, unless on_fail is block,
+ * the owner is asked to have this node fenced. */
+static void stop_failed(rsc *r, const char *what)
+{
+	vg_supervisor *s = r->sv;
+	r->obs = OBS_UNCLEAN;
+	snprintf(r->last_error, sizeof r->last_error, "%s", what);
+	uint64_t delay = 0;
+	if (vg_retry_failed(&r->stop_retry, &delay)) {
+		r->stop_waiting = true;
+		uv_timer_start(&r->stop_timer, on_stop_retry, delay, 0);
+		vg_warn("%s: stop failed (try %u of %u), trying again in %llu ms: %s", r->cfg->name,
+			r->stop_retry.failed, r->stop_retry.max_tries, (unsigned long long)delay,
+			what);
+		return;
+	}
+	r->blocked = true;
+	bool fence = r->cfg->on_fail != VG_ON_FAIL_BLOCK;
+	vg_error("%s: stop failed %u times, resource blocked until cleanup%s: %s", r->cfg->name,
+		 r->stop_retry.failed, fence && s->managed ? " (this node asks to be fenced)" : "",
+		 what);
+	if (s->managed && s->cbs.on_stop_failed)
+		s->cbs.on_stop_failed(s->cb_arg, r->cfg->name, what, fence);
 }
 
 static void op_done(rsc *r, vg_op_kind op, bool probe, vg_outcome out, int exit_code,
@@ -248,6 +341,24 @@ static void op_done(rsc *r, vg_op_kind op, bool probe, vg_outcome out, int exit_
 		snprintf(what, sizeof what, "%s %s: %.380s", name, vg_outcome_name(out), detail);
 	else
 		snprintf(what, sizeof what, "%s %s (rc %d)", name, vg_outcome_name(out), exit_code);
+
+	if (r->halt_cancel) {
+		/* Cancelled by a halt: whatever it found, the resource may be (partly) running;
+		 * the halt stops it next. No failure is counted. */
+		r->halt_cancel = false;
+		if (probe && s->probes_pending > 0)
+			s->probes_pending--;
+		if (probe || op == VG_OP_START)
+			r->obs = OBS_UNCLEAN;
+		vg_info("%s: %s cancelled by the halt", r->cfg->name, name);
+		reconcile(s);
+		return;
+	}
+	if (not_here(out, exit_code)) {
+		cannot_run_here(r, op, probe, exit_code, detail);
+		reconcile(s);
+		return;
+	}
 
 	if (probe) {
 		if (s->probes_pending > 0)
@@ -286,15 +397,10 @@ static void op_done(rsc *r, vg_op_kind op, bool probe, vg_outcome out, int exit_
 		if (out == VG_OUTCOME_OK || out == VG_OUTCOME_NOT_RUNNING) {
 			r->obs = OBS_STOPPED;
 			r->promoted = false;
+			vg_retry_reset(&r->stop_retry);
 			vg_info("%s: stopped", r->cfg->name);
 		} else {
-			/* A failed stop means we no longer know what runs: hands off. In a
-			 * cluster this is where the node gets fenced. */
-			r->obs = OBS_UNCLEAN;
-			r->blocked = true;
-			snprintf(r->last_error, sizeof r->last_error, "%s", what);
-			vg_error("%s: stop failed, resource blocked until cleanup: %s",
-				 r->cfg->name, what);
+			stop_failed(r, what);
 		}
 	} else if (op == VG_OP_MONITOR) {
 		if (out == VG_OUTCOME_OK || out == VG_OUTCOME_PROMOTED) {
@@ -330,6 +436,8 @@ static void process_log_path(const rsc *r, char *buf, size_t len)
 static void on_process_exit(void *arg, int status, int sig)
 {
 	rsc *r = arg;
+	if (r->sv->halted && r->busy && r->busy_op == VG_OP_STOP)
+		vg_proc_kill_group(r->proc); /* what it left in its group goes with it */
 	vg_proc_release(r->proc);
 	r->proc = NULL;
 	vg_proc_record_remove(r->sv->data_dir, r->cfg->name);
@@ -407,8 +515,20 @@ static void ready_done(rsc *r, bool ok, const char *detail)
 static void on_process_kill(uv_timer_t *t)
 {
 	rsc *r = t->data;
-	vg_warn("%s: did not stop within its timeout, killing it", r->cfg->name);
-	vg_proc_signal(r->proc, SIGKILL);
+	if (r->sv->halted)
+		vg_warn("%s: still running %llu ms after SIGTERM (cluster.halt_grace), killing its "
+			"process group",
+			r->cfg->name, (unsigned long long)r->sv->cfg->halt_grace_ms);
+	else
+		vg_warn("%s: did not stop within its timeout, killing it", r->cfg->name);
+	vg_proc_kill_group(r->proc);
+}
+
+/* How long a process gets after SIGTERM: its stop timeout, or on a halt cluster.halt_grace
+ * (the bound stop_bound.c promises the quorate side). */
+static uint64_t process_grace(const rsc *r)
+{
+	return r->sv->halted ? r->sv->cfg->halt_grace_ms : op_timeout(r, VG_OP_STOP);
 }
 
 static void process_op(rsc *r, vg_op_kind op, bool probe)
@@ -452,7 +572,7 @@ static void process_op(rsc *r, vg_op_kind op, bool probe)
 			return;
 		}
 		vg_proc_signal(r->proc, SIGTERM);
-		uv_timer_start(&r->aux_timer, on_process_kill, op_timeout(r, VG_OP_STOP), 0);
+		uv_timer_start(&r->aux_timer, on_process_kill, process_grace(r), 0);
 		return; /* on_process_exit completes it */
 	default: {
 		bool alive = vg_proc_alive(r->proc);
@@ -584,7 +704,7 @@ static void on_monitor_timer(uv_timer_t *t)
 static bool wanted(const rsc *r)
 {
 	return !r->sv->shutting_down && !r->sv->halted && !r->cfg->disabled && !r->gave_up &&
-	       !r->blocked;
+	       !r->blocked && !r->cannot_run;
 }
 
 static bool is_up(const rsc *r)
@@ -652,7 +772,9 @@ static bool start_allowed(const vg_supervisor *s, const rsc *r)
 /* May r stop now? What depends on it (later group members, `then` of orders) is down. */
 static bool stop_allowed(const vg_supervisor *s, const rsc *r)
 {
-	if (s->shutting_down || s->halted) { /* strictly in reverse order of the config */
+	if (s->halted)
+		return true;	/* a halt stops everything at once: no order */
+	if (s->shutting_down) { /* strictly in reverse order of the config */
 		for (size_t j = r->index + 1; j < s->n; j++)
 			if (!is_down(s->r[j]) && !s->r[j]->blocked)
 				return false;
@@ -715,10 +837,30 @@ static bool any_busy(const vg_supervisor *s)
 	return false;
 }
 
+/* A halt's pass over the resources: every stop at once, the addresses first (one netlink
+ * request each, done before this returns), then processes (SIGTERM now, their group killed
+ * after cluster.halt_grace) and agents' stops, all in parallel. */
+static void halt_stops(vg_supervisor *s)
+{
+	for (int pass = 0; pass < 2 && !s->freeing; pass++)
+		for (size_t i = 0; i < s->n && !s->freeing; i++) {
+			rsc *r = s->r[i];
+			if ((r->cfg->cls == VG_CLASS_VIP) != (pass == 0))
+				continue;
+			if (r->busy || r->blocked || r->stop_waiting)
+				continue;
+			if (r->obs == OBS_RUNNING || r->obs == OBS_UNCLEAN)
+				run_op(r, VG_OP_STOP, false);
+		}
+}
+
 /* Managed mode: run what the coordinator asked for, one operation per resource, no policy of
- * our own (the scheduler already ordered the actions); stop everything when halted. */
+ * our own (the scheduler already ordered the actions); stop everything when halted. A start
+ * waits out the back-off of an earlier failure, a failed stop its paced retry. */
 static void reconcile_managed(vg_supervisor *s)
 {
+	if (s->halted)
+		halt_stops(s);
 	bool stopping_all = s->halted || s->shutting_down;
 	for (size_t k = 0; k < s->n && !s->freeing; k++) {
 		size_t i = stopping_all ? s->n - 1 - k : k;
@@ -726,20 +868,28 @@ static void reconcile_managed(vg_supervisor *s)
 		if (r->busy || r->blocked)
 			continue;
 		bool up = r->obs == OBS_RUNNING || r->obs == OBS_UNCLEAN;
+		bool may_stop = up && !r->stop_waiting;
 		if (stopping_all || leaving(s, r)) {
-			if (up && (!stopping_all || stop_allowed(s, r)))
+			if (may_stop && (!stopping_all || stop_allowed(s, r)))
 				run_op(r, VG_OP_STOP, false);
 			continue;
 		}
 		if (r->target == TGT_RUNNING) {
-			if (r->obs == OBS_STOPPED)
+			if (r->cannot_run) {
+				r->target = TGT_NONE; /* refused: said again, as a hard failure */
+				vg_warn("%s: not started: %s", r->cfg->name, r->last_error);
+				if (s->cbs.on_failure)
+					s->cbs.on_failure(s->cb_arg, r->cfg->name, r->last_error,
+							  true);
+			} else if (r->obs == OBS_STOPPED && !r->waiting) {
 				run_op(r, VG_OP_START, false);
-			else if (r->obs == OBS_UNCLEAN)
+			} else if (r->obs == OBS_UNCLEAN && may_stop) {
 				run_op(r, VG_OP_STOP, false); /* clean up first, then start */
-			else if (r->obs == OBS_RUNNING)
+			} else if (r->obs == OBS_RUNNING) {
 				r->target = TGT_NONE;
+			}
 		} else if (r->target == TGT_STOPPED) {
-			if (up)
+			if (may_stop)
 				run_op(r, VG_OP_STOP, false);
 			else if (r->obs == OBS_STOPPED)
 				r->target = TGT_NONE;
@@ -757,7 +907,8 @@ static void reconcile_managed(vg_supervisor *s)
 
 static void reconcile(vg_supervisor *s)
 {
-	if (!s->started || s->probes_pending > 0 || s->freeing) {
+	/* Probes are waited for, except by a halt (it cancels them and stops what it can now). */
+	if (!s->started || (s->probes_pending > 0 && !s->halted) || s->freeing) {
 		notify(s);
 		return;
 	}
@@ -783,7 +934,7 @@ static void reconcile(vg_supervisor *s)
 				continue;
 			bool want = wanted(r);
 			if ((r->obs == OBS_UNCLEAN || (r->obs == OBS_RUNNING && !want)) &&
-			    stop_allowed(s, r)) {
+			    !r->stop_waiting && stop_allowed(s, r)) {
 				run_op(r, VG_OP_STOP, false);
 				changed = true;
 			} else if (want && r->obs == OBS_STOPPED && !r->waiting &&
@@ -816,6 +967,8 @@ static rsc *rsc_new(vg_supervisor *s, const vg_resource *cfg, size_t index)
 	r->index = index;
 	r->obs = OBS_UNKNOWN;
 	vg_backoff_init(&r->backoff, BACKOFF_BASE_MS, BACKOFF_MAX_MS, BACKOFF_STABLE_MS);
+	vg_retry_init(&r->stop_retry, STOP_RETRY_BASE_MS, STOP_RETRY_MAX_MS, STOP_TRIES);
+	timer_init(s, &r->stop_timer, r);
 	timer_init(s, &r->monitor_timer, r);
 	timer_init(s, &r->retry_timer, r);
 	timer_init(s, &r->expire_timer, r);
@@ -906,8 +1059,8 @@ void vg_supervisor_free(vg_supervisor *s)
 		vg_proc_release(r->proc);
 		r->proc = NULL;
 		uv_timer_t *ts[] = {&r->monitor_timer, &r->retry_timer, &r->expire_timer,
-				    &r->aux_timer};
-		for (size_t k = 0; k < 4; k++) {
+				    &r->aux_timer, &r->stop_timer};
+		for (size_t k = 0; k < 5; k++) {
 			s->open_handles++;
 			uv_close((uv_handle_t *)ts[k], on_free_close);
 		}
@@ -925,7 +1078,7 @@ static const char *state_name(const rsc *r)
 		return "stopping";
 	if (r->blocked)
 		return r->obs == OBS_STOPPED ? "failed" : "unmanaged";
-	if (r->obs == OBS_UNCLEAN || (r->gave_up && r->failcount > 0))
+	if (r->obs == OBS_UNCLEAN || r->cannot_run || (r->gave_up && r->failcount > 0))
 		return "failed";
 	if (r->obs == OBS_RUNNING)
 		return "running";
@@ -1038,8 +1191,12 @@ int vg_supervisor_cleanup(vg_supervisor *s, const char *name)
 	r->gave_up = false;
 	r->blocked = false;
 	r->waiting = false;
+	r->cannot_run = false;
+	r->stop_waiting = false;
 	r->last_error[0] = '\0';
 	vg_backoff_reset(&r->backoff);
+	vg_retry_reset(&r->stop_retry);
+	uv_timer_stop(&r->stop_timer);
 	uv_timer_stop(&r->retry_timer);
 	uv_timer_stop(&r->expire_timer);
 	/* Forget what we knew and ask again, as after a restart of vigild. */
@@ -1069,9 +1226,10 @@ static void rsc_destroy(rsc *r)
 {
 	vg_proc_release(r->proc);
 	r->proc = NULL;
-	r->closes = 4;
-	uv_timer_t *ts[] = {&r->monitor_timer, &r->retry_timer, &r->expire_timer, &r->aux_timer};
-	for (size_t k = 0; k < 4; k++)
+	r->closes = 5;
+	uv_timer_t *ts[] = {&r->monitor_timer, &r->retry_timer, &r->expire_timer, &r->aux_timer,
+			    &r->stop_timer};
+	for (size_t k = 0; k < 5; k++)
 		uv_close((uv_handle_t *)ts[k], on_rsc_close);
 }
 
@@ -1144,6 +1302,47 @@ int vg_supervisor_request(vg_supervisor *s, const char *name, vg_op_kind op)
 	return 0;
 }
 
+/* A halt's first step for r: nothing new begins, and what is in flight ends now. A probe,
+ * monitor or start is cancelled (an agent's process group killed; a native check dropped);
+ * a process already being stopped gets cluster.halt_grace from now, not its stop timeout; an
+ * agent's stop is left to finish (nothing bounds it: stop_bound.c). */
+static void halt_resource(rsc *r)
+{
+	vg_supervisor *s = r->sv;
+	uv_timer_stop(&r->monitor_timer);
+	uv_timer_stop(&r->retry_timer);
+	r->waiting = false;
+	if (!r->busy)
+		return;
+	if (!r->busy_probe && r->busy_op == VG_OP_STOP) {
+		if (r->cfg->cls == VG_CLASS_PROCESS && r->proc) {
+			uint64_t due = uv_timer_get_due_in(&r->aux_timer);
+			if (!uv_is_active((uv_handle_t *)&r->aux_timer) ||
+			    due > s->cfg->halt_grace_ms)
+				uv_timer_start(&r->aux_timer, on_process_kill,
+					       s->cfg->halt_grace_ms, 0);
+		}
+		return;
+	}
+	if (r->exec) { /* an agent's probe, monitor or start: op_done sees halt_cancel */
+		r->halt_cancel = true;
+		vg_exec_cancel(r->exec);
+		return;
+	}
+	/* a native check: a monitor, or a starting process's readiness */
+	bool starting = r->ready_wait;
+	r->ready_wait = false;
+	if (starting)
+		uv_timer_stop(&r->aux_timer);
+	if (r->check) {
+		vg_check_cancel(r->check); /* its callback finds nothing busy and returns */
+		r->check = NULL;
+	}
+	r->busy = false;
+	if (starting)
+		r->obs = OBS_UNCLEAN; /* spawned, not yet ready: the halt stops it */
+}
+
 void vg_supervisor_halt(vg_supervisor *s, bool halt)
 {
 	if (s->halted == halt)
@@ -1151,15 +1350,27 @@ void vg_supervisor_halt(vg_supervisor *s, bool halt)
 	s->halted = halt;
 	for (size_t i = 0; i < s->n; i++)
 		s->r[i]->target = TGT_NONE;
-	vg_info(halt ? "stopping every resource" : "resources may run again");
+	if (halt) {
+		vg_warn("halt: stopping every resource at once (processes get %llu ms after "
+			"SIGTERM)",
+			(unsigned long long)s->cfg->halt_grace_ms);
+		for (size_t i = 0; i < s->n; i++)
+			halt_resource(s->r[i]);
+	} else {
+		vg_info("resources may run again");
+		for (size_t i = 0; i < s->n; i++)
+			schedule_monitor(s->r[i]);
+	}
 	reconcile(s);
 }
 
 bool vg_supervisor_all_stopped(const vg_supervisor *s)
 {
-	for (size_t i = 0; i < s->n; i++)
-		if (s->r[i]->busy || s->r[i]->obs != OBS_STOPPED)
+	for (size_t i = 0; i < s->n; i++) {
+		const rsc *r = s->r[i];
+		if (r->busy || r->obs != OBS_STOPPED || r->stop_waiting)
 			return false;
+	}
 	return true;
 }
 
@@ -1168,12 +1379,33 @@ bool vg_supervisor_probed(const vg_supervisor *s)
 	return s->started && s->probes_pending == 0;
 }
 
+/* The state the coordinator is told: state_name's, but for an instance that cannot run here
+ * (verifiably not running) "stopped", so that it is recovered elsewhere without a stop. */
+static const char *report_state(const rsc *r)
+{
+	if (r->cannot_run && !r->busy && !r->blocked && r->obs == OBS_STOPPED)
+		return "stopped";
+	return state_name(r);
+}
+
 json_t *vg_supervisor_report(const vg_supervisor *s)
 {
 	json_t *o = json_object();
 	for (size_t i = 0; i < s->n; i++) {
 		const rsc *r = s->r[i];
-		json_object_set_new(o, r->cfg->name, json_string(state_name(r)));
+		json_object_set_new(o, r->cfg->name, json_string(report_state(r)));
+	}
+	return o;
+}
+
+json_t *vg_supervisor_reasons(const vg_supervisor *s)
+{
+	json_t *o = json_object();
+	for (size_t i = 0; i < s->n; i++) {
+		const rsc *r = s->r[i];
+		const char *st = state_name(r);
+		if (r->last_error[0] && (!strcmp(st, "failed") || !strcmp(st, "unmanaged")))
+			json_object_set_new(o, r->cfg->name, json_string(r->last_error));
 	}
 	return o;
 }

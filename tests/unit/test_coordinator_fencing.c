@@ -387,6 +387,28 @@ static void test_goodbye_counts_only_with_everything_stopped(void **st)
 	}
 }
 
+/* ---- item 10: a stop that cannot succeed is not asked for again ---------------------------- */
+
+/* n1 gave up stopping db (three failed stops: blocked, reported "unmanaged"). The coordinator
+ * must not send it the stop again (the spin of issue 8: a stop, a report, the same stop), and
+ * db starts nowhere else while it may still run on n1. */
+static void test_blocked_stop_is_not_asked_again(void **st)
+{
+	(void)st;
+	fx f;
+	fx_init(&f, NODES3 FENCE_ALL DB, "n1");
+	fx_members(&f, all3, 3, true, 5, 0);
+	fx_report(&f, "n1", 5, "db=unmanaged", 0, NULL);
+	fx_report(&f, "n2", 5, "db=stopped", 0, NULL);
+	fx_report(&f, "n3", 5, "db=stopped", 0, NULL);
+	for (uint64_t t = 10; t < 100; t += 10) {
+		fx_run(&f, t);
+		assert_null(strstr(f.rec.log, "stop db n1"));
+		assert_null(strstr(f.rec.log, "start db"));
+	}
+	fx_free(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -401,6 +423,7 @@ int main(void)
 	    cmocka_unit_test(test_no_watchdog_reported_armed_no_deadline),
 	    cmocka_unit_test(test_configuration_change_does_not_change_the_armed_deadline),
 	    cmocka_unit_test(test_goodbye_counts_only_with_everything_stopped),
+	    cmocka_unit_test(test_blocked_stop_is_not_asked_again),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
