@@ -108,9 +108,10 @@ typedef struct {
 	bool blocked;
 } sres;
 
+/* A member's summary as delivered (cluster.c's): s.recent points into ring. */
 typedef struct {
-	uint32_t nodeid;
-	uint64_t epoch, version;
+	vg_repstate_summary s;
+	vg_hist_entry ring[VG_HIST_RING];
 } summary;
 
 typedef struct fxnode fxnode;
@@ -147,6 +148,7 @@ struct fxnode {
 	size_t probes_pending;
 	bool connected, quorate, in_ring, synced, sync_point, bootstrap_sent;
 	uint64_t cur_ring, ack, max_epoch, max_version;
+	vg_hid max_id;
 	uint32_t members[FX_MAX_NODES];
 	size_t n_members;
 	summary sums[FX_MAX_NODES];
@@ -183,7 +185,8 @@ struct fx {
 	struct {
 		uint64_t id;
 		char what[160];
-	} * committed; /* changes applied by a quorate member */
+		bool reported; /* named lost in a history_diverged event: not lost silently */
+	} * committed;	       /* changes applied by a quorate member */
 	size_t n_committed;
 	uint64_t change_seq;
 	bool hist_dirty; /* a history or the set of live nodes changed: check (b) */
@@ -769,7 +772,8 @@ static void member_send_report(fxnode *n)
 /* The invariant (b) bookkeeping: every node's state carries a shadow history, the ids of the
  * changes in it (a state_sync brings the sender's). A change applied by a quorate member is
  * committed (agreed order gives it to every member of that view); it is lost when no live
- * node's history holds it any more. */
+ * node's history holds it any more and no history_diverged event named it (issue 8 item 7:
+ * a merge may discard a diverged history's changes, never silently). */
 static void hist_add(fxnode *n, uint64_t id)
 {
 	n->hist = realloc(n->hist, (n->n_hist + 1) * sizeof *n->hist);
@@ -846,7 +850,9 @@ static void member_apply_r(fxnode *n, const fxmsg *fm)
 	}
 	if (was_sync && !n->synced && n->sync_point &&
 	    (n->rs->epoch > n->max_epoch ||
-	     (n->rs->epoch == n->max_epoch && n->rs->version >= n->max_version))) {
+	     (n->rs->epoch == n->max_epoch && n->rs->version > n->max_version) ||
+	     (n->rs->epoch == n->max_epoch && n->rs->version == n->max_version &&
+	      vg_hid_equal(&n->rs->hist.id, &n->max_id)))) {
 		member_set_synced(n);
 		fxmsg **h = n->held;
 		size_t k = n->n_held;
@@ -879,44 +885,101 @@ static void member_on_r(fxnode *n, fxmsg *m)
 	member_apply_r(n, m);
 }
 
-/* on_summary(): the sync point, and the state sent by the most advanced member. */
+/* A summary's history fields (cluster.c's summary_parse): absent ones are the zero id and
+ * no ring. */
+static void summary_read(json_t *o, uint32_t from, summary *out)
+{
+	memset(out, 0, sizeof *out);
+	out->s.nodeid = from;
+	out->s.epoch = (uint64_t)json_integer_value(json_object_get(o, "epoch"));
+	out->s.version = (uint64_t)json_integer_value(json_object_get(o, "version"));
+	out->s.prev_members = (uint32_t)json_integer_value(json_object_get(o, "prev"));
+	const char *h = json_string_value(json_object_get(o, "history"));
+	if (h && vg_hid_parse(h, &out->s.id) < 0)
+		memset(&out->s.id, 0, sizeof out->s.id);
+	int k = vg_history_ring_parse(json_object_get(o, "recent"), out->ring, NULL, 0);
+	out->s.n_recent = k > 0 ? (size_t)k : 0;
+}
+
+/* The fixture knows every node's shadow history: the changes a diverged member loses (in its
+ * history, not in the source's) are named in the source's history_diverged event. */
+static void mark_reported(fx *f, const fxnode *src, uint32_t lost_id)
+{
+	const fxnode *l = NULL;
+	for (size_t i = 0; i < f->n; i++)
+		if ((uint32_t)f->nodes[i].id == lost_id)
+			l = &f->nodes[i];
+	for (size_t c = 0; l && c < f->n_committed; c++) {
+		bool in_lost = false, in_src = false;
+		for (size_t k = 0; k < l->n_hist; k++)
+			in_lost = in_lost || l->hist[k] == f->committed[c].id;
+		for (size_t k = 0; k < src->n_hist; k++)
+			in_src = in_src || src->hist[k] == f->committed[c].id;
+		if (in_lost && !in_src)
+			f->committed[c].reported = true;
+	}
+}
+
+/* on_summary(): the sync point; every member judges the histories alike (history.h), the
+ * member picked sends its state to those behind or diverged and records what a diverged
+ * member loses. */
 static void member_on_summary(fxnode *n, uint32_t from, json_t *o)
 {
 	if (n->sync_point)
 		return;
 	for (size_t i = 0; i < n->n_sums; i++)
-		if (n->sums[i].nodeid == from)
+		if (n->sums[i].s.nodeid == from)
 			return;
-	n->sums[n->n_sums++] =
-	    (summary){from, (uint64_t)json_integer_value(json_object_get(o, "epoch")),
-		      (uint64_t)json_integer_value(json_object_get(o, "version"))};
+	summary *got = &n->sums[n->n_sums++];
+	summary_read(o, from, got);
 	for (size_t k = 0; k < n->n_members; k++) {
 		bool have = false;
 		for (size_t i = 0; i < n->n_sums; i++)
-			have = have || n->sums[i].nodeid == n->members[k];
+			have = have || n->sums[i].s.nodeid == n->members[k];
 		if (!have)
 			return;
 	}
 	n->sync_point = true;
 	vg_repstate_summary ss[FX_MAX_NODES];
-	for (size_t i = 0; i < n->n_sums; i++)
-		ss[i] = (vg_repstate_summary){.nodeid = n->sums[i].nodeid,
-					      .epoch = n->sums[i].epoch,
-					      .version = n->sums[i].version};
+	for (size_t i = 0; i < n->n_sums; i++) {
+		ss[i] = n->sums[i].s;
+		ss[i].recent = n->sums[i].ring;
+	}
 	size_t src = vg_repstate_pick_source(ss, n->n_sums);
 	n->max_epoch = ss[src].epoch;
 	n->max_version = ss[src].version;
+	n->max_id = ss[src].id;
 	bool behind_any = false, me_behind = true;
+	bool diverged[FX_MAX_NODES] = {false};
 	for (size_t i = 0; i < n->n_sums; i++) {
-		bool eq = ss[i].epoch == n->max_epoch && ss[i].version == n->max_version;
-		behind_any = behind_any || !eq;
+		uint64_t fork;
+		bool known;
+		vg_hist_rel rel = vg_history_relation(&ss[src], &ss[i], &fork, &known);
+		behind_any = behind_any || rel != VG_HIST_SAME;
+		diverged[i] = rel == VG_HIST_DIVERGED;
 		if (ss[i].nodeid == (uint32_t)n->id)
-			me_behind = !eq;
+			me_behind = rel != VG_HIST_SAME;
 	}
 	if (behind_any && ss[src].nodeid == (uint32_t)n->id) {
 		tr(n->f, "%s: sends its state to the members behind", n->name);
 		vg_repmsg m = {.kind = VG_REPMSG_STATE_SYNC, .state = n->rs};
 		member_send_r(n, &m);
+		for (size_t i = 0; i < n->n_sums; i++) {
+			if (!diverged[i])
+				continue;
+			char text[VG_REPSTATE_TEXT_MAX], who[8], me[8];
+			uint64_t fork;
+			bool known;
+			vg_history_relation(&ss[src], &ss[i], &fork, &known);
+			snprintf(who, sizeof who, "n%u", ss[i].nodeid);
+			snprintf(me, sizeof me, "n%u", ss[src].nodeid);
+			vg_history_lost_text(&ss[src], me, &ss[i], who, fork, known, text,
+					     sizeof text);
+			tr(n->f, "%s: history_diverged: %s", n->name, text);
+			if (n->quorate)
+				mark_reported(n->f, n, ss[i].nodeid);
+			member_send_event(n, "history_diverged", text);
+		}
 	}
 	if (!me_behind)
 		member_set_synced(n);
@@ -1046,9 +1109,13 @@ static void member_on_view(fxnode *n, const fxview *v)
 	member_held_clear(n);
 	ad_set_synced(n, false);
 	ad_membership(n, v);
-	member_send_c(n, json_pack("{s:s, s:I, s:I, s:I}", "kind", "summary", "ring",
+	char hex[VG_HID_HEX];
+	vg_hid_hex(&n->rs->hist.id, hex);
+	member_send_c(n, json_pack("{s:s, s:I, s:I, s:I, s:s, s:o, s:I}", "kind", "summary", "ring",
 				   (json_int_t)v->ring, "epoch", (json_int_t)n->rs->epoch,
-				   "version", (json_int_t)n->rs->version));
+				   "version", (json_int_t)n->rs->version, "history", hex, "recent",
+				   vg_history_ring_json(n->rs->hist.ring, n->rs->hist.n), "prev",
+				   (json_int_t)n_before));
 	free(n->last_report);
 	n->last_report = NULL;
 	n->report_due = true;
@@ -1742,7 +1809,7 @@ static void check_invariants(fx *f)
 	if (live * 2 <= servers)
 		return;
 	for (size_t c = 0; c < f->n_committed; c++) {
-		bool held = false;
+		bool held = f->committed[c].reported; /* lost, but never silently */
 		for (size_t i = 0; i < f->n && !held; i++) {
 			const fxnode *n = &f->nodes[i];
 			for (size_t k = 0; n->powered && k < n->n_hist && !held; k++)
@@ -1751,7 +1818,8 @@ static void check_invariants(fx *f)
 		if (!held) {
 			violate(
 			    f,
-			    "(b) a committed change is in no live node's state any more (%zu of "
+			    "(b) a committed change is in no live node's state any more, and was "
+			    "not reported lost (%zu of "
 			    "%zu servers live): %s",
 			    live, servers, f->committed[c].what);
 			return;
