@@ -144,3 +144,17 @@ def test_node_without_an_agent_applies_the_committed_config(lab3):
     ev = json.loads(cl.vigil(n1, "events", "--json", timeout=30).stdout)
     texts = [e["text"] for e in ev.get("events", [])]
     assert any(t.startswith("rec on n2:") and "not installed" in t for t in texts), texts
+
+    # n2's vigild restarted: it follows the saved committed configuration (not its file's,
+    # which has neither rec nor db2), with rec still marked, and runs nothing of rec
+    cluster.stop_vigild("n2")
+    d = n2.start_vigild(args=["--log-level", "debug"], env={"OCF_ROOT": alt},
+                        wait_ready=False)
+    cluster.vigild["n2"] = d
+    d.wait_pid()
+    cluster.wait_answering(["n2"])
+    wait_status(nodes, settled, 60, "after n2's restart: rec off n2, db2 on n2")
+    log2 = d.log()
+    assert ops_of(log2, "db2"), log2[-3000:]  # the pattern sees operations
+    assert ops_of(log2, "rec") == [], ops_of(log2, "rec")
+    assert "cannot be loaded" not in log2 and "cannot be used" not in log2, log2[-3000:]
