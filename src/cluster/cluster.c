@@ -926,8 +926,12 @@ static void on_m_message(void *arg, uint32_t from, const void *data, size_t len)
 			io_fence(c, t);
 	} else if (!strcmp(kind, "cleanup")) {
 		const char *res = json_string_value(json_object_get(o, "res"));
+		const vg_resource *rr = res ? vg_config_resource(c->cfg, res) : NULL;
 		if (res)
 			vg_supervisor_cleanup(c->sv, res);
+		/* loaded without its agent: look again (installed since? the switch probes it) */
+		if (rr && rr->unrunnable)
+			use_committed_yaml(c, c->rs->config_yaml);
 	} else if (vg_coord_is_leader(c->co) && !strcmp(kind, "restart")) {
 		const char *res = json_string_value(json_object_get(o, "res"));
 		json_t *st = res ? vg_coord_status(c->co, c->rs, mono_ms(), wall_ms()) : NULL;

@@ -1075,8 +1075,9 @@ int vg_supervisor_cleanup(vg_supervisor *s, const char *name)
 	r->waiting = false;
 	r->last_error[0] = '\0';
 	r->unrunnable[0] = '\0';
-	if (r->cfg->unrunnable) { /* the configuration was loaded without its agent */
-		mark_unrunnable(r, r->cfg->unrunnable);
+	if (r->cfg->unrunnable) { /* loaded without its agent: stays so until a new switch */
+		snprintf(r->unrunnable, sizeof r->unrunnable, "%s", r->cfg->unrunnable);
+		snprintf(r->last_error, sizeof r->last_error, "%s", r->unrunnable);
 		reconcile(s);
 		return 0;
 	}
@@ -1127,10 +1128,11 @@ static void swap_config(vg_supervisor *s)
 			nr[i] = old;
 			old->cfg = &nc->resources[i];
 			old->index = i;
-		} else if (old) { /* redefined: stopped above, starts afresh under the new one */
+		} else if (old && !old->unrunnable[0]) { /* redefined: stopped above, starts
+							     afresh under the new one */
 			nr[i] = rsc_new(s, &nc->resources[i], i);
 			nr[i]->obs = OBS_STOPPED;
-		} else {
+		} else { /* new, or its agent came: probed */
 			nr[i] = rsc_new(s, &nc->resources[i], i);
 			probes++;
 		}

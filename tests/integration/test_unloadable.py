@@ -158,3 +158,14 @@ def test_node_without_an_agent_applies_the_committed_config(lab3):
     assert ops_of(log2, "db2"), log2[-3000:]  # the pattern sees operations
     assert ops_of(log2, "rec") == [], ops_of(log2, "rec")
     assert "cannot be loaded" not in log2 and "cannot be used" not in log2, log2[-3000:]
+
+    # the agent installed on n2, then a cleanup: n2 looks again, probes it, and (preferring
+    # n2, no stickiness) it moves there
+    os.symlink(os.path.join(lab3.ocf_root, "resource.d", "vigiltest", MISSING),
+               os.path.join(alt, "resource.d", "vigiltest", MISSING))
+    p = cl.vigil(n1, "resource", "cleanup", "rec", timeout=30)
+    assert p.returncode == 0, (p.returncode, p.stdout, p.stderr)
+    sts = wait_status(nodes, lambda st: running_on(st, "rec") == ["n2"]
+                      and instance(st, "rec", "n2").get("unrunnable") is None, 60,
+                      "rec runs on n2 once its agent is there")
+    assert running_on(sts["n1"], "db2") == ["n2"], sts["n1"]
