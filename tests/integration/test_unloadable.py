@@ -169,3 +169,42 @@ def test_node_without_an_agent_applies_the_committed_config(lab3):
                       and instance(st, "rec", "n2").get("unrunnable") is None, 60,
                       "rec runs on n2 once its agent is there")
     assert running_on(sts["n1"], "db2") == ["n2"], sts["n1"]
+
+
+def test_probe_answering_not_installed(lab3):
+    """A probe that answers OCF's "not installed" (the agent is there, the tool it needs is
+    not: vigiltest:NeedsTool): not running there, may not start there, no stop attempted."""
+    cluster = cl.start(lab3, yaml_text=cl.cluster_yaml(lab3, resources=DUMMY))
+    nodes = list(lab3.nodes[n] for n in NAMES)
+    for n in ("n1", "n3"):
+        lab3.nodes[n].write("/etc/vigil/tool", "")
+    wait_status(nodes, lambda st: len(running_on(st, "db")) == 1, 60, "db runs")
+    calls_dir = os.path.join(lab3.dir, "needstool")
+    os.makedirs(calls_dir)
+    new = cl.cluster_yaml(
+        lab3, resources=DUMMY + "  - name: nt\n    type: ocf:vigiltest:NeedsTool\n"
+        f"    params: {{tool: /etc/vigil/tool, dir: {calls_dir}}}\n"
+        "  - name: db2\n    type: ocf:heartbeat:Dummy\n",
+        constraints="  - location: {resource: nt, node: n2, score: 100}\n"
+        "  - location: {resource: db2, node: n2, score: 100}\n")
+    n1 = lab3.nodes["n1"]
+    n1.write("/etc/vigil/next.yaml", new)
+    p = cl.vigil(n1, "apply", "/etc/vigil/next.yaml", timeout=60)
+    assert p.returncode == 0, (p.returncode, p.stdout, p.stderr)
+
+    def settled(st):
+        i = instance(st, "nt", "n2")
+        return (len(running_on(st, "nt")) == 1 and running_on(st, "nt") != ["n2"]
+                and running_on(st, "db2") == ["n2"] and i is not None
+                and i.get("state") == "failed" and i.get("unrunnable") is True)
+    sts = wait_status(nodes, settled, 60, "nt runs off n2, db2 on n2, nt failed on n2")
+    for name, st in sts.items():
+        assert "not installed" in (instance(st, "nt", "n2").get("reason") or ""), (name, st)
+    time.sleep(3)
+    assert running_on(cl.status(n1), "nt") != ["n2"]
+    calls = open(os.path.join(calls_dir, "calls")).read().split("\n")
+    on_n2 = [c for c in calls if c.endswith(" n2")]
+    assert on_n2 == ["monitor n2"], calls  # the probe, and nothing after it
+    assert any(c.startswith("start ") for c in calls), calls
+    log2 = cluster.vigild["n2"].log()
+    assert "nt: cannot run on this node" in log2, log2[-3000:]
