@@ -1085,6 +1085,8 @@ static void sv_failure(void *arg, const char *resource, const char *what, bool h
 		    !strcmp(c->rs->failcounts[i].node, c->node))
 			count = c->rs->failcounts[i].count;
 	const vg_resource *r = vg_config_resource(c->cfg, resource);
+	if (!r && c->next_cfg) /* reported while switching to the configuration that adds it */
+		r = vg_config_resource(c->next_cfg, resource);
 	uint32_t next = count + 1;
 	if (hard && r && r->migration_threshold > next)
 		next = r->migration_threshold;

@@ -143,7 +143,9 @@ def test_node_without_an_agent_applies_the_committed_config(lab3):
     assert os.path.exists(reclog) and "start" in open(reclog).read()
     ev = json.loads(cl.vigil(n1, "events", "--json", timeout=30).stdout)
     texts = [e["text"] for e in ev.get("events", [])]
-    assert any(t.startswith("rec on n2:") and "not installed" in t for t in texts), texts
+    # a hard failure, as OCF's "not installed" is: the failcount is migration_threshold
+    assert any(t.startswith("rec on n2:") and "not installed" in t
+               and t.endswith("(failcount 1000000)") for t in texts), texts
 
     # n2's vigild restarted: it follows the saved committed configuration (not its file's,
     # which has neither rec nor db2), with rec still marked, and runs nothing of rec
