@@ -61,12 +61,16 @@ static void instances_text(json_t *res, char *buf, size_t len)
 	json_t *inst;
 	size_t i;
 	buf[0] = '\0';
+	bool first = true;
 	json_array_foreach(json_object_get(res, "instances"), i, inst)
 	{
+		if (json_is_true(json_object_get(inst, "unrunnable")))
+			continue; /* not there: print_unrunnable says why */
 		const char *role = str(inst, "role");
-		o += (size_t)snprintf(buf + o, o < len ? len - o : 0, "%s%s%s%s", i ? ", " : "",
+		o += (size_t)snprintf(buf + o, o < len ? len - o : 0, "%s%s%s%s", first ? "" : ", ",
 				      str(inst, "node"), strcmp(role, "started") ? ":" : "",
 				      strcmp(role, "started") ? role : "");
+		first = false;
 		if (o >= len)
 			break;
 	}
@@ -92,6 +96,28 @@ static void print_waiting(FILE *f, json_t *status)
 	}
 }
 
+/* Instances that cannot run where they are configured (cluster mode: an agent not installed
+ * on that node), one line each with the node's reason. */
+static void print_unrunnable(FILE *f, json_t *status)
+{
+	json_t *res, *inst;
+	size_t i, k;
+	bool header = false;
+	json_array_foreach(json_object_get(status, "resources"), i, res)
+	{
+		json_array_foreach(json_object_get(res, "instances"), k, inst)
+		{
+			if (!json_is_true(json_object_get(inst, "unrunnable")))
+				continue;
+			if (!header)
+				fprintf(f, "\ncannot run:\n");
+			header = true;
+			fprintf(f, "  %s on %s: %s\n", str(res, "name"), str(inst, "node"),
+				str(inst, "reason"));
+		}
+	}
+}
+
 void vg_print_resource_list(FILE *f, json_t *status)
 {
 	static const char *const hdr[] = {"RESOURCE", "TYPE",  "STATE",
@@ -113,6 +139,7 @@ void vg_print_resource_list(FILE *f, json_t *status)
 	}
 	vg_table_print(f, &t);
 	vg_table_free(&t);
+	print_unrunnable(f, status);
 	print_waiting(f, status);
 }
 

@@ -4,7 +4,9 @@
  * applied by every server in agreed order and saved), 'S' one chunk of a state_sync too large
  * for one message (chunk.h), 'C' cluster traffic that is not state:
  *   report  {node's resources and their states, ring, probed, leaving, ack, wd (the
- *            watchdog it armed: {dev, timeout} or null), seen (vg_coord_seen)}
+ *            watchdog it armed: {dev, timeout} or null), seen (vg_coord_seen),
+ *            unrunnable ({res: why}: what it cannot run, its agent not installed there),
+ *            stale (why it runs an old configuration; absent when it runs the committed one)}
  *   action  {node, res, op, id, ring}        the coordinator asks a node to start/stop
  *   summary {ring, epoch, version, history, recent, prev}   sent by every member after a
  *                                            membership change (history.h)
@@ -95,6 +97,9 @@ struct vg_cluster {
 	vg_md_req *md_req; /* a committed configuration waiting for it: md_yaml */
 	char *md_yaml;
 	struct apply_wait *applies; /* apply requests waiting for it */
+	/* why this node could not load the committed configuration and runs its previous one
+	 * (reported, shown in status); NULL: it runs the committed one */
+	char *stale_config;
 
 	vg_repstate *rs;
 	vg_store *st; /* rs on disk */
@@ -311,24 +316,64 @@ static void use_committed_yaml(vg_cluster *c, const char *yaml)
 	c->md_req = vg_md_cache_prepare(c->agents, texts, 1, on_committed_agents, c);
 }
 
-static void switch_committed(vg_cluster *c, const char *yaml)
+/* Whether a and b differ in what cannot run here (an agent installed or removed since). */
+static bool unrunnable_changed(const vg_config *a, const vg_config *b)
+{
+	for (size_t i = 0; i < b->n_resources; i++) {
+		const vg_resource *ra = vg_config_resource(a, b->resources[i].name);
+		if (ra && !ra->unrunnable != !b->resources[i].unrunnable)
+			return true;
+	}
+	return false;
+}
+
+/* Load the committed configuration for this node (vg_config_load_local: what this node
+ * lacks an agent for is marked, not refused). NULL when it cannot be loaded at all (it was
+ * validated when committed, so that should not happen): then the reason is logged, sent to
+ * the replicated history and reported (status shows the node runs an old configuration). */
+static vg_config *load_committed(vg_cluster *c, const char *yaml, const char *keeping)
 {
 	vg_config_errors errs = {0};
 	vg_agent_info ai = vg_md_cache_info(c->agents);
 	vg_config *nc =
-	    vg_config_load_buffer("committed configuration", yaml, strlen(yaml), &ai, &errs);
-	if (!nc) {
-		char line[1024] = "?";
-		if (errs.count)
-			vg_config_error_format(&errs.items[0], line, sizeof line);
-		vg_error("the committed configuration cannot be used on this node (%s); keeping "
-			 "the previous one",
-			 line);
+	    vg_config_load_local("committed configuration", yaml, strlen(yaml), &ai, &errs);
+	if (nc) {
 		vg_config_errors_free(&errs);
+		for (size_t i = 0; i < nc->n_resources; i++)
+			if (nc->resources[i].unrunnable)
+				vg_warn("%s cannot run on this node: %s", nc->resources[i].name,
+					nc->resources[i].unrunnable);
+		return nc;
+	}
+	char line[1024] = "?";
+	if (errs.count)
+		vg_config_error_format(&errs.items[0], line, sizeof line);
+	vg_config_errors_free(&errs);
+	vg_error("the committed configuration cannot be loaded on this node (%s); running %s", line,
+		 keeping);
+	free(c->stale_config);
+	c->stale_config = strdup(line);
+	char text[1200];
+	snprintf(text, sizeof text, "%s cannot load the committed configuration (%s); it runs %s",
+		 c->node, line, keeping);
+	send_event(c, "config_not_applied", text); /* at start-up (no quorum yet): the log */
+	if (c->sv)
+		schedule_report(c);
+	return NULL;
+}
+
+static void switch_committed(vg_cluster *c, const char *yaml)
+{
+	vg_config *nc = load_committed(c, yaml, "its previous one");
+	if (!nc)
 		return;
+	if (c->stale_config) {
+		free(c->stale_config);
+		c->stale_config = NULL;
+		schedule_report(c);
 	}
 	char *diff = vg_config_diff(c->cfg, nc);
-	if (diff && !*diff) {
+	if (diff && !*diff && !unrunnable_changed(c->cfg, nc)) {
 		free(diff);
 		vg_config_free(nc);
 		return;
@@ -769,10 +814,11 @@ static void send_report(vg_cluster *c)
 				       (json_int_t)vg_watchdog_timeout_s(c->wd))
 			   : json_null();
 	json_t *o =
-	    json_pack("{s:s, s:I, s:b, s:b, s:I, s:o, s:o, s:o}", "kind", "report", "ring",
-		      (json_int_t)c->ring, "probed", vg_supervisor_probed(c->sv), "leaving",
+	    json_pack("{s:s, s:I, s:b, s:b, s:I, s:o, s:o, s:o, s:o, s:s?}", "kind", "report",
+		      "ring", (json_int_t)c->ring, "probed", vg_supervisor_probed(c->sv), "leaving",
 		      c->leaving, "ack", (json_int_t)c->ack, "res", vg_supervisor_report(c->sv),
-		      "wd", wd, "seen", vg_coord_seen(c->co, c->rs));
+		      "wd", wd, "seen", vg_coord_seen(c->co, c->rs), "unrunnable",
+		      vg_supervisor_unrunnable(c->sv), "stale", c->stale_config);
 	char *s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
 	if (c->last_report && !strcmp(s, c->last_report)) {
 		free(s);
@@ -804,6 +850,8 @@ static void on_report(vg_cluster *c, const char *from, json_t *o)
 	    .ack = (uint64_t)json_integer_value(json_object_get(o, "ack")),
 	    .resources = json_object_get(o, "res"),
 	    .seen = json_object_get(o, "seen"),
+	    .unrunnable = json_object_get(o, "unrunnable"),
+	    .stale_config = json_string_value(json_object_get(o, "stale")),
 	};
 	if (!json_is_object(r.resources))
 		return;
@@ -1092,8 +1140,12 @@ static void on_m_message(void *arg, uint32_t from, const void *data, size_t len)
 			io_fence(c, t);
 	} else if (!strcmp(kind, "cleanup")) {
 		const char *res = json_string_value(json_object_get(o, "res"));
+		const vg_resource *rr = res ? vg_config_resource(c->cfg, res) : NULL;
 		if (res)
 			vg_supervisor_cleanup(c->sv, res);
+		/* loaded without its agent: look again (installed since? the switch probes it) */
+		if (rr && rr->unrunnable)
+			use_committed_yaml(c, c->rs->config_yaml);
 	} else if (vg_coord_is_leader(c->co) && !strcmp(kind, "restart")) {
 		const char *res = json_string_value(json_object_get(o, "res"));
 		json_t *st = res ? vg_coord_status(c->co, c->rs, mono_ms(), wall_ms()) : NULL;
@@ -1247,6 +1299,8 @@ static void sv_failure(void *arg, const char *resource, const char *what, bool h
 		    !strcmp(c->rs->failcounts[i].node, c->node))
 			count = c->rs->failcounts[i].count;
 	const vg_resource *r = vg_config_resource(c->cfg, resource);
+	if (!r && c->next_cfg) /* reported while switching to the configuration that adds it */
+		r = vg_config_resource(c->next_cfg, resource);
 	uint32_t next = count + 1;
 	if (hard && r && r->migration_threshold > next)
 		next = r->migration_threshold;
@@ -1315,10 +1369,7 @@ vg_cluster *vg_cluster_new(const vg_cluster_opts *o, char *err, size_t errlen)
 	c->rs = rs;
 	c->cfg = o->file_config;
 	if (rs->config_yaml) {
-		vg_config_errors errs = {0};
-		vg_agent_info ai = vg_md_cache_info(c->agents);
-		vg_config *cc = vg_config_load_buffer("committed configuration", rs->config_yaml,
-						      strlen(rs->config_yaml), &ai, &errs);
+		vg_config *cc = load_committed(c, rs->config_yaml, o->config_path);
 		if (cc && vg_config_node(cc, c->node)) {
 			char *diff = vg_config_diff(cc, o->file_config);
 			if (diff && *diff)
@@ -1328,12 +1379,11 @@ vg_cluster *vg_cluster_new(const vg_cluster_opts *o, char *err, size_t errlen)
 			free(diff);
 			vg_config_free(c->cfg);
 			c->cfg = cc;
-		} else {
-			vg_error("the saved committed configuration cannot be used here; using %s",
+		} else if (cc) {
+			vg_error("this node is not in the saved committed configuration; using %s",
 				 o->config_path);
 			vg_config_free(cc);
 		}
-		vg_config_errors_free(&errs);
 	}
 	vg_supervisor_opts so = {.loop = c->loop,
 				 .config = c->cfg,
@@ -1461,6 +1511,7 @@ void vg_cluster_free(vg_cluster *c)
 	vg_config_free(c->cfg);
 	vg_config_free(c->next_cfg);
 	free(c->queued_yaml);
+	free(c->stale_config);
 	free(c->members);
 	sums_clear(c);
 	free(c->sums);

@@ -312,7 +312,9 @@ static int parse_instance(vg_cluster_state *s, const vg_config *cfg, const char 
 	} else if (!strcmp(state, "stopped")) {
 		st = VG_INST_STOPPED;
 	} else if (!strcmp(state, "failed")) {
-		st = VG_INST_FAILED;
+		/* failed because it cannot run there: not running there */
+		st = json_is_true(json_object_get(inst, "unrunnable")) ? VG_INST_STOPPED
+								       : VG_INST_FAILED;
 	} else if (!strcmp(state, "unknown")) {
 		st = VG_INST_UNKNOWN;
 	} else {
@@ -333,6 +335,8 @@ static int parse_instance(vg_cluster_state *s, const vg_config *cfg, const char 
 		ic->state = st;
 	if (active)
 		ic->count++;
+	if (json_is_true(json_object_get(inst, "unrunnable")))
+		ic->unrunnable = true;
 	json_t *jfc = json_object_get(inst, "failcount");
 	if (jfc) {
 		uint64_t v;
@@ -624,12 +628,13 @@ json_t *vg_cluster_state_to_jansson(const vg_config *cfg, const vg_cluster_state
 				if (!strcmp(s->nodes[n].name, ic->node) &&
 				    s->nodes[n].state == VG_NODE_MAINTENANCE)
 					unmanaged = true;
-			if (ic->state < VG_INST_RUNNING && !ic->failcount)
+			if (ic->state < VG_INST_RUNNING && !ic->failcount && !ic->unrunnable)
 				continue;
-			const char *st = ic->state == VG_INST_FAILED   ? "failed"
-					 : ic->state < VG_INST_RUNNING ? "stopped"
-					 : unmanaged		       ? "unmanaged"
-								       : "running";
+			const char *st = ic->unrunnable && ic->state < VG_INST_RUNNING ? "failed"
+					 : ic->state == VG_INST_FAILED		       ? "failed"
+					 : ic->state < VG_INST_RUNNING		       ? "stopped"
+					 : unmanaged				       ? "unmanaged"
+										       : "running";
 			if (ic->state == VG_INST_FAILED)
 				any_fail = true;
 			else if (ic->state >= VG_INST_RUNNING) {
@@ -647,6 +652,8 @@ json_t *vg_cluster_state_to_jansson(const vg_config *cfg, const vg_cluster_state
 							      ? "unpromoted"
 							      : role_of_state(ic->state))));
 				json_object_set_new(jx, "state", json_string(st));
+				if (ic->unrunnable && c == 0)
+					json_object_set_new(jx, "unrunnable", json_true());
 				if (ic->failcount && c == 0) {
 					json_object_set_new(jx, "failcount",
 							    json_integer(ic->failcount));

@@ -63,6 +63,10 @@ typedef struct {
 	uint32_t count;
 	uint32_t failcount;
 	uint64_t last_failure_ms; /* same clock as vg_cluster_state.now_ms */
+	/* It cannot run on this node (its agent is not installed there): not running there (the
+	 * state says so), never placed there, nothing to stop. In the status form an instance
+	 * with state "failed" and "unrunnable": true. */
+	bool unrunnable;
 } vg_inst_cond;
 
 typedef struct {

@@ -257,6 +257,7 @@ static void resource_free(vg_resource *r)
 	params_free(r->params, r->n_params);
 	free(r->check.host);
 	free(r->check.path);
+	free(r->unrunnable);
 }
 
 static void constraint_free(vg_constraint *k)
@@ -337,6 +338,7 @@ typedef struct {
 	vg_cfg_sink sink;
 	const vg_ypos *y;
 	const vg_agent_info *agents; /* or NULL */
+	bool local; /* vg_config_load_local: an agent missing here marks, is no error */
 	const vg_y_root *in;
 	vg_config *c;
 	nindex rg, nodes, fences;
@@ -931,7 +933,7 @@ static void check_native_params(ld *l, size_t i, const vg_resource *r)
 	}
 }
 
-static void check_ocf(ld *l, size_t i, const vg_resource *r)
+static void check_ocf(ld *l, size_t i, vg_resource *r)
 {
 	char p[PATH_LEN], err[512] = "";
 	const vg_ocf_metadata *md = NULL;
@@ -939,6 +941,19 @@ static void check_ocf(ld *l, size_t i, const vg_resource *r)
 	if (l->agents)
 		a = l->agents->metadata(l->agents->arg, r->provider, r->agent, &md, err,
 					sizeof(err));
+	if (l->local && (a == VG_AGENT_NOT_INSTALLED || a == VG_AGENT_FAILED)) {
+		char why[700];
+		if (a == VG_AGENT_NOT_INSTALLED)
+			snprintf(why, sizeof(why), "OCF agent %s is not installed%s%s", r->type,
+				 *err ? " " : "", err);
+		else
+			snprintf(why, sizeof(why), "cannot read the meta-data of %s: %s", r->type,
+				 err);
+		r->unrunnable = strdup(why);
+		if (!r->unrunnable)
+			abort();
+		return;
+	}
 	if (a == VG_AGENT_NOT_INSTALLED) {
 		lerr(l, fp(p, "resources", i, "type"), "OCF agent %s is not installed%s%s", r->type,
 		     *err ? " " : "", err);
@@ -1405,10 +1420,10 @@ static void sort_errors(vg_config_errors *e)
 }
 
 static vg_config *load(const char *name, const char *yaml, size_t len, const vg_agent_info *agents,
-		       vg_config_errors *errs, bool quiet)
+		       vg_config_errors *errs, bool quiet, bool local)
 {
 	*errs = (vg_config_errors){0};
-	ld l = {.sink = {.file = name, .errs = errs}, .agents = agents};
+	ld l = {.sink = {.file = name, .errs = errs}, .agents = agents, .local = local};
 	l.y = parse_checked(&l.sink, yaml, len);
 	if (!l.y) {
 		sort_errors(errs);
@@ -1447,7 +1462,13 @@ static vg_config *load(const char *name, const char *yaml, size_t len, const vg_
 vg_config *vg_config_load_buffer(const char *name, const char *yaml, size_t len,
 				 const vg_agent_info *agents, vg_config_errors *errs)
 {
-	return load(name, yaml, len, agents, errs, !agents);
+	return load(name, yaml, len, agents, errs, !agents, false);
+}
+
+vg_config *vg_config_load_local(const char *name, const char *yaml, size_t len,
+				const vg_agent_info *agents, vg_config_errors *errs)
+{
+	return load(name, yaml, len, agents, errs, !agents, true);
 }
 
 typedef struct {
@@ -1487,7 +1508,7 @@ void vg_config_agents(const char *yaml, size_t len,
 	agent_list a = {.fn = fn, .arg = arg};
 	vg_agent_info info = {list_agent, &a};
 	vg_config_errors errs;
-	vg_config_free(load("(agents)", yaml, len, &info, &errs, true));
+	vg_config_free(load("(agents)", yaml, len, &info, &errs, true, false));
 	vg_config_errors_free(&errs);
 	for (size_t i = 0; i < a.n_seen; i++)
 		free(a.seen[i]);

@@ -101,6 +101,10 @@ typedef struct {
 	vg_on_fail on_fail;
 	bool disabled; /* target state stopped */
 	int line;      /* line in the file where the resource starts */
+	/* Only in a configuration loaded for one node (vg_config_load_local): why the resource
+	 * cannot run on that node (its OCF agent is not installed there, or its meta-data
+	 * cannot be read there), in the words of the load's vg_agent_info; NULL: it can. */
+	char *unrunnable;
 } vg_resource;
 
 typedef struct {
@@ -286,6 +290,14 @@ vg_config *vg_config_load(const char *file, const vg_agent_info *agents, vg_conf
 /* The same from an in-memory buffer; `name` is used in error messages. */
 vg_config *vg_config_load_buffer(const char *name, const char *yaml, size_t len,
 				 const vg_agent_info *agents, vg_config_errors *errs);
+
+/* A configuration the cluster has committed (vg_config_load_buffer validated it on the node
+ * that applied it), loaded on this node: what agents answers VG_AGENT_NOT_INSTALLED or
+ * VG_AGENT_FAILED for is no error here; that resource's `unrunnable` says why instead (and
+ * its agent's required parameters are not checked). Any other error fails the load as in
+ * vg_config_load_buffer (the text does not parse, or is invalid for every node). */
+vg_config *vg_config_load_local(const char *name, const char *yaml, size_t len,
+				const vg_agent_info *agents, vg_config_errors *errs);
 
 /* Every OCF agent the text's resources name, each once, in file order: fn(arg, provider,
  * agent). Whatever else is wrong with the text is not reported (the load that follows does);

@@ -129,6 +129,8 @@ static void cnode_free(cnode *n)
 	free(n->name);
 	json_decref(n->rep.resources);
 	free((char *)n->rep.watchdog);
+	json_decref(n->rep.unrunnable);
+	free((char *)n->rep.stale_config);
 }
 
 void vg_coord_free(vg_coord *c)
@@ -155,6 +157,8 @@ void vg_coord_set_config(vg_coord *c, const vg_config *cfg)
 			old->name = NULL;
 			old->rep.resources = NULL;
 			old->rep.watchdog = NULL;
+			old->rep.unrunnable = NULL;
+			old->rep.stale_config = NULL;
 		} else {
 			nn[i].name = strdup(cfg->nodes[i].name);
 			nn[i].lost_at = c->quorate_since;
@@ -215,8 +219,12 @@ void vg_coord_report(vg_coord *c, const char *node, const vg_node_report *r)
 		return;
 	json_decref(cn->rep.resources);
 	free((char *)cn->rep.watchdog);
+	json_decref(cn->rep.unrunnable);
+	free((char *)cn->rep.stale_config);
 	cn->rep = *r;
 	cn->rep.resources = json_incref(r->resources);
+	cn->rep.unrunnable = json_is_object(r->unrunnable) ? json_incref(r->unrunnable) : NULL;
+	cn->rep.stale_config = r->stale_config ? strdup(r->stale_config) : NULL;
 	cn->rep.watchdog = r->watchdog && r->watchdog_s ? strdup(r->watchdog) : NULL;
 	cn->rep.watchdog_s = cn->rep.watchdog ? r->watchdog_s : 0;
 	cn->rep.seen = NULL;
@@ -546,6 +554,14 @@ static vg_cluster_state *build_state(vg_coord *c, const vg_repstate *rs, uint64_
 			ic->state = s;
 			ic->count = s >= VG_INST_RUNNING ? 1 : 0;
 		}
+		/* what it cannot run: kept off it (a member's report says so; it runs none) */
+		const char *uname;
+		json_t *why;
+		json_object_foreach(cn->member ? cn->rep.unrunnable : NULL, uname, why)
+		{
+			if (vg_config_resource(cfg, uname))
+				vg_cluster_state_inst_get(st, uname, cn->name)->unrunnable = true;
+		}
 	}
 	for (size_t k = 0; rs && k < rs->n_failcounts; k++) {
 		const vg_rs_failcount *f = &rs->failcounts[k];
@@ -853,6 +869,11 @@ json_t *vg_coord_status(vg_coord *c, const vg_repstate *rs, uint64_t now, uint64
 		buf[0] = '\0';
 		if (cn && nc)
 			node_reason(c, cn, nc, buf, sizeof buf);
+		if (cn && cn->member && cn->has_report && cn->rep.stale_config)
+			snprintf(
+			    buf, sizeof buf,
+			    "runs an old configuration: it cannot load the committed one (%.300s)",
+			    cn->rep.stale_config);
 		json_object_set_new(v, "reason", buf[0] ? json_string(buf) : json_null());
 		/* the watchdog it reported armed: the only deadline counted for it */
 		json_object_set_new(v, "watchdog",
@@ -879,6 +900,12 @@ json_t *vg_coord_status(vg_coord *c, const vg_repstate *rs, uint64_t now, uint64
 			const char *rep = cn && cn->member ? reported(cn, name) : NULL;
 			if (rep && (!strcmp(rep, "starting") || !strcmp(rep, "stopping")))
 				json_object_set_new(inst, "state", json_string(rep));
+			/* why it cannot run there, in that node's words */
+			json_t *why = cn && json_is_true(json_object_get(inst, "unrunnable"))
+					  ? json_object_get(cn->rep.unrunnable, name)
+					  : NULL;
+			if (json_is_string(why))
+				json_object_set(inst, "reason", why);
 		}
 	}
 	vg_cluster_state_free(st);

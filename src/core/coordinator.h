@@ -52,6 +52,14 @@ typedef struct {
 	/* {"node": version}: for each node gone from its membership, the replicated version at
 	 * which the reporter last knew it a member (vg_coord_seen); NULL when none. Borrowed. */
 	json_t *seen;
+	/* {"name": "why"}: the resources that cannot run on that node (their agent is not
+	 * installed there, vg_supervisor_unrunnable): reported stopped, kept off it by the
+	 * scheduler (vg_inst_cond.unrunnable), shown failed with the reason. NULL: none. Borrowed.
+	 */
+	json_t *unrunnable;
+	/* Why the node could not load the committed configuration and runs its previous one
+	 * (shown as the node's reason); NULL: it runs the committed one. Borrowed. */
+	const char *stale_config;
 } vg_node_report;
 
 /* ---- functions ------------------------------------------------------------ */

@@ -330,6 +330,8 @@ static void index_cells(sched *s)
 			c->state = VG_INST_RUNNING; /* no roles without promotable */
 		if (r->promotable && c->state == VG_INST_RUNNING)
 			c->state = VG_INST_UNPROMOTED;
+		if (ic->unrunnable)
+			c->banned = true; /* its agent is not installed there */
 		uint32_t fc = ic->failcount;
 		uint64_t ft = r->cfg->failure_timeout_ms;
 		if (ft && st->now_ms >= ic->last_failure_ms + ft)

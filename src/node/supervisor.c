@@ -76,6 +76,11 @@ struct rsc {
 	bool cannot_run;   /* an agent answered "not installed" or "not configured": not here */
 	bool stop_waiting; /* a failed stop waits for its next (paced) try */
 	vg_retry stop_retry;
+	/* Why it cannot run on this node ("" when it can): its agent is not installed here (the
+	 * configuration says so, vg_config_load_local, or a probe answered "not installed").
+	 * Then nothing is run for it, not even a stop: it is not here. Shown failed, reported
+	 * stopped with this reason (vg_supervisor_unrunnable). */
+	char unrunnable[512];
 	uint32_t failcount;
 	int64_t last_failure_ms; /* wall clock, for display and expiry */
 	char last_error[512];
@@ -128,6 +133,7 @@ struct vg_supervisor {
 
 static void reconcile(vg_supervisor *s);
 static void run_op(rsc *r, vg_op_kind op, bool probe);
+static void mark_unrunnable(rsc *r, const char *why);
 
 static uint64_t mono_ms(void)
 {
@@ -285,6 +291,7 @@ static void cannot_run_here(rsc *r, vg_op_kind op, bool probe, int exit_code, co
 	r->last_failure_ms = wall_ms();
 	uv_timer_stop(&r->monitor_timer);
 	snprintf(r->last_error, sizeof r->last_error, "cannot run on this node: %s", what);
+	snprintf(r->unrunnable, sizeof r->unrunnable, "%s", what); /* reported with the reason */
 	vg_error("%s: %s: not running here, and may not start here until cleanup (no stop is "
 		 "attempted)",
 		 r->cfg->name, what);
@@ -414,6 +421,22 @@ static void op_done(rsc *r, vg_op_kind op, bool probe, vg_outcome out, int exit_
 }
 
 static void sv_unref(vg_supervisor *s);
+
+/* r cannot run here (see rsc.unrunnable): it is not running, nothing is run for it, and the
+ * owner hears of it as a hard failure (it must be kept off this node). */
+static void mark_unrunnable(rsc *r, const char *why)
+{
+	snprintf(r->unrunnable, sizeof r->unrunnable, "%s", why && *why ? why : "not installed");
+	snprintf(r->last_error, sizeof r->last_error, "%s", r->unrunnable);
+	r->last_failure_ms = wall_ms();
+	r->obs = OBS_STOPPED;
+	r->target = TGT_NONE;
+	r->running_since = 0;
+	uv_timer_stop(&r->monitor_timer);
+	vg_warn("%s: cannot run on this node: %s", r->cfg->name, r->unrunnable);
+	if (r->sv->managed && r->sv->cbs.on_failure)
+		r->sv->cbs.on_failure(r->sv->cb_arg, r->cfg->name, r->unrunnable, true);
+}
 
 static void on_exec_done(void *arg, const vg_op_result *res)
 {
@@ -826,7 +849,8 @@ static bool leaving(const vg_supervisor *s, const rsc *r)
 	if (!s->next_cfg)
 		return false;
 	const vg_resource *nr = vg_config_resource(s->next_cfg, r->cfg->name);
-	return !nr || vg_config_resource_changed(s->cfg, s->next_cfg, r->cfg->name);
+	return !nr || vg_config_resource_changed(s->cfg, s->next_cfg, r->cfg->name) ||
+	       !nr->unrunnable != !r->cfg->unrunnable; /* its agent came or went */
 }
 
 static bool any_busy(const vg_supervisor *s)
@@ -865,7 +889,9 @@ static void reconcile_managed(vg_supervisor *s)
 	for (size_t k = 0; k < s->n && !s->freeing; k++) {
 		size_t i = stopping_all ? s->n - 1 - k : k;
 		rsc *r = s->r[i];
-		if (r->busy || r->blocked)
+		if (r->unrunnable[0])
+			r->target = TGT_NONE; /* not here: nothing to start or stop */
+		if (r->busy || r->blocked || r->unrunnable[0])
 			continue;
 		bool up = r->obs == OBS_RUNNING || r->obs == OBS_UNCLEAN;
 		bool may_stop = up && !r->stop_waiting;
@@ -930,7 +956,7 @@ static void reconcile(vg_supervisor *s)
 			/* Stops go from the last resource to the first. */
 			size_t i = s->shutting_down ? s->n - 1 - k : k;
 			rsc *r = s->r[i];
-			if (r->busy || r->blocked)
+			if (r->busy || r->blocked || r->unrunnable[0])
 				continue;
 			bool want = wanted(r);
 			if ((r->obs == OBS_UNCLEAN || (r->obs == OBS_RUNNING && !want)) &&
@@ -997,10 +1023,15 @@ vg_supervisor *vg_supervisor_new(const vg_supervisor_opts *o)
 void vg_supervisor_start(vg_supervisor *s)
 {
 	s->started = true;
-	s->probes_pending = s->n;
-	vg_info("probing %zu resources", s->n);
 	for (size_t i = 0; i < s->n; i++)
-		run_op(s->r[i], VG_OP_MONITOR, true);
+		if (s->r[i]->cfg->unrunnable)
+			mark_unrunnable(s->r[i], s->r[i]->cfg->unrunnable);
+	for (size_t i = 0; i < s->n; i++)
+		s->probes_pending += s->r[i]->obs == OBS_UNKNOWN;
+	vg_info("probing %zu resources", s->probes_pending);
+	for (size_t i = 0; i < s->n; i++)
+		if (s->r[i]->obs == OBS_UNKNOWN)
+			run_op(s->r[i], VG_OP_MONITOR, true);
 	reconcile(s);
 }
 
@@ -1072,6 +1103,8 @@ void vg_supervisor_free(vg_supervisor *s)
 
 static const char *state_name(const rsc *r)
 {
+	if (r->unrunnable[0])
+		return "failed";
 	if (r->busy && !r->busy_probe && r->busy_op == VG_OP_START)
 		return "starting";
 	if (r->busy && !r->busy_probe && r->busy_op == VG_OP_STOP)
@@ -1194,6 +1227,13 @@ int vg_supervisor_cleanup(vg_supervisor *s, const char *name)
 	r->cannot_run = false;
 	r->stop_waiting = false;
 	r->last_error[0] = '\0';
+	r->unrunnable[0] = '\0';
+	if (r->cfg->unrunnable) { /* loaded without its agent: stays so until a new switch */
+		snprintf(r->unrunnable, sizeof r->unrunnable, "%s", r->cfg->unrunnable);
+		snprintf(r->last_error, sizeof r->last_error, "%s", r->unrunnable);
+		reconcile(s);
+		return 0;
+	}
 	vg_backoff_reset(&r->backoff);
 	vg_retry_reset(&r->stop_retry);
 	uv_timer_stop(&r->stop_timer);
@@ -1244,10 +1284,11 @@ static void swap_config(vg_supervisor *s)
 			nr[i] = old;
 			old->cfg = &nc->resources[i];
 			old->index = i;
-		} else if (old) { /* redefined: stopped above, starts afresh under the new one */
+		} else if (old && !old->unrunnable[0]) { /* redefined: stopped above, starts
+							     afresh under the new one */
 			nr[i] = rsc_new(s, &nc->resources[i], i);
 			nr[i]->obs = OBS_STOPPED;
-		} else {
+		} else { /* new, or its agent came: probed */
 			nr[i] = rsc_new(s, &nc->resources[i], i);
 			probes++;
 		}
@@ -1265,6 +1306,12 @@ static void swap_config(vg_supervisor *s)
 	s->cfg = nc;
 	s->next_cfg = NULL;
 	vg_info("configuration switched: %zu resources", s->n);
+	for (size_t i = 0; i < s->n; i++) {
+		if (s->r[i]->cfg->unrunnable && !s->r[i]->unrunnable[0]) {
+			probes -= s->r[i]->obs == OBS_UNKNOWN;
+			mark_unrunnable(s->r[i], s->r[i]->cfg->unrunnable);
+		}
+	}
 	s->probes_pending += probes;
 	for (size_t i = 0; i < s->n; i++)
 		if (s->r[i]->obs == OBS_UNKNOWN)
@@ -1383,6 +1430,8 @@ bool vg_supervisor_probed(const vg_supervisor *s)
  * (verifiably not running) "stopped", so that it is recovered elsewhere without a stop. */
 static const char *report_state(const rsc *r)
 {
+	if (r->unrunnable[0]) /* not here: stopped, for the scheduler (vg_supervisor_unrunnable) */
+		return "stopped";
 	if (r->cannot_run && !r->busy && !r->blocked && r->obs == OBS_STOPPED)
 		return "stopped";
 	return state_name(r);
@@ -1407,5 +1456,15 @@ json_t *vg_supervisor_reasons(const vg_supervisor *s)
 		if (r->last_error[0] && (!strcmp(st, "failed") || !strcmp(st, "unmanaged")))
 			json_object_set_new(o, r->cfg->name, json_string(r->last_error));
 	}
+	return o;
+}
+
+json_t *vg_supervisor_unrunnable(const vg_supervisor *s)
+{
+	json_t *o = json_object();
+	for (size_t i = 0; i < s->n; i++)
+		if (s->r[i]->unrunnable[0])
+			json_object_set_new(o, s->r[i]->cfg->name,
+					    json_string(s->r[i]->unrunnable));
 	return o;
 }

@@ -106,6 +106,11 @@ json_t *vg_supervisor_report(const vg_supervisor *s);
 /* {"NAME": "why", ...} for each instance here that is failed, blocked or cannot run here
  * (the last error), for `vigil status` to say why. */
 json_t *vg_supervisor_reasons(const vg_supervisor *s);
+/* {"NAME": "why", ...}: the resources that cannot run on this node (their agent is not
+ * installed here: the configuration was loaded with vg_config_load_local, or a probe answered
+ * OCF "not installed"). Nothing is run for them, not even a stop; vg_supervisor_report gives
+ * them as "stopped", the other views as "failed"; a cleanup probes again. */
+json_t *vg_supervisor_unrunnable(const vg_supervisor *s);
 /* Switch to cfg: resources it drops or redefines are stopped first, then the switch is made
  * (new resources are probed) and cb runs; from then on cfg must outlive the supervisor and
  * the previous configuration is no longer used. -1 when a switch is already under way. */

@@ -486,6 +486,61 @@ static void test_agents_from_provider(void **state)
 	vg_config_free(c);
 }
 
+/* A committed configuration loaded on one node (vg_config_load_local): an agent missing here
+ * or unreadable here marks its resource unrunnable, with the provider's words, instead of
+ * failing the load; the other resources are as vg_config_load_buffer makes them; an error
+ * that does not depend on the node still fails it. */
+static void test_agents_local(void **state)
+{
+	(void)state;
+	vg_ocf_param p = {.name = (char *)"path", .required = true};
+	fake_agents f = {.md = {.params = &p, .n_params = 1}};
+	vg_agent_info ai = {fake_metadata, &f};
+	static const char yaml[] = "cluster: {name: x}\n"
+				   "nodes: [{name: n1, address: 10.0.0.1}]\n"
+				   "resources:\n"
+				   "  - {name: a, type: 'ocf:test:gone'}\n"
+				   "  - {name: b, type: 'ocf:test:broken'}\n"
+				   "  - {name: c, type: 'ocf:test:needs', params: {path: /x}}\n"
+				   "  - {name: d, type: process, params: {command: 'sleep 9'}}\n";
+	vg_config_errors e;
+	/* the full check refuses it, as `vigil apply` on this node would */
+	vg_config *c = vg_config_load_buffer("a.yaml", yaml, sizeof(yaml) - 1, &ai, &e);
+	assert_null(c);
+	assert_int_equal(e.count, 2);
+	vg_config_errors_free(&e);
+
+	c = vg_config_load_local("a.yaml", yaml, sizeof(yaml) - 1, &ai, &e);
+	assert_non_null(c);
+	assert_int_equal(e.count, 0);
+	assert_int_equal(c->n_resources, 4);
+	assert_string_equal(c->resources[0].unrunnable,
+			    "OCF agent ocf:test:gone is not installed on this node (fake)");
+	assert_string_equal(c->resources[1].unrunnable,
+			    "cannot read the meta-data of ocf:test:broken: meta-data timed out "
+			    "after 5000 ms");
+	assert_null(c->resources[2].unrunnable);
+	assert_null(c->resources[3].unrunnable);
+	assert_ptr_equal(vg_config_resource(c, "a"), &c->resources[0]);
+	vg_config_free(c);
+
+	/* the same text with a fault of its own (an installed agent's required parameter
+	 * missing, a bad duration): still an error */
+	static const char bad[] = "cluster: {name: x}\n"
+				  "nodes: [{name: n1, address: 10.0.0.1}]\n"
+				  "resources:\n"
+				  "  - {name: a, type: 'ocf:test:gone'}\n"
+				  "  - {name: c, type: 'ocf:test:needs'}\n";
+	c = vg_config_load_local("a.yaml", bad, sizeof(bad) - 1, &ai, &e);
+	expect_one(c, &e,
+		   "a.yaml:5: resources[1].params: missing required parameter 'path' "
+		   "(required by ocf:test:needs)");
+	c = vg_config_load_local("a.yaml", "cluster: [", 10, &ai, &e);
+	assert_null(c);
+	assert_true(e.count > 0);
+	vg_config_errors_free(&e);
+}
+
 static void list_one(void *arg, const char *provider, const char *agent)
 {
 	char *out = arg;
@@ -726,6 +781,7 @@ int main(void)
 	    cmocka_unit_test(test_buffer_ok),
 	    cmocka_unit_test(test_agents_from_provider),
 	    cmocka_unit_test(test_config_agents),
+	    cmocka_unit_test(test_agents_local),
 	    cmocka_unit_test(test_qnetd),
 	    cmocka_unit_test(test_durations),
 	    cmocka_unit_test(test_scores),

@@ -560,6 +560,57 @@ static void test_bye_is_clean(void **st)
 	fx_free(&f);
 }
 
+/* A node reports what it cannot run there (its agent is not installed there): the scheduler
+ * places it elsewhere although it prefers that node, nothing is asked of that node for it,
+ * and status shows the instance failed there with the node's reason; a node that runs an old
+ * configuration says so in its reason. */
+static void test_unrunnable_kept_off_and_shown(void **st)
+{
+	(void)st;
+	fx f;
+	fx_init(&f,
+		NODES3 DUMMY "constraints:\n"
+			     "  - location: {resource: db, node: n1, score: 100}\n",
+		"n1");
+	members(&f, all3, 3, true, 5, 0);
+	json_t *res = json_pack("{s:s}", "db", "stopped");
+	json_t *why = json_pack("{s:s}", "db", "OCF agent ocf:heartbeat:Dummy is not installed");
+	vg_node_report r = {.ring = 5, .probed = true, .resources = res, .unrunnable = why};
+	vg_coord_report(f.co, "n1", &r);
+	r.unrunnable = NULL;
+	vg_coord_report(f.co, "n2", &r);
+	r.stale_config = "committed configuration:3: parse error";
+	vg_coord_report(f.co, "n3", &r);
+	json_decref(res);
+	json_decref(why);
+	run(&f, 1);
+	assert_string_equal(f.rec.log, "start db n2; ");
+
+	json_t *s = vg_coord_status(f.co, f.rs, 2, 1000002);
+	json_t *inst = json_array_get(
+	    json_object_get(json_array_get(json_object_get(s, "resources"), 0), "instances"), 0);
+	assert_non_null(inst);
+	assert_string_equal(json_string_value(json_object_get(inst, "node")), "n1");
+	assert_string_equal(json_string_value(json_object_get(inst, "state")), "failed");
+	assert_true(json_is_true(json_object_get(inst, "unrunnable")));
+	assert_string_equal(json_string_value(json_object_get(inst, "reason")),
+			    "OCF agent ocf:heartbeat:Dummy is not installed");
+	json_t *n3 = json_array_get(json_object_get(s, "nodes"), 2);
+	assert_string_equal(json_string_value(json_object_get(n3, "reason")),
+			    "runs an old configuration: it cannot load the committed one "
+			    "(committed configuration:3: parse error)");
+	json_decref(s);
+
+	/* it stays off n1, and n1 is never asked to stop it */
+	res = json_pack("{s:s}", "db", "running");
+	r = (vg_node_report){.ring = 5, .probed = true, .resources = res, .ack = f.rec.last_id};
+	vg_coord_report(f.co, "n2", &r);
+	json_decref(res);
+	run(&f, 3);
+	assert_string_equal(f.rec.log, "");
+	fx_free(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -577,6 +628,7 @@ int main(void)
 	    cmocka_unit_test(test_group_waits_for_a_start_in_flight),
 	    cmocka_unit_test(test_vigild_gone_corosync_up),
 	    cmocka_unit_test(test_watchdog_deadline_counts_as_fenced),
+	    cmocka_unit_test(test_unrunnable_kept_off_and_shown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -428,6 +428,49 @@ static void test_state_json_roundtrip(void **unused)
 	tc_free(t);
 }
 
+/* An instance that cannot run on its node (agent not installed there): never placed there,
+ * nothing stopped there; in the status form "failed" with "unrunnable": true, read back. */
+static void test_unrunnable_instance(void **unused)
+{
+	(void)unused;
+	tcfg *t = tc_build(N3 "prim web");
+	vg_cluster_state *st = tc_state(&t->c, "");
+	for (const char *const *n = (const char *const[]){"n1", "n2", NULL}; *n; n++)
+		vg_cluster_state_inst_get(st, "web", *n)->unrunnable = true;
+	vg_plan p;
+	char buf[512];
+	assert_int_equal(vg_schedule(&t->c, st, &p), 0);
+	tc_fmt_actions(&p, buf, sizeof(buf));
+	assert_string_equal(buf, "start web n3");
+	vg_plan_free(&p);
+
+	char *js = vg_cluster_state_to_json(&t->c, st);
+	assert_non_null(strstr(js, "\"unrunnable\": true"));
+	char err[256];
+	vg_cluster_state *back =
+	    vg_cluster_state_parse(&t->c, js, strlen(js), st->now_ms, err, sizeof(err));
+	assert_non_null(back);
+	vg_inst_cond *ic = vg_cluster_state_inst(back, "web", "n1");
+	assert_non_null(ic);
+	assert_true(ic->unrunnable);
+	assert_int_equal(ic->state, VG_INST_STOPPED);
+	assert_null(vg_cluster_state_inst(back, "web", "n3"));
+	char *js2 = vg_cluster_state_to_json(&t->c, back);
+	assert_string_equal(js, js2);
+	free(js);
+	free(js2);
+	vg_cluster_state_free(back);
+
+	/* and where nothing else may run it: it runs nowhere, no stop asked anywhere */
+	vg_cluster_state_inst_get(st, "web", "n3")->unrunnable = true;
+	assert_int_equal(vg_schedule(&t->c, st, &p), 0);
+	tc_fmt_actions(&p, buf, sizeof(buf));
+	assert_string_equal(buf, "");
+	vg_plan_free(&p);
+	vg_cluster_state_free(st);
+	tc_free(t);
+}
+
 static void test_state_json_status_form(void **unused)
 {
 	(void)unused;
@@ -482,7 +525,7 @@ static void test_state_json_errors(void **unused)
 int main(void)
 {
 	size_t n = sizeof(scenarios) / sizeof(scenarios[0]);
-	struct CMUnitTest *tests = calloc(n + 4, sizeof(*tests));
+	struct CMUnitTest *tests = calloc(n + 5, sizeof(*tests));
 	for (size_t i = 0; i < n; i++) {
 		tests[i].name = scenarios[i].name;
 		tests[i].test_func = run_scenario;
@@ -492,7 +535,8 @@ int main(void)
 	tests[n + 1] = (struct CMUnitTest)cmocka_unit_test(test_state_json_status_form);
 	tests[n + 2] = (struct CMUnitTest)cmocka_unit_test(test_state_json_errors);
 	tests[n + 3] = (struct CMUnitTest)cmocka_unit_test(test_reasons);
-	int rc = _cmocka_run_group_tests("scheduler", tests, n + 4, NULL, NULL);
+	tests[n + 4] = (struct CMUnitTest)cmocka_unit_test(test_unrunnable_instance);
+	int rc = _cmocka_run_group_tests("scheduler", tests, n + 5, NULL, NULL);
 	free(tests);
 	return rc;
 }
