@@ -1,6 +1,7 @@
 /* fuzz_repstate.h - the check fuzz_repmsg.c and fuzz_state.c share: a replicated state encodes,
  * its encoding decodes, and the decoded state encodes to the very same bytes (the encoding is
- * canonical, and it is what DIR/state.json and a state_sync carry). Also the shape the decoder
+ * canonical, and it is what DIR/state.json and a state_sync carry) and holds the same state,
+ * field by field. Also the shape the decoder
  * promises: tables strictly sorted by key, at most VG_REPSTATE_EVENTS_MAX events.
  * Must not: keep state between calls.
  */
@@ -34,8 +35,40 @@ static inline void fuzz_check_shape(const vg_repstate *s)
 		FUZZ_CHECK(s->events[i].kind && s->events[i].text);
 }
 
-/* Encode s, decode that, encode again: both encodings must be equal. Returns the encoding
- * (malloc'd) for the caller to compare further, *len its length. */
+static inline int fuzz_streq(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* a and b hold the same state, field by field. */
+static inline void fuzz_check_state_equal(const vg_repstate *a, const vg_repstate *b)
+{
+	FUZZ_CHECK(a->epoch == b->epoch && a->version == b->version);
+	FUZZ_CHECK(fuzz_streq(a->config_yaml, b->config_yaml));
+	FUZZ_CHECK(a->n_nodes == b->n_nodes && a->n_fences == b->n_fences &&
+		   a->n_failcounts == b->n_failcounts && a->n_events == b->n_events);
+	for (size_t i = 0; i < a->n_nodes; i++)
+		FUZZ_CHECK(fuzz_streq(a->nodes[i].node, b->nodes[i].node) &&
+			   a->nodes[i].standby == b->nodes[i].standby &&
+			   a->nodes[i].maintenance == b->nodes[i].maintenance);
+	for (size_t i = 0; i < a->n_fences; i++)
+		FUZZ_CHECK(fuzz_streq(a->fences[i].node, b->fences[i].node) &&
+			   a->fences[i].time_ms == b->fences[i].time_ms &&
+			   fuzz_streq(a->fences[i].by, b->fences[i].by) &&
+			   fuzz_streq(a->fences[i].method, b->fences[i].method));
+	for (size_t i = 0; i < a->n_failcounts; i++)
+		FUZZ_CHECK(fuzz_streq(a->failcounts[i].resource, b->failcounts[i].resource) &&
+			   fuzz_streq(a->failcounts[i].node, b->failcounts[i].node) &&
+			   a->failcounts[i].count == b->failcounts[i].count &&
+			   a->failcounts[i].last_failure_ms == b->failcounts[i].last_failure_ms);
+	for (size_t i = 0; i < a->n_events; i++)
+		FUZZ_CHECK(a->events[i].time_ms == b->events[i].time_ms &&
+			   fuzz_streq(a->events[i].kind, b->events[i].kind) &&
+			   fuzz_streq(a->events[i].text, b->events[i].text));
+}
+
+/* Encode s, decode that: the same state, and encoding it again gives the same bytes. Returns the
+ * encoding (malloc'd) for the caller to compare further, *len its length. */
 static inline char *fuzz_check_state_roundtrip(const vg_repstate *s, size_t *len)
 {
 	char err[512] = "";
@@ -47,7 +80,7 @@ static inline char *fuzz_check_state_roundtrip(const vg_repstate *s, size_t *len
 	if (!s2)
 		fprintf(stderr, "re-decode failed: %s\n", err);
 	FUZZ_CHECK(s2);
-	FUZZ_CHECK(s2->epoch == s->epoch && s2->version == s->version);
+	fuzz_check_state_equal(s, s2);
 	char *e2 = vg_repstate_encode(s2, &l2);
 	FUZZ_CHECK(e2 && l1 == l2 && memcmp(e1, e2, l1) == 0);
 	free(e2);

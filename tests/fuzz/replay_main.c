@@ -91,8 +91,10 @@ static void add_dir(tests *t, const char *dir)
 				abort();
 			snprintf(path, len, "%s/%s", dir, names[i]->d_name);
 			t->v = v;
-			t->v[t->n++] = (struct CMUnitTest){
-			    .name = path, .test_func = replay_one, .initial_state = path};
+			const char *rel = strstr(path, "tests/fuzz/"); /* shorter test names */
+			t->v[t->n++] = (struct CMUnitTest){.name = rel ? rel + 11 : path,
+							   .test_func = replay_one,
+							   .initial_state = path};
 		}
 		free(names[i]);
 	}
@@ -122,7 +124,7 @@ int main(int argc, char **argv)
 	}
 	int rc = _cmocka_run_group_tests("fuzz_" FUZZ_NAME, t.v, t.n, NULL, NULL);
 	for (size_t i = 0; i < t.n; i++)
-		free((char *)t.v[i].name);
+		free(t.v[i].initial_state);
 	free(t.v);
 	return rc;
 }
