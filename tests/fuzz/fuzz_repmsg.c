@@ -40,28 +40,6 @@ static vg_repstate *populated(void)
 	return s;
 }
 
-/* Apply m to s; a rejection must leave s as it was. Returns the apply's result. */
-static int apply_checked(vg_repstate *s, const vg_repmsg *m, bool quorate)
-{
-	char err[512] = "";
-	size_t before_len;
-	char *before = fuzz_check_state_roundtrip(s, &before_len);
-	uint64_t version = s->version;
-	int rc = vg_repstate_apply(s, m, quorate, err, sizeof err);
-	size_t after_len;
-	char *after = fuzz_check_state_roundtrip(s, &after_len);
-	if (rc != 0) {
-		FUZZ_CHECK(err[0] != '\0');
-		FUZZ_CHECK(before_len == after_len && memcmp(before, after, before_len) == 0);
-	} else {
-		FUZZ_CHECK(quorate || m->kind == VG_REPMSG_STATE_SYNC);
-		FUZZ_CHECK(m->kind == VG_REPMSG_STATE_SYNC || s->version == version + 1);
-	}
-	free(before);
-	free(after);
-	return rc;
-}
-
 /* a and b are the same message, field by field. */
 static void check_msg_equal(const vg_repmsg *a, const vg_repmsg *b)
 {
@@ -106,14 +84,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (int quorate = 0; quorate <= 1; quorate++) {
 		vg_repstate *empty = vg_repstate_new();
 		FUZZ_CHECK(empty);
-		int rc = apply_checked(empty, m, quorate);
+		int rc = fuzz_apply_checked(empty, m, quorate);
 		if (m->kind == VG_REPMSG_STATE_SYNC ||
 		    (quorate && (m->kind != VG_REPMSG_CONFIG_COMMIT || m->base_version == 0)))
 			FUZZ_CHECK(rc == 0);
 		vg_repstate_free(empty);
 
 		vg_repstate *full = populated();
-		apply_checked(full, m, quorate);
+		fuzz_apply_checked(full, m, quorate);
 		vg_repstate_free(full);
 	}
 	vg_repmsg_free(m);

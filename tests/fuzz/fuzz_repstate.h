@@ -90,4 +90,28 @@ static inline char *fuzz_check_state_roundtrip(const vg_repstate *s, size_t *len
 	return e1;
 }
 
+/* Apply m to s: a rejection has a reason and leaves s as it was; an acceptance needs quorum
+ * (but for state_sync), adds one to the version (but for state_sync) and leaves a state that
+ * round-trips. Returns the apply's result. */
+static inline int fuzz_apply_checked(vg_repstate *s, const vg_repmsg *m, bool quorate)
+{
+	char err[512] = "";
+	size_t before_len;
+	char *before = fuzz_check_state_roundtrip(s, &before_len);
+	uint64_t version = s->version;
+	int rc = vg_repstate_apply(s, m, quorate, err, sizeof err);
+	size_t after_len;
+	char *after = fuzz_check_state_roundtrip(s, &after_len);
+	if (rc != 0) {
+		FUZZ_CHECK(err[0] != '\0');
+		FUZZ_CHECK(before_len == after_len && memcmp(before, after, before_len) == 0);
+	} else {
+		FUZZ_CHECK(quorate || m->kind == VG_REPMSG_STATE_SYNC);
+		FUZZ_CHECK(m->kind == VG_REPMSG_STATE_SYNC || s->version == version + 1);
+	}
+	free(before);
+	free(after);
+	return rc;
+}
+
 #endif
