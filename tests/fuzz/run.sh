@@ -6,6 +6,8 @@
 # the input in BUILD/fuzz-crashes/NAME/ and makes the run fail; copy it to
 # tests/fuzz/regress/NAME/ once the bug is fixed.
 #   usage: run.sh BUILD SECONDS [NAME...]
+# FUZZ_FLAGS adds libFuzzer options, e.g. FUZZ_FLAGS=-use_value_profile=1 (guides numbers
+# towards the bounds the decoders compare them with) or FUZZ_FLAGS=-jobs=2.
 set -u
 cd "$(dirname "$0")/../.."
 build=$1
@@ -24,7 +26,8 @@ for n in "${names[@]}"; do
 	dict=()
 	[ -f "tests/fuzz/$n.dict" ] && dict=(-dict="tests/fuzz/$n.dict")
 	echo "fuzz $n: ${seconds}s (log $log)"
-	nice "$build/fuzz_$n" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+	# shellcheck disable=SC2086
+	nice "$build/fuzz_$n" ${FUZZ_FLAGS:-} -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
 		-print_final_stats=1 -artifact_prefix="$crashes/" "${dict[@]}" \
 		"$work" "tests/fuzz/corpus/$n" "tests/fuzz/regress/$n" >"$log" 2>&1
 	rc=$?
