@@ -6,8 +6,9 @@
  * the same bytes (canonical, so every replica sees one message the same way). Applied (with and
  * without quorum) to an empty and to a populated state, it is either rejected and changes nothing,
  * or leaves a state whose encoding decodes and re-encodes to the same bytes (a replica never saves
- * a state it cannot load again); a state_sync is always taken by an empty state. Must not: keep
- * state between inputs.
+ * a state it cannot load again); a state_sync is always taken by an empty state.
+ *
+ * Must not: keep state between inputs.
  */
 #include <stdbool.h>
 #include <stdlib.h>

@@ -1,8 +1,10 @@
-/* fuzz_repstate.h - the check fuzz_repmsg.c and fuzz_state.c share: a replicated state encodes,
- * its encoding decodes, and the decoded state encodes to the very same bytes (the encoding is
- * canonical, and it is what DIR/state.json and a state_sync carry) and holds the same state,
- * field by field. Also the shape the decoder
- * promises: tables strictly sorted by key, at most VG_REPSTATE_EVENTS_MAX events.
+/* fuzz_repstate.h - the checks fuzz_repmsg.c and fuzz_state.c share: a replicated state
+ * encodes, its encoding decodes to the same state, field by field, which encodes to the very
+ * same bytes (the encoding is canonical; it is DIR/state.json and a state_sync's payload); the
+ * shape the decoder promises (tables strictly sorted by key, at most VG_REPSTATE_EVENTS_MAX
+ * events); and applying a message either rejects it with the state unchanged or leaves a state
+ * that round-trips.
+ *
  * Must not: keep state between calls.
  */
 #ifndef VIGIL_FUZZ_REPSTATE_H

@@ -7,6 +7,7 @@
  * it encodes, decodes and applies to an empty state, giving that same encoding; and every kind
  * of change a cluster makes next (a commit on top of it, node flags, a fencing, failcounts, an
  * event) is either rejected with the state unchanged or leaves a state that saves and loads.
+ *
  * Must not: keep state between inputs, or touch files (vg_repstate_load only adds reading).
  */
 #include <stdlib.h>
