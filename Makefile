@@ -1,7 +1,7 @@
 # vigil: the two set-up commands are `make demo` and `make check` (README.md).
 BUILD ?= build
 
-.PHONY: all deps build check demo bench format clean
+.PHONY: all deps build check demo bench format clean fuzz
 
 all: build
 
@@ -25,8 +25,21 @@ demo: build
 bench: build
 	bash scripts/bench.sh
 
+# libFuzzer harnesses (tests/fuzz, README "Fuzzing"), built with clang into their own build dir
+# and run FUZZ_SECONDS each over their corpus; fails when any of them crashes.
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
+
+$(FUZZ_BUILD)/build.ninja:
+	CC=clang meson setup $(FUZZ_BUILD) -Dfuzz=true -Db_lundef=false
+
+fuzz: deps $(FUZZ_BUILD)/build.ninja
+	nice ninja -C $(FUZZ_BUILD) fuzz_repmsg fuzz_state fuzz_config
+	bash tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
 format:
 	clang-format -i src/*/*.c src/*/*.h tests/unit/*.c tests/unit/*.h bench/*.c tools/*.c
+	clang-format -i tests/fuzz/*.c tests/fuzz/*.h
 
 clean:
-	rm -rf $(BUILD) build-asan
+	rm -rf $(BUILD) build-asan $(FUZZ_BUILD)

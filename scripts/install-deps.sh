@@ -6,6 +6,7 @@ PKGS="
 build-essential meson ninja-build pkg-config
 libuv1-dev libjansson-dev libcyaml-dev libyaml-dev libsodium-dev libmnl-dev libmicrohttpd-dev libxml2-dev
 libcmocka-dev valgrind clang-format
+clang libclang-rt-14-dev
 corosync corosync-qdevice corosync-qnetd libcpg-dev libquorum-dev libvotequorum-dev libcmap-dev libcorosync-common-dev
 resource-agents pacemaker-resource-agents pacemaker-cli-utils fence-agents
 python3 python3-pytest

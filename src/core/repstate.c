@@ -1019,6 +1019,13 @@ int vg_repstate_apply(vg_repstate *s, const vg_repmsg *m, bool quorate, char *er
 		vg_seterr(err, errlen, "%s: rejected, this partition does not have quorum", kind);
 		return -1;
 	}
+	/* The counters stay within what the state file holds (the decoder takes no more). */
+	if (s->version >= (uint64_t)JSON_MAX_INT ||
+	    (m->kind == VG_REPMSG_CONFIG_COMMIT && s->epoch >= (uint64_t)JSON_MAX_INT)) {
+		vg_seterr(err, errlen, "%s: rejected, the state's version or epoch is at its limit",
+			  kind);
+		return -1;
+	}
 	vg_hid next;
 	/* Messages built in code (not decoded) must still carry their required fields. */
 	bool ok = true;
