@@ -38,15 +38,17 @@ from clusterlab import node_state, resource, running_on  # noqa: E402
 NAMES = ["n1", "n2", "n3"]
 START_S = 60
 HEAL_TIMEOUT_S = 90.0
+SLOW_S = 10.0  # a heal slower than this is reported with what was missing then
 HOLD_S = (2.0, 6.0)  # how long a fault lasts before it is healed (drawn)
 
 
-def cluster_yaml(lab, web_args=faults.web_args_slow_stop()):
+def cluster_yaml(lab, web_args=faults.web_args_slow_stop(), fence_devices="", options=None):
     """Three servers, the web service and its VIP (both `requires: quorum`) in a group."""
     req = "    requires: quorum\n"
     return cl.cluster_yaml(lab, resources=cl.web_resources(lab, web_extra=req, vip_extra=req,
                                                            web_args=web_args),
-                           groups=cl.web_group())
+                           groups=cl.web_group(), fence_devices=fence_devices,
+                           options=options)
 
 
 def start_cluster(lab):
@@ -73,6 +75,48 @@ def _picture(st):
             sorted((r["name"], running_on(st, r["name"])) for r in st["resources"]))
 
 
+def whole(cluster, watcher, poller, since, why=None):
+    """The holder if the cluster is whole again, else None: every server live, online and
+    quorate in every server's status, all agreeing, web and vip running together on one node;
+    the watcher sees the VIP and the service on that node only; the client's last answer
+    through the VIP, to a request sent after `since`, came from it. why: a list that gets
+    what was missing (for a slow or failed heal's report)."""
+    def no(reason):
+        if why is not None:
+            why[:] = [reason]
+        return None
+    sts = {}
+    for n in cluster.nodes():
+        if not cl.live(n):
+            return no(f"{n.name} is powered off")
+        st = cl.status(n)
+        if not _settled(cluster.names)(st):
+            return no(f"{n.name} not settled: quorate {st.get('cluster', {}).get('quorate')}, "
+                      f"nodes {[(x['name'], x['state']) for x in st.get('nodes', [])]}, "
+                      f"web {running_on(st, 'web')}, vip {running_on(st, 'vip')}")
+        sts[n.name] = st
+    if len({json.dumps(_picture(st), sort_keys=True) for st in sts.values()}) != 1:
+        return no(f"servers disagree: {[_picture(st) for st in sts.values()]}")
+    holder = running_on(next(iter(sts.values())), "web")[0]
+    h = watcher.holders()
+    if h["vip"] != (holder,) or h["web"] != (holder,):
+        return no(f"status says {holder}, the watcher sees {h}")
+    answers = poller.answers(since)
+    if not answers or answers[-1][1] != holder:
+        return no(f"client's last answer {answers[-1:] or None}, holder {holder}; last "
+                  f"records {poller.snapshot(since)[-2:]}")
+    return holder
+
+
+def wait_whole(cluster, watcher, poller, since, timeout, why=None):
+    why = [] if why is None else why
+    try:
+        return netlab.wait_until(lambda: whole(cluster, watcher, poller, since, why), timeout,
+                                 0.2, "the cluster to be whole again")
+    except AssertionError as e:
+        raise AssertionError(f"{e}\nmissing: {why[0] if why else '?'}") from None
+
+
 class Campaign:
     """A fault campaign on a started Cluster; the watcher and client poller are its own."""
 
@@ -95,33 +139,10 @@ class Campaign:
         self.poller = cl.ClientPoller(self.lab, self.vip)
 
     def healthy(self, since):
-        """The holder if the cluster is whole (see the module comment), else None."""
-        nodes = self.cluster.nodes()
-        sts = {}
-        for n in nodes:
-            if not cl.live(n):
-                return None
-            st = cl.status(n)
-            if not _settled(self.cluster.names)(st):
-                return None
-            sts[n.name] = st
-        if len({json.dumps(_picture(st), sort_keys=True) for st in sts.values()}) != 1:
-            return None
-        holder = running_on(next(iter(sts.values())), "web")[0]
-        h = self.watcher.holders()
-        if h["vip"] != (holder,) or h["web"] != (holder,):
-            return None
-        ans = self.poller.first_answer_after(since)
-        if ans is None:
-            return None
-        recent = [a for _t, a in self.poller.answers(since)]
-        if recent[-1] != holder:
-            return None
-        return holder
+        return whole(self.cluster, self.watcher, self.poller, since)
 
-    def wait_healthy(self, since, timeout):
-        return netlab.wait_until(lambda: self.healthy(since), timeout, 0.2,
-                                 "the cluster to be whole again")
+    def wait_healthy(self, since, timeout, why=None):
+        return wait_whole(self.cluster, self.watcher, self.poller, since, timeout, why)
 
     def leader(self):
         for n in self.cluster.nodes():
@@ -152,7 +173,13 @@ class Campaign:
                     time.sleep(hold)
                     f.heal()
                     t_heal = f.t_heal
-                    holder = self.wait_healthy(t_heal, self.heal_timeout)
+                    why = []
+                    try:  # what is missing after SLOW_S is worth a line in the report
+                        holder = self.wait_healthy(t_heal, min(SLOW_S, self.heal_timeout), why)
+                    except AssertionError:
+                        res["slow"] = why[0] if why else "?"
+                        holder = self.wait_healthy(
+                            t_heal, max(0.1, t_heal + self.heal_timeout - time.monotonic()), why)
                     res["heal_s"] = time.monotonic() - t_heal
                     res["new_holder"] = holder
                 except (AssertionError, netlab.LabError, netlab.VigilError) as e:
@@ -162,7 +189,9 @@ class Campaign:
                          f"{res['holder']}) for {hold:.2f}s: "
                          + (f"healed in {res['heal_s']:.2f}s, holder {res['new_holder']}"
                             if res["heal_s"] is not None else "NOT HEALED")
-                         + f"; split-brain samples so far {self.watcher.split_brain_samples()}")
+                         + f"; split-brain samples so far {self.watcher.split_brain_samples()}"
+                         + (f"\n  slow: after {SLOW_S:.0f}s still missing: {res['slow']}"
+                            if res.get("slow") else ""))
                 if res["heal_s"] is None:
                     break
         finally:

@@ -132,6 +132,7 @@ class Partition(Fault):
 
     def _heal(self):
         cl.heal(self.lab)
+        restore(self.cluster, self.node)  # a fence device may have powered it off
 
 
 class VigildKill(Fault):
