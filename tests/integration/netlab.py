@@ -17,7 +17,8 @@ vigild and the vigil CLI get it as $OCF_ROOT.
 Teardown: close() first continues every stopped process of the lab's nodes and stops each
 running vigild with SIGTERM (all at once, bounded by Lab.STOP_TIMEOUT s; what is left is
 killed with its node), so LeakSanitizer runs at vigild's exit. Every vigild gets
-ASAN_OPTIONS/UBSAN_OPTIONS with log_path=LAB/sanitizer/asan (ubsan), the options already in
+ASAN_OPTIONS/UBSAN_OPTIONS/LSAN_OPTIONS with log_path=LAB/sanitizer/NODE-vigild-K/asan (ubsan,
+lsan: one directory per vigild, as PIDs repeat across nodes), the options already in
 the environment kept (scripts/check.sh sets them for the ASan stage; a build without sanitizers
 ignores them); close() reads the reports written there before removing the lab
 (Lab.sanitizer_reports, and sanitizer_reports_since() for the fixtures).
@@ -68,13 +69,15 @@ def sanitizer_env(log_dir, env):
 
 
 def read_sanitizer_dir(log_dir):
-    """[(file name, text)] of the non-empty sanitizer reports in log_dir."""
+    """[(file name under log_dir, text)] of the non-empty sanitizer reports in log_dir and
+    its subdirectories."""
     out = []
-    names = sorted(os.listdir(log_dir)) if os.path.isdir(log_dir) else []
-    for f in names:
-        text = read_text(os.path.join(log_dir, f))
-        if text.strip():
-            out.append((f, text))
+    for root, dirs, files in os.walk(log_dir):
+        dirs.sort()
+        for f in sorted(files):
+            text = read_text(os.path.join(root, f))
+            if text.strip():
+                out.append((os.path.relpath(os.path.join(root, f), log_dir), text))
     return out
 
 
@@ -463,7 +466,11 @@ class Node(Host):
         e["OCF_ROOT"] = self.lab.ocf_root
         if env:
             e.update(env)
-        e.update(sanitizer_env(self.lab.sanitizer_dir, e))
+        k = sum(1 for d in self.daemons if isinstance(d, Vigild)) + 1
+        # one directory per vigild: inside every node the PIDs are alike (asan.PID)
+        sdir = os.path.join(self.lab.sanitizer_dir, f"{self.name}-vigild-{k}")
+        os.makedirs(sdir, exist_ok=True)
+        e.update(sanitizer_env(sdir, e))
         log = os.path.join(self.lab.dir, f"{self.name}-vigild-{len(self.daemons) + 1}.log")
         d = Vigild(self, argv, log, e)
         self.daemons.append(d)
