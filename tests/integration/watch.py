@@ -131,6 +131,7 @@ class Watcher:
         self._addrs = {n: set() for n in self.names}
         self._svc_pids = {s: {n: set() for n in self.names} for s in self.services}
         self._live = {n: None for n in self.names}
+        self._ns_cache = {}  # /proc entry -> its PID namespace (the process thread's own)
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._socks = {}  # fileno -> (node, socket)
@@ -285,11 +286,18 @@ class Watcher:
                     ok = False
             live[n] = ok
         found = {s: {n: set() for n in self.names} for s in self.services}
+        # a process never changes PID namespace, and PIDs are handed out in increasing order
+        # (pid_max is far away): its namespace is read once, forgotten when it is gone
+        cache, seen = self._ns_cache, {}
         for d in os.listdir("/proc"):
             if not d.isdigit():
                 continue
             try:
-                n = ns_of.get(os.readlink(f"/proc/{d}/ns/pid"))
+                ns = cache.get(d)
+                if ns is None:
+                    ns = os.readlink(f"/proc/{d}/ns/pid")
+                seen[d] = ns
+                n = ns_of.get(ns)
                 if n is None:
                     continue
                 with open(f"/proc/{d}/cmdline", "rb") as f:
@@ -299,6 +307,7 @@ class Watcher:
             for s, rx in self.services.items():
                 if rx.search(cmd) and netlab._pid_alive(int(d)):
                     found[s][n].add(int(d))
+        self._ns_cache = seen
         t_end = time.monotonic()
         # every change is dated at the start of the look that saw it (within one interval of
         # when it happened; an exit is never dated before the last look that saw the process)
