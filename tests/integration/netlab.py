@@ -54,6 +54,7 @@ NODE_DIRS = ["/etc/vigil", "/var/lib/vigil", "/var/log", "/etc/corosync", "/var/
 
 _live_labs = []
 _closed_reports = []  # [(file name, text)] of every lab closed by this process
+_closed_unstopped = []  # Lab.unstopped of every lab closed by this process
 
 
 def sanitizer_env(log_dir, env):
@@ -83,12 +84,18 @@ def read_sanitizer_dir(log_dir):
 
 def sanitizer_mark():
     """A mark for sanitizer_reports_since(): the reports of labs closed so far."""
-    return len(_closed_reports)
+    return len(_closed_reports), len(_closed_unstopped)
 
 
 def sanitizer_reports_since(mark):
     """[(file name, text)] of the sanitizer reports of labs closed since mark."""
-    return list(_closed_reports[mark:])
+    return list(_closed_reports[mark[0]:])
+
+
+def unstopped_since(mark):
+    """The vigilds SIGTERM did not end at the close of labs closed since mark (their leak
+    check did not run)."""
+    return list(_closed_unstopped[mark[1]:])
 
 
 class LabError(RuntimeError):
@@ -664,6 +671,7 @@ class Lab:
         _run(["ip", "netns", "del", self.bridge_ns], check=False)
         self.sanitizer_reports = read_sanitizer_dir(self.sanitizer_dir)
         _closed_reports.extend(self.sanitizer_reports)
+        _closed_unstopped.extend(self.unstopped)
         shutil.rmtree(self.dir, ignore_errors=True)
         if self in _live_labs:
             _live_labs.remove(self)

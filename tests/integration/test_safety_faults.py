@@ -61,9 +61,10 @@ def lab3(request):
 
 
 def run_row(lab, row, make_fault, hold_s, after_s=0.0, web_args="", fencing=False):
-    """Start the cluster (with the PDU as fence device when fencing), inject make_fault(cluster, holder) on the VIP holder, heal it hold_s
-    later, keep watching after_s more, then wait for the cluster to be whole. Asserts no
-    overlap first (the safety rule), then the recovery on another node, then the heal."""
+    """Start the cluster (with the slow PDU as fence device when fencing), inject
+    make_fault(cluster, holder) on the VIP holder, heal it hold_s later, keep watching after_s
+    more, then wait for the cluster to be whole. Asserts no overlap first (the safety rule),
+    then the recovery on another node, then the heal."""
     with SlowPdu(lab) as pdu:
         c = cl.start(lab, yaml_text=chaos.cluster_yaml(lab, web_args=web_args,
                                                        fence_devices=pdu.device_yaml()
@@ -74,11 +75,11 @@ def run_row(lab, row, make_fault, hold_s, after_s=0.0, web_args="", fencing=Fals
         poller = cl.ClientPoller(lab, vip)
         w.start()
         poller.start()
-        fault = None
-        back = whole = None
+        fault = holder = back = whole = None
+        t0 = time.monotonic()
         errors = []
         try:
-            holder = chaos.wait_whole(c, w, poller, time.monotonic(), START_S)
+            holder = chaos.wait_whole(c, w, poller, t0, START_S)
             fault = make_fault(c, holder)
             t0 = time.monotonic()
             fault.inject()
@@ -97,8 +98,11 @@ def run_row(lab, row, make_fault, hold_s, after_s=0.0, web_args="", fencing=Fals
             except (AssertionError, cl.LabError, cl.VigilError) as e:
                 errors.append(f"not whole after the heal: {e}"[-3000:])
         finally:
-            if fault is not None:
-                fault.heal()
+            try:
+                if fault is not None:
+                    fault.heal()
+            except (AssertionError, cl.LabError, OSError) as e:
+                errors.append(f"healing {fault}: {e}")
             poller.stop()
             w.stop()
         rep = w.report()
