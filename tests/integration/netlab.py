@@ -20,7 +20,8 @@ killed with its node), so LeakSanitizer runs at vigild's exit. Every vigild gets
 ASAN_OPTIONS/UBSAN_OPTIONS/LSAN_OPTIONS with log_path=LAB/sanitizer/NODE-vigild-K/asan (ubsan,
 lsan: one directory per vigild, as PIDs repeat across nodes), the options already in
 the environment kept (scripts/check.sh sets them for the ASan stage; a build without sanitizers
-ignores them); close() reads the reports written there before removing the lab
+ignores them; GCC's UBSan next to ASan ignores log_path and reports on stderr, so the vigild
+logs are searched too); close() reads the reports written there before removing the lab
 (Lab.sanitizer_reports, and sanitizer_reports_since() for the fixtures).
 
 Must not: touch the machine's own interfaces or addresses, leave anything behind (holders are
@@ -79,6 +80,24 @@ def read_sanitizer_dir(log_dir):
             text = read_text(os.path.join(root, f))
             if text.strip():
                 out.append((os.path.relpath(os.path.join(root, f), log_dir), text))
+    return out
+
+
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+
+
+def sanitizer_lines_in_logs(lab_dir):
+    """[(log name, lines)] of the vigild logs in lab_dir where a sanitizer reported something
+    on stderr: GCC's UBSan ignores log_path when it is linked with ASan (GCC bug 94328), so
+    its "runtime error:" lines land in vigild's log."""
+    out = []
+    names = sorted(os.listdir(lab_dir)) if os.path.isdir(lab_dir) else []
+    for f in names:
+        if "-vigild-" in f and f.endswith(".log"):
+            lines = [ln for ln in read_text(os.path.join(lab_dir, f)).splitlines()
+                     if any(m in ln for m in SANITIZER_MARKS)]
+            if lines:
+                out.append((f, "\n".join(lines[:50])))
     return out
 
 
@@ -669,7 +688,8 @@ class Lab:
         for h in self.hosts():
             _run(["ip", "netns", "del", h.netns], check=False)
         _run(["ip", "netns", "del", self.bridge_ns], check=False)
-        self.sanitizer_reports = read_sanitizer_dir(self.sanitizer_dir)
+        self.sanitizer_reports = (read_sanitizer_dir(self.sanitizer_dir)
+                                  + sanitizer_lines_in_logs(self.dir))
         _closed_reports.extend(self.sanitizer_reports)
         _closed_unstopped.extend(self.unstopped)
         shutil.rmtree(self.dir, ignore_errors=True)
