@@ -59,8 +59,8 @@ _closed_unstopped = []  # Lab.unstopped of every lab closed by this process
 
 
 def sanitizer_env(log_dir, env):
-    """ASAN_OPTIONS and UBSAN_OPTIONS of env with log_path=LOG_DIR/asan (ubsan) added: the
-    sanitizers write their reports (asan.PID) there instead of to stderr."""
+    """ASAN_OPTIONS, UBSAN_OPTIONS and LSAN_OPTIONS of env with log_path=LOG_DIR/asan (ubsan,
+    lsan) added: the sanitizers write their reports (asan.PID) there instead of to stderr."""
     out = {}
     for var, name in (("ASAN_OPTIONS", "asan"), ("UBSAN_OPTIONS", "ubsan"),
                       ("LSAN_OPTIONS", "lsan")):
