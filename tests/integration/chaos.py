@@ -254,7 +254,8 @@ def main(argv=None):
     try:
         lab.start()
         c = start_cluster(lab)
-        camp = Campaign(c, a.seed, kinds, heal_timeout=a.heal_timeout)
+        camp = Campaign(c, a.seed, kinds, heal_timeout=a.heal_timeout,
+                        log=lambda line: print(line, flush=True))
         camp.run(a.faults)
         print(camp.summary(a.faults))
         ok = camp.ok(a.faults)
