@@ -247,6 +247,10 @@ def main(argv=None):
     if os.geteuid() != 0:
         sys.exit("chaos: needs root (network namespaces)")
     kinds = [k for k in a.kinds.split(",") if k]
+    unknown = [k for k in kinds if k not in faults.KINDS]
+    if unknown or not kinds or a.faults < 1:
+        sys.exit(f"chaos: unknown fault kinds {unknown} (known: {', '.join(faults.KINDS)})"
+                 if unknown or not kinds else "chaos: --faults must be at least 1")
     netlab.cleanup_stale()
     lab = netlab.Lab(nodes=NAMES, client=True)
     ok = False
