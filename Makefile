@@ -1,7 +1,7 @@
 # vigil: the two set-up commands are `make demo` and `make check` (README.md).
 BUILD ?= build
 
-.PHONY: all deps build check demo bench format clean fuzz
+.PHONY: all deps build check demo bench chaos format clean fuzz
 
 all: build
 
@@ -43,3 +43,13 @@ format:
 
 clean:
 	rm -rf $(BUILD) build-asan $(FUZZ_BUILD)
+
+# A long seeded random fault campaign on three servers (tests/integration/chaos.py, root):
+#   make chaos FAULTS=200 SEED=7 [KINDS=crash,partition,coordinator,vigild_kill,...]
+# prints faults survived, time to heal per fault and split-brain samples (must be 0).
+FAULTS ?= 50
+SEED ?= 1
+KINDS ?=
+chaos: build
+	VIGIL_BUILD=$(CURDIR)/$(BUILD) /usr/bin/python3 tests/integration/chaos.py \
+		--faults $(FAULTS) --seed $(SEED) $(if $(KINDS),--kinds $(KINDS))

@@ -59,11 +59,13 @@ def vip_addr(lab):
 
 
 def web_resources(lab, web="web", vip="vip", monitor="1s", port=WEB_PORT, vip_extra="",
-                  web_extra=""):
+                  web_extra="", web_args=""):
     """YAML list items (under `resources:`) of the web service (a native `process` running
-    agents/webnode.py with an http check) and the native VIP on eth0."""
+    agents/webnode.py with an http check) and the native VIP on eth0. web_args: more
+    arguments of webnode.py (e.g. "--term-delay 2", a service slow to stop)."""
+    args = f" {web_args}" if web_args else ""
     return (f"  - name: {web}\n    type: process\n"
-            f"    params: {{command: \"/usr/bin/python3 {WEBNODE} {port}\"}}\n"
+            f"    params: {{command: \"/usr/bin/python3 {WEBNODE} {port}{args}\"}}\n"
             f"    check: {{type: http, port: {port}, path: /}}\n"
             f"    ops: {{monitor: {{interval: {monitor}, timeout: 5s}}}}\n{web_extra}"
             f"  - name: {vip}\n    type: vip\n"

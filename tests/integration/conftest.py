@@ -2,10 +2,13 @@
 
 Must not: leave holders, namespaces or temp dirs behind (the fixture closes the lab even when
 the test fails; netlab also closes leftovers at exit). Adds the vigild logs to a failed
-test's report.
+test's report. Every test, whatever fixture made its labs, fails when a vigild of a lab closed
+during it wrote a sanitizer report (netlab: log_path=LAB/sanitizer/, read at close, after
+vigild was stopped with SIGTERM so LeakSanitizer ran).
 """
 import os
 import sys
+import warnings
 
 import pytest
 
@@ -38,6 +41,22 @@ SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime e
 def sanitizer_reports(text):
     """Lines where ASan, LSan or UBSan reported something in a vigild log."""
     return [line for line in text.splitlines() if any(m in line for m in SANITIZER_MARKS)]
+
+
+@pytest.fixture(autouse=True)
+def sanitizer_logs():
+    """Fail the test on any sanitizer report (ASan, LSan, UBSan) that a vigild of a lab
+    closed during the test wrote to the lab's sanitizer directory; warn about each vigild
+    that SIGTERM did not end (no leak check ran for it)."""
+    mark = netlab.sanitizer_mark()
+    yield
+    for why in netlab.unstopped_since(mark):
+        warnings.warn(f"no leak check: {why}")
+    reports = netlab.sanitizer_reports_since(mark)
+    if reports:
+        pytest.fail("sanitizer reports of vigild (LAB/sanitizer/):\n"
+                    + "\n".join(f"===== {f}\n{text[-6000:]}" for f, text in reports[:5]),
+                    pytrace=False)
 
 
 @pytest.fixture

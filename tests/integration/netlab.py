@@ -14,6 +14,16 @@ $VIGIL_BUILD (default REPO/build), or $VIGILD / $VIGIL. Agents: each lab has an 
 its own (Lab.ocf_root) that links the system's providers and tests/integration/agents/ocf/*;
 vigild and the vigil CLI get it as $OCF_ROOT.
 
+Teardown: close() first continues every stopped process of the lab's nodes and stops each
+running vigild with SIGTERM (all at once, bounded by Lab.STOP_TIMEOUT s; what is left is
+killed with its node), so LeakSanitizer runs at vigild's exit. Every vigild gets
+ASAN_OPTIONS/UBSAN_OPTIONS/LSAN_OPTIONS with log_path=LAB/sanitizer/NODE-vigild-K/asan (ubsan,
+lsan: one directory per vigild, as PIDs repeat across nodes), the options already in
+the environment kept (scripts/check.sh sets them for the ASan stage; a build without sanitizers
+ignores them; GCC's UBSan next to ASan ignores log_path and reports on stderr, so the vigild
+logs are searched too); close() reads the reports written there before removing the lab
+(Lab.sanitizer_reports, and sanitizer_reports_since() for the fixtures).
+
 Must not: touch the machine's own interfaces or addresses, leave anything behind (holders are
 killed by PID, namespaces deleted, temp dirs removed, also at interpreter exit), or wait without
 a bound (every wait loop is limited in time and count).
@@ -44,6 +54,67 @@ TEST_AGENTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "agents",
 NODE_DIRS = ["/etc/vigil", "/var/lib/vigil", "/var/log", "/etc/corosync", "/var/lib/corosync"]
 
 _live_labs = []
+_closed_reports = []  # [(file name, text)] of every lab closed by this process
+_closed_unstopped = []  # Lab.unstopped of every lab closed by this process
+
+
+def sanitizer_env(log_dir, env):
+    """ASAN_OPTIONS, UBSAN_OPTIONS and LSAN_OPTIONS of env with log_path=LOG_DIR/asan (ubsan,
+    lsan) added: the sanitizers write their reports (asan.PID) there instead of to stderr."""
+    out = {}
+    for var, name in (("ASAN_OPTIONS", "asan"), ("UBSAN_OPTIONS", "ubsan"),
+                      ("LSAN_OPTIONS", "lsan")):
+        opts = [o for o in env.get(var, "").split(":") if o and not o.startswith("log_path=")]
+        opts.append(f"log_path={os.path.join(log_dir, name)}")
+        out[var] = ":".join(opts)
+    return out
+
+
+def read_sanitizer_dir(log_dir):
+    """[(file name under log_dir, text)] of the non-empty sanitizer reports in log_dir and
+    its subdirectories."""
+    out = []
+    for root, dirs, files in os.walk(log_dir):
+        dirs.sort()
+        for f in sorted(files):
+            text = read_text(os.path.join(root, f))
+            if text.strip():
+                out.append((os.path.relpath(os.path.join(root, f), log_dir), text))
+    return out
+
+
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+
+
+def sanitizer_lines_in_logs(lab_dir):
+    """[(log name, lines)] of the vigild logs in lab_dir where a sanitizer reported something
+    on stderr: GCC's UBSan ignores log_path when it is linked with ASan (GCC bug 94328), so
+    its "runtime error:" lines land in vigild's log."""
+    out = []
+    names = sorted(os.listdir(lab_dir)) if os.path.isdir(lab_dir) else []
+    for f in names:
+        if "-vigild-" in f and f.endswith(".log"):
+            lines = [ln for ln in read_text(os.path.join(lab_dir, f)).splitlines()
+                     if any(m in ln for m in SANITIZER_MARKS)]
+            if lines:
+                out.append((f, "\n".join(lines[:50])))
+    return out
+
+
+def sanitizer_mark():
+    """A mark for sanitizer_reports_since(): the reports of labs closed so far."""
+    return len(_closed_reports), len(_closed_unstopped)
+
+
+def sanitizer_reports_since(mark):
+    """[(file name, text)] of the sanitizer reports of labs closed since mark."""
+    return list(_closed_reports[mark[0]:])
+
+
+def unstopped_since(mark):
+    """The vigilds SIGTERM did not end at the close of labs closed since mark (their leak
+    check did not run)."""
+    return list(_closed_unstopped[mark[1]:])
 
 
 class LabError(RuntimeError):
@@ -421,6 +492,11 @@ class Node(Host):
         e["OCF_ROOT"] = self.lab.ocf_root
         if env:
             e.update(env)
+        k = sum(1 for d in self.daemons if isinstance(d, Vigild)) + 1
+        # one directory per vigild: inside every node the PIDs are alike (asan.PID)
+        sdir = os.path.join(self.lab.sanitizer_dir, f"{self.name}-vigild-{k}")
+        os.makedirs(sdir, exist_ok=True)
+        e.update(sanitizer_env(sdir, e))
         log = os.path.join(self.lab.dir, f"{self.name}-vigild-{len(self.daemons) + 1}.log")
         d = Vigild(self, argv, log, e)
         self.daemons.append(d)
@@ -498,6 +574,10 @@ class Lab:
         self._closed = False
         self.hosts_file = os.path.join(self.dir, "hosts")
         self.ocf_root = None
+        self.sanitizer_dir = os.path.join(self.dir, "sanitizer")
+        os.makedirs(self.sanitizer_dir)
+        self.sanitizer_reports = []  # [(file name, text)], read by close()
+        self.unstopped = []  # "node: why" for each vigild SIGTERM did not end in time
         _live_labs.append(self)
 
     def ip(self, host_part):
@@ -554,10 +634,52 @@ class Lab:
                 out.append(f"===== {f}\n{text[-tail:] if tail else text}")
         return "\n".join(out)
 
+    STOP_TIMEOUT = 30.0
+
+    def stop_vigilds(self, timeout=None):
+        """SIGCONT every process of every powered-on node (a test may have stopped some), then
+        SIGTERM to each running vigild at once and wait for them (bounded); the ones that did
+        not exit are listed in self.unstopped (close() kills them with their node)."""
+        timeout = self.STOP_TIMEOUT if timeout is None else timeout
+        running = []
+        for h in self.hosts():
+            if h.pid is None or not _pid_alive(h.pid):
+                continue
+            # nsenter stops itself when its child stops: continue both, or nobody reaps
+            pids = list(h._machine_pids()) + [d.proc.pid for d in h.daemons
+                                              if d.proc.poll() is None]
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGCONT)
+                except ProcessLookupError:
+                    pass
+            for d in h.daemons:
+                if isinstance(d, Vigild) and d.alive():
+                    pid = d.host_pid or d._find_pid()
+                    if pid is None:
+                        continue
+                    try:
+                        os.kill(pid, signal.SIGTERM)
+                        running.append(d)
+                    except ProcessLookupError:
+                        pass
+        deadline = time.monotonic() + timeout
+        for d in running:
+            try:
+                d.proc.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                self.unstopped.append(f"{d.node.name}: vigild did not exit within "
+                                      f"{timeout:.0f}s of SIGTERM")
+        return running
+
     def close(self):
         if self._closed:
             return
         self._closed = True
+        try:
+            self.stop_vigilds()
+        except Exception as e:  # noqa: BLE001 - keep cleaning up
+            self.unstopped.append(f"stopping vigild: {e!r}")
         for h in self.hosts():
             try:
                 h.kill_holder()
@@ -566,6 +688,10 @@ class Lab:
         for h in self.hosts():
             _run(["ip", "netns", "del", h.netns], check=False)
         _run(["ip", "netns", "del", self.bridge_ns], check=False)
+        self.sanitizer_reports = (read_sanitizer_dir(self.sanitizer_dir)
+                                  + sanitizer_lines_in_logs(self.dir))
+        _closed_reports.extend(self.sanitizer_reports)
+        _closed_unstopped.extend(self.unstopped)
         shutil.rmtree(self.dir, ignore_errors=True)
         if self in _live_labs:
             _live_labs.remove(self)
