@@ -6,11 +6,19 @@
  * - a node that left otherwise, or was never seen since this server started, is unclean
  *   until a fencing record newer than its loss exists (then fenced). What it ran is its last
  *   report; a node never heard from counts as possibly running everything.
- * - `requires: quorum` resources of an unclean node count as stopped once quorum_loss_delay
- *   has passed since it left (it lost quorum in the same membership change and stopped
- *   them), except with two_node, where both halves keep quorum, or with a qnetd arbiter,
- *   where the cut-off side keeps quorum until its qdevice hears from qnetd or times out:
- *   then only fencing counts.
+ * - `requires: quorum` resources of an unclean node count as stopped (self_stopped) once the
+ *   node has certainly halted and its halt has certainly ended (halt_at() + the largest stop
+ *   bound of what it may run, stop_bound.h): it halts when its lease runs out (its own
+ *   heartbeat has not come back through Corosync for cluster.lease) or when its Corosync
+ *   shows it a ring without a majority, whichever comes first. Counted on this server's
+ *   monotonic clock from the last message delivered from it (vg_coord_heard) and from the
+ *   moment it left. Only if its vigild was a live member of the group when it left the
+ *   ring: a node whose vigild had already gone (its Corosync stayed, then died) stops
+ *   nothing itself and waits for fencing, the watchdog deadline or confirm-down. A resource
+ *   whose stop nothing bounds (ocf, lsb, systemd) counts as `requires: fencing` here unless
+ *   a watchdog backs the bound. Never with two_node, where both halves keep quorum, or with a
+ *   qnetd arbiter, where the cut-off side keeps quorum until its qdevice hears from qnetd or
+ *   times out: then only fencing counts.
  * With a watchdog configured (every server feeds its own, and stops feeding while it holds
  * anything without quorum), a lost node counts as fenced once the watchdog deadline has
  * passed since it left, as SBD does.
@@ -28,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "corosync_conf.h"
 #include "fence_targets.h"
 #include "log.h"
 #include "scheduler.h"
@@ -40,6 +49,8 @@ typedef struct {
 	bool in_ring; /* its Corosync is in the ring (a non-member there lost its vigild) */
 	bool ever_member;
 	bool bye;
+	bool left_live;	    /* its vigild was a member when its node left the ring */
+	uint64_t heard_at;  /* monotonic ms of the last message delivered from it */
 	uint64_t lost_at;   /* monotonic ms */
 	uint64_t lost_wall; /* wall ms; 0 when never seen */
 	bool has_report;
@@ -180,12 +191,21 @@ void vg_coord_membership(vg_coord *c, const uint32_t *members, size_t n,
 			cn->reason[0] = '\0';
 			cn->fence_wait_until = 0;
 			cn->fence_retry_at = 0;
+			cn->left_live = false;
+			if (cn->heard_at < now)
+				cn->heard_at =
+				    now; /* in this view: as if heard now (later is safer) */
 		} else if (was) {
 			cn->lost_at = now;
 			cn->lost_wall = wall;
 			cn->fence_wait_until = 0;
+			/* its node left with its vigild in the group (crash, cut, hung Corosync)
+			 * or only its vigild left (its Corosync stays): then it halts nothing */
+			cn->left_live = !cn->in_ring;
 			if (!cn->bye)
-				vg_warn("node %s left the membership", cn->name);
+				vg_warn("node %s left the membership%s", cn->name,
+					cn->in_ring ? " (its vigild left; its Corosync is still up)"
+						    : "");
 		} else if (!cn->ever_member && quorate && cn->lost_at < c->quorate_since) {
 			cn->lost_at = c->quorate_since; /* never seen: count from quorum */
 		}
@@ -213,6 +233,13 @@ void vg_coord_report(vg_coord *c, const char *node, const vg_node_report *r)
 		}
 	}
 	c->n_pend = k;
+}
+
+void vg_coord_heard(vg_coord *c, const char *node, uint64_t now)
+{
+	cnode *cn = node_by_name(c, node);
+	if (cn && cn->heard_at < now)
+		cn->heard_at = now;
 }
 
 void vg_coord_bye(vg_coord *c, const char *node)
@@ -252,9 +279,16 @@ void vg_coord_set_corosync_hold(vg_coord *c, uint32_t hold_ms)
 
 uint64_t vg_coord_quorum_loss_delay(const vg_coord *c)
 {
-	uint64_t d = c->cfg ? c->cfg->quorum_loss_delay_ms : 0;
-	uint64_t floor = c->corosync_hold_ms ? c->corosync_hold_ms + VG_COORD_SKEW_MARGIN_MS : 0;
-	return d > floor ? d : floor;
+	if (!c->cfg)
+		return 0;
+	uint32_t hold =
+	    c->corosync_hold_ms ? c->corosync_hold_ms : vg_corosync_hold_ms(c->cfg->token_ms);
+	return c->cfg->quorum_loss_delay_ms + hold + VG_COORD_SKEW_MARGIN_MS;
+}
+
+uint64_t vg_coord_lease_margin(const vg_coord *c)
+{
+	return c->cfg ? c->cfg->lease_ms / VG_LEASE_BEATS + vg_coord_quorum_loss_delay(c) : 0;
 }
 
 /* ---- the view ------------------------------------------------------------- */
@@ -310,23 +344,80 @@ static bool is_fenced(const vg_repstate *rs, const cnode *cn)
 	return f && f->time_ms >= cn->lost_wall;
 }
 
-/* When a lost node has certainly reset itself (or stopped everything), 0 without a watchdog. */
+/* By when a lost node has certainly begun its halt (monotonic ms, this server's clock): its
+ * lease ran out (its own heartbeat stopped coming back: at most one lease after the last one
+ * that did; the last of them may not have reached us, hence one heartbeat interval and the
+ * delivery skew on top of the last message we had from it), or its Corosync showed it the
+ * ring without a majority (about when ours did, within the skew). Whichever came first; the
+ * later of the two bounds both. */
+static uint64_t halt_at(const vg_coord *c, const cnode *cn)
+{
+	uint64_t by_lease = cn->heard_at + c->cfg->lease_ms + vg_coord_lease_margin(c);
+	uint64_t by_ring = cn->lost_at + vg_coord_quorum_loss_delay(c);
+	return by_lease > by_ring ? by_lease : by_ring;
+}
+
+/* When a lost node has certainly reset itself (or stopped everything), 0 without a watchdog:
+ * it stops feeding when it halts. */
 static uint64_t watchdog_at(const vg_coord *c, const cnode *cn)
 {
 	if (!c->cfg->watchdog)
 		return 0;
-	/* it stops feeding when it sees quorum go, at most quorum_loss_delay after we saw it
-	 * leave (the measured skew, with margin) */
-	return cn->lost_at + vg_coord_quorum_loss_delay(c) +
-	       vg_watchdog_deadline_ms(c->cfg->watchdog_timeout_s);
+	return halt_at(c, cn) + vg_watchdog_deadline_ms(c->cfg->watchdog_timeout_s);
+}
+
+/* Whether r, on a lost node that halts, is stopped by that node itself within a known bound:
+ * a `requires: quorum` resource whose class bounds its stop, or any with a watchdog (the node
+ * that cannot stop it in time is reset). The others wait for fencing. */
+static bool stops_itself(const vg_coord *c, const vg_resource *r)
+{
+	return r->requires == VG_REQUIRES_QUORUM &&
+	       (vg_stop_bound_ms(c->cfg, r) != VG_STOP_UNBOUNDED || c->cfg->watchdog);
+}
+
+/* How long after its halt began cn has certainly stopped every such resource it may run. */
+static uint64_t stop_bound(const vg_coord *c, const cnode *cn)
+{
+	uint64_t most = 0;
+	for (size_t i = 0; i < c->cfg->n_resources; i++) {
+		const vg_resource *r = &c->cfg->resources[i];
+		const char *s = cn->has_report
+				    ? json_string_value(json_object_get(cn->rep.resources, r->name))
+				    : NULL;
+		if (!stops_itself(c, r) || (s && !strcmp(s, "stopped")))
+			continue;
+		uint64_t b = vg_stop_bound_ms(c->cfg, r);
+		if (b == VG_STOP_UNBOUNDED) /* the watchdog bounds it */
+			b = vg_watchdog_deadline_ms(c->cfg->watchdog_timeout_s);
+		most = b > most ? b : most;
+	}
+	return most;
+}
+
+/* Why cn's `requires: quorum` resources may not count as stopped by it, ever: NULL when they
+ * will (at self_stopped_at). */
+static const char *never_self_stopped(const vg_coord *c, const cnode *cn)
+{
+	if (lost_side_may_keep_quorum(c->cfg))
+		return "it may keep quorum";
+	/* only `no_quorum: stop` stops on quorum loss; with freeze the lost side keeps them */
+	if (c->cfg->no_quorum != VG_NO_QUORUM_STOP)
+		return "no_quorum: freeze";
+	if (cn->in_ring)
+		return "its vigild is gone but its Corosync is not";
+	if (!cn->ever_member || !cn->left_live)
+		return "its vigild was gone when it left";
+	return NULL;
+}
+
+static uint64_t self_stopped_at(const vg_coord *c, const cnode *cn)
+{
+	return halt_at(c, cn) + stop_bound(c, cn);
 }
 
 static bool self_stopped(const vg_coord *c, const cnode *cn, uint64_t now)
 {
-	/* only `no_quorum: stop` stops on quorum loss; with freeze the lost side keeps them */
-	return c->quorate && !lost_side_may_keep_quorum(c->cfg) && !cn->in_ring &&
-	       c->cfg->no_quorum == VG_NO_QUORUM_STOP &&
-	       now >= cn->lost_at + vg_coord_quorum_loss_delay(c);
+	return c->quorate && !never_self_stopped(c, cn) && now >= self_stopped_at(c, cn);
 }
 
 static vg_inst_state inst_state(const char *s, bool *busy)
@@ -409,7 +500,7 @@ static vg_cluster_state *build_state(vg_coord *c, const vg_repstate *rs, uint64_
 			continue;
 		for (size_t r = 0; r < cfg->n_resources; r++) {
 			const char *name = cfg->resources[r].name;
-			if (nc->self_stopped && cfg->resources[r].requires == VG_REQUIRES_QUORUM)
+			if (nc->self_stopped && stops_itself(c, &cfg->resources[r]))
 				continue; /* stopped there by the lost side itself */
 			bool busy;
 			vg_inst_state s = unknown_all ? VG_INST_FAILED /* may run it */
@@ -471,13 +562,14 @@ static bool must_wait_to_fence(const vg_coord *c, const cnode *target)
 }
 
 /* The unclean node a start of r must wait for, or NULL. */
-static const vg_node_cond *start_blocked_by(const vg_cluster_state *st, const vg_resource *r)
+static const vg_node_cond *start_blocked_by(const vg_coord *c, const vg_cluster_state *st,
+					    const vg_resource *r)
 {
 	for (size_t i = 0; i < st->n_nodes; i++) {
 		const vg_node_cond *nc = &st->nodes[i];
 		if (nc->state != VG_NODE_UNCLEAN)
 			continue;
-		if (r->requires == VG_REQUIRES_QUORUM && nc->self_stopped)
+		if (stops_itself(c, r) && nc->self_stopped)
 			continue;
 		return nc;
 	}
@@ -613,7 +705,7 @@ void vg_coord_run(vg_coord *c, const vg_repstate *rs, uint64_t now, uint64_t wal
 		if (!cn->member || busy_on(cn, a->resource) || is_pending(c, a->node, a->resource))
 			continue;
 		if (a->kind == VG_ACT_START &&
-		    (start_blocked_by(st, vg_config_resource(c->cfg, a->resource)) ||
+		    (start_blocked_by(c, st, vg_config_resource(c->cfg, a->resource)) ||
 		     predecessor_starting(c, a->resource)))
 			continue;
 		vg_op_kind op = a->kind == VG_ACT_START ? VG_OP_START : VG_OP_STOP;
@@ -629,8 +721,8 @@ void vg_coord_run(vg_coord *c, const vg_repstate *rs, uint64_t now, uint64_t wal
 		const vg_node_cond *nc = &st->nodes[i];
 		const cnode *cn = node_by_name(c, nc->name);
 		if (cn && nc->state == VG_NODE_UNCLEAN && !nc->self_stopped &&
-		    !lost_side_may_keep_quorum(c->cfg))
-			rearm_min(&next, cn->lost_at + vg_coord_quorum_loss_delay(c), now);
+		    !never_self_stopped(c, cn))
+			rearm_min(&next, self_stopped_at(c, cn), now);
 	}
 	vg_plan_free(&plan);
 	vg_cluster_state_free(st);
@@ -681,15 +773,23 @@ static void waiting_reason(const vg_coord *c, const vg_cluster_state *st, const 
 		snprintf(buf, len, "no quorum");
 		return;
 	}
-	const vg_node_cond *nc = start_blocked_by(st, r);
+	const vg_node_cond *nc = start_blocked_by(c, st, r);
 	const cnode *cn = nc ? node_by_name(c, nc->name) : NULL;
 	if (cn) {
-		if (r->requires == VG_REQUIRES_QUORUM && !lost_side_may_keep_quorum(c->cfg)) {
-			uint64_t at = cn->lost_at + vg_coord_quorum_loss_delay(c);
-			snprintf(buf, len,
-				 "waiting until %s has certainly stopped it (quorum_loss_delay, "
-				 "%llu ms left)",
+		const char *never = never_self_stopped(c, cn);
+		if (stops_itself(c, r) && !never) {
+			uint64_t at = self_stopped_at(c, cn);
+			snprintf(buf, len, "waiting until %s's lease has expired (in %llu ms)",
 				 cn->name, (unsigned long long)(at > now ? at - now : 0));
+			return;
+		}
+		if (r->requires == VG_REQUIRES_QUORUM && never &&
+		    !lost_side_may_keep_quorum(c->cfg) && c->cfg->no_quorum == VG_NO_QUORUM_STOP &&
+		    !cn->in_ring && cn->ever_member) {
+			snprintf(buf, len,
+				 "%s is unclean: its vigild was gone when it left: fence it or run "
+				 "`vigil node confirm-down %s`%s%s",
+				 cn->name, cn->name, cn->reason[0] ? "; " : "", cn->reason);
 			return;
 		}
 		if (!vg_fence_configured(c->cfg, cn->name) && !c->cfg->watchdog)
