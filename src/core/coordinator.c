@@ -18,7 +18,8 @@
  *   whose stop nothing bounds (ocf, lsb, systemd) counts as `requires: fencing` here unless
  *   a watchdog backs the bound. Never with two_node, where both halves keep quorum, or with a
  *   qnetd arbiter, where the cut-off side keeps quorum until its qdevice hears from qnetd or
- *   times out: then only fencing counts.
+ *   times out: then only fencing counts. A node never seen since this server started has
+ *   been without quorum since this server has it: counted from then.
  * With a watchdog configured (every server feeds its own, and stops feeding while it holds
  * anything without quorum), a lost node counts as fenced once the watchdog deadline has
  * passed since it left, as SBD does.
@@ -352,7 +353,11 @@ static bool is_fenced(const vg_repstate *rs, const cnode *cn)
  * later of the two bounds both. */
 static uint64_t halt_at(const vg_coord *c, const cnode *cn)
 {
-	uint64_t by_lease = cn->heard_at + c->cfg->lease_ms + vg_coord_lease_margin(c);
+	/* a node never seen since this server started: not with us since we have quorum, so
+	 * without quorum (or halted) since then at the latest */
+	uint64_t heard =
+	    !cn->ever_member && cn->lost_at > cn->heard_at ? cn->lost_at : cn->heard_at;
+	uint64_t by_lease = heard + c->cfg->lease_ms + vg_coord_lease_margin(c);
 	uint64_t by_ring = cn->lost_at + vg_coord_quorum_loss_delay(c);
 	return by_lease > by_ring ? by_lease : by_ring;
 }
@@ -405,7 +410,7 @@ static const char *never_self_stopped(const vg_coord *c, const cnode *cn)
 		return "no_quorum: freeze";
 	if (cn->in_ring)
 		return "its vigild is gone but its Corosync is not";
-	if (!cn->ever_member || !cn->left_live)
+	if (cn->ever_member && !cn->left_live)
 		return "its vigild was gone when it left";
 	return NULL;
 }

@@ -413,6 +413,24 @@ static void test_vigild_gone_then_corosync(void **st)
 	fx_free(&f);
 }
 
+/* A node never seen since this server started (n1 is not with the quorate n2 and n3) has
+ * been without quorum since they have it: its VIP counts as stopped a lease (+ margins and
+ * the bound) after quorum. */
+static void test_never_seen_node_counts_from_quorum(void **st)
+{
+	(void)st;
+	fx f;
+	fx_init(&f, NODES3 VIP, "n2");
+	members(&f, all3 + 1, 2, true, 5, 0);
+	report(&f, "n2", 5, "vip=stopped", 0);
+	report(&f, "n3", 5, "vip=stopped", 0);
+	run(&f, 799); /* 0 + 500 + 100 + 150 + 50 */
+	assert_null(strstr(f.rec.log, "start vip"));
+	run(&f, 800);
+	assert_non_null(strstr(f.rec.log, "start vip n2; "));
+	fx_free(&f);
+}
+
 /* The skew added to every wait: the Corosync hold (20 ms when vigil wrote corosync.conf, read
  * from the running Corosync when known) + 30 ms, plus cluster.quorum_loss_delay. */
 static void test_long_corosync_hold_lengthens_the_wait(void **st)
@@ -709,6 +727,7 @@ int main(void)
 	    cmocka_unit_test(test_stop_bound_is_the_largest_it_may_run),
 	    cmocka_unit_test(test_unbounded_stop_needs_fencing_or_a_watchdog),
 	    cmocka_unit_test(test_vigild_gone_then_corosync),
+	    cmocka_unit_test(test_never_seen_node_counts_from_quorum),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
