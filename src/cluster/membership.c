@@ -39,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "frag.h"
 #include "log.h"
 #include "sendq.h"
 
@@ -121,7 +122,9 @@ struct vg_membership {
 	bool reported;
 
 	vg_sendq q;
-	uint64_t view; /* +1 at every reported change: a queued view-bound message checks it */
+	uint64_t view;	/* +1 at every reported change: a queued view-bound message checks it */
+	vg_frag_rx *rx; /* messages delivered in pieces, per sender (frag.h) */
+	uint32_t next_msg_id;
 	prober *prober;
 
 	bool change_pending;   /* a confchg arrived that is not reported yet */
@@ -137,8 +140,10 @@ static void retry_cb(uv_timer_t *t)
 
 static void maybe_release(vg_membership *m)
 {
-	if (m->freeing && m->open_handles == 0)
+	if (m->freeing && m->open_handles == 0) {
+		vg_frag_rx_free(m->rx);
 		free(m);
+	}
 }
 
 static void handle_closed(uv_handle_t *h)
@@ -218,6 +223,8 @@ static void teardown(vg_membership *m)
 	if (m->q.len)
 		vg_warn("membership: dropping %zu unsent messages", m->q.len);
 	queue_clear(m);
+	vg_frag_rx_free(m->rx); /* unfinished messages of the old connection */
+	m->rx = vg_frag_rx_new();
 }
 
 static void lost(vg_membership *m, const char *why)
@@ -298,10 +305,21 @@ static void on_deliver(cpg_handle_t h, const struct cpg_name *group, uint32_t no
 		       void *msg, size_t len)
 {
 	(void)group;
-	(void)pid;
 	vg_membership *m = cpg_owner(h);
 	if (!m || m->freeing || !m->cbs.on_message)
 		return;
+	const void *whole;
+	size_t wlen;
+	int rc = vg_frag_rx_feed(m->rx, nodeid, pid, msg, len, &whole, &wlen);
+	if (rc < 0) {
+		vg_warn("membership: dropped a malformed or incomplete message from node %u",
+			nodeid);
+		return;
+	}
+	if (rc == 0)
+		return; /* a piece: the message counts when its last piece is delivered */
+	msg = (void *)whole;
+	len = wlen;
 	if (m->change_pending) {
 		qmsg *q = malloc(sizeof *q + sizeof nodeid + len);
 		q->next = NULL;
@@ -336,6 +354,8 @@ static void on_confchg(cpg_handle_t h, const struct cpg_name *group,
 	m->group_known = true;
 	m->change_pending = true;
 	vg_debug("membership: group has %zu nodes (%zu left, %zu joined)", k, n_left, n_joined);
+	for (size_t i = 0; i < n_left; i++) /* its unfinished message never ends */
+		vg_frag_rx_forget(m->rx, left[i].nodeid, left[i].pid);
 	/* a node that went down makes a new ring: report the group with that ring, not the old */
 	for (size_t i = 0; i < n_left; i++)
 		if (left[i].reason == CPG_REASON_NODEDOWN &&
@@ -638,16 +658,9 @@ static void send_retry(uv_timer_t *t)
 		vg_info("membership: dropped %zu queued messages of an older view", dropped);
 }
 
-static int send_msg(vg_membership *m, const void *data, size_t len, bool view_bound)
+/* One frame: now, or queued behind the others. */
+static int send_frame(vg_membership *m, const void *data, size_t len, bool view_bound)
 {
-	if (!m || !m->connected || m->freeing || (len && !data))
-		return -1;
-	if (len > VG_MEMBERSHIP_SEND_MAX) {
-		vg_warn("membership: a %zu-byte message is larger than %d bytes, which libcpg "
-			"would send blocking: not sent",
-			len, VG_MEMBERSHIP_SEND_MAX);
-		return -1;
-	}
 	if (!m->q.head) {
 		struct iovec iov = {.iov_base = (void *)data, .iov_len = len};
 		cs_error_t err = cpg_mcast_joined(m->cpg, CPG_TYPE_AGREED, &iov, 1);
@@ -667,6 +680,33 @@ static int send_msg(vg_membership *m, const void *data, size_t len, bool view_bo
 	if (!uv_is_active((uv_handle_t *)&m->send_timer))
 		uv_timer_start(&m->send_timer, send_retry, SEND_RETRY_MS, 0);
 	return 0;
+}
+
+/* Framed (frag.h): a message larger than libcpg sends without blocking goes in pieces. */
+static int send_msg(vg_membership *m, const void *data, size_t len, bool view_bound)
+{
+	if (!m || !m->connected || m->freeing || (len && !data))
+		return -1;
+	if (len > VG_FRAG_MAX_MESSAGE) {
+		vg_warn("membership: a %zu-byte message is larger than %u bytes: not sent", len,
+			VG_FRAG_MAX_MESSAGE);
+		return -1;
+	}
+	size_t n = vg_frag_count(len);
+	if (m->q.len + n > QUEUE_MAX) {
+		vg_warn("membership: send queue full (%d messages)", QUEUE_MAX);
+		return -1;
+	}
+	unsigned char *buf =
+	    malloc(VG_FRAG_HEADER + (len < VG_FRAG_PAYLOAD ? len : VG_FRAG_PAYLOAD));
+	if (!buf)
+		abort();
+	uint32_t id = ++m->next_msg_id;
+	int rc = 0;
+	for (size_t k = 0; k < n && rc == 0; k++)
+		rc = send_frame(m, buf, vg_frag_frame(data, len, id, k, buf), view_bound);
+	free(buf);
+	return rc;
 }
 
 int vg_membership_send(vg_membership *m, const void *data, size_t len)
@@ -809,6 +849,7 @@ vg_membership *vg_membership_new(uv_loop_t *loop, const char *group, const vg_me
 		m->cbs = *cbs;
 	m->arg = arg;
 	vg_sendq_init(&m->q, QUEUE_MAX);
+	m->rx = vg_frag_rx_new();
 	uv_timer_init(loop, &m->retry_timer);
 	uv_timer_init(loop, &m->send_timer);
 	m->retry_timer.data = m;

@@ -8,8 +8,10 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdlib.h>
 #include <string.h>
 
+#include "frag.h"
 #include "lease.h"
 #include "sendq.h"
 
@@ -126,6 +128,54 @@ static void test_sendq_drops_messages_of_an_older_view(void **st)
 	assert_null(vg_sendq_head(&q, 6, NULL));
 }
 
+/* A message larger than libcpg sends without blocking goes in pieces of at most
+ * VG_FRAG_PAYLOAD and is whole again on delivery, between other senders' messages; a piece out
+ * of order, or a sender that left, drops the unfinished message. */
+static void test_frag_splits_and_reassembles(void **st)
+{
+	(void)st;
+	size_t len = 2 * VG_FRAG_PAYLOAD + 1000;
+	unsigned char *msg = malloc(len);
+	for (size_t i = 0; i < len; i++)
+		msg[i] = (unsigned char)(i * 7);
+	assert_int_equal(vg_frag_count(len), 3);
+	assert_int_equal(vg_frag_count(VG_FRAG_PAYLOAD), 1);
+	unsigned char *fr[3], small[16];
+	size_t fl[3];
+	for (size_t k = 0; k < 3; k++) {
+		fr[k] = malloc(VG_FRAG_HEADER + VG_FRAG_PAYLOAD);
+		fl[k] = vg_frag_frame(msg, len, 9, k, fr[k]);
+		assert_true(fl[k] <= VG_FRAG_HEADER + VG_FRAG_PAYLOAD);
+	}
+	size_t sl = vg_frag_frame("Chello", 6, 1, 0, small);
+	vg_frag_rx *rx = vg_frag_rx_new();
+	const void *out;
+	size_t out_len;
+	assert_int_equal(vg_frag_rx_feed(rx, 1, 100, fr[0], fl[0], &out, &out_len), 0);
+	assert_int_equal(vg_frag_rx_feed(rx, 2, 200, small, sl, &out, &out_len), 1);
+	assert_int_equal(out_len, 6);
+	assert_memory_equal(out, "Chello", 6);
+	assert_int_equal(vg_frag_rx_feed(rx, 1, 100, fr[1], fl[1], &out, &out_len), 0);
+	assert_int_equal(vg_frag_rx_feed(rx, 1, 100, fr[2], fl[2], &out, &out_len), 1);
+	assert_int_equal(out_len, len);
+	assert_memory_equal(out, msg, len);
+	assert_int_equal(vg_frag_rx_pending(rx), 0);
+	/* a piece missing: the rest is dropped */
+	assert_int_equal(vg_frag_rx_feed(rx, 1, 100, fr[0], fl[0], &out, &out_len), 0);
+	assert_int_equal(vg_frag_rx_feed(rx, 1, 100, fr[2], fl[2], &out, &out_len), -1);
+	assert_int_equal(vg_frag_rx_pending(rx), 0);
+	/* the sender left in the middle */
+	assert_int_equal(vg_frag_rx_feed(rx, 1, 100, fr[0], fl[0], &out, &out_len), 0);
+	vg_frag_rx_forget(rx, 1, 100);
+	assert_int_equal(vg_frag_rx_pending(rx), 0);
+	assert_int_equal(vg_frag_rx_feed(rx, 1, 100, fr[1], fl[1], &out, &out_len), -1);
+	assert_int_equal(vg_frag_rx_feed(rx, 1, 100, "X", 1, &out, &out_len), -1);
+	vg_frag_rx_free(rx);
+	for (size_t k = 0; k < 3; k++)
+		free(fr[k]);
+	free(msg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -134,6 +184,7 @@ int main(void)
 	    cmocka_unit_test(test_answering_corosync_keeps_the_node_running),
 	    cmocka_unit_test(test_view_rules),
 	    cmocka_unit_test(test_sendq_drops_messages_of_an_older_view),
+	    cmocka_unit_test(test_frag_splits_and_reassembles),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
