@@ -6,9 +6,10 @@
  * - a node that left otherwise, or was never seen since this server started, is unclean
  *   until a fencing record newer than its loss exists (then fenced). What it ran is its last
  *   report; a node never heard from counts as possibly running everything.
- * - `requires: quorum` resources of an unclean node count as stopped (self_stopped) once the
- *   node has certainly halted and its halt has certainly ended (halt_at() + the largest stop
- *   bound of what it may run, stop_bound.h): it halts when its lease runs out (its own
+ * - a `requires: quorum` resource of an unclean node counts as stopped there once the node
+ *   has certainly halted and the resource's stop has certainly ended (halt_at() + its stop
+ *   bound, stop_bound.h; the node is self_stopped once that holds for all it may run): it
+ *   halts when its lease runs out (its own
  *   heartbeat has not come back through Corosync for cluster.lease) or when its Corosync
  *   shows it a ring without a majority, whichever comes first. Counted on this server's
  *   monotonic clock from the last message delivered from it (vg_coord_heard) and from the
@@ -380,20 +381,30 @@ static bool stops_itself(const vg_coord *c, const vg_resource *r)
 	       (vg_stop_bound_ms(c->cfg, r) != VG_STOP_UNBOUNDED || c->cfg->watchdog);
 }
 
+/* How long after a halt began r has certainly stopped (or its node was reset). */
+static uint64_t res_bound(const vg_coord *c, const vg_resource *r)
+{
+	uint64_t b = vg_stop_bound_ms(c->cfg, r);
+	return b != VG_STOP_UNBOUNDED ? b : vg_watchdog_deadline_ms(c->cfg->watchdog_timeout_s);
+}
+
+/* What its last report says it does not run (a node never heard from may run anything). */
+static bool reported_stopped(const cnode *cn, const vg_resource *r)
+{
+	const char *s =
+	    cn->has_report ? json_string_value(json_object_get(cn->rep.resources, r->name)) : NULL;
+	return s && !strcmp(s, "stopped");
+}
+
 /* How long after its halt began cn has certainly stopped every such resource it may run. */
 static uint64_t stop_bound(const vg_coord *c, const cnode *cn)
 {
 	uint64_t most = 0;
 	for (size_t i = 0; i < c->cfg->n_resources; i++) {
 		const vg_resource *r = &c->cfg->resources[i];
-		const char *s = cn->has_report
-				    ? json_string_value(json_object_get(cn->rep.resources, r->name))
-				    : NULL;
-		if (!stops_itself(c, r) || (s && !strcmp(s, "stopped")))
+		if (!stops_itself(c, r) || reported_stopped(cn, r))
 			continue;
-		uint64_t b = vg_stop_bound_ms(c->cfg, r);
-		if (b == VG_STOP_UNBOUNDED) /* the watchdog bounds it */
-			b = vg_watchdog_deadline_ms(c->cfg->watchdog_timeout_s);
+		uint64_t b = res_bound(c, r);
 		most = b > most ? b : most;
 	}
 	return most;
@@ -420,9 +431,23 @@ static uint64_t self_stopped_at(const vg_coord *c, const cnode *cn)
 	return halt_at(c, cn) + stop_bound(c, cn);
 }
 
+/* Every `requires: quorum` resource cn may run has stopped there. */
 static bool self_stopped(const vg_coord *c, const cnode *cn, uint64_t now)
 {
 	return c->quorate && !never_self_stopped(c, cn) && now >= self_stopped_at(c, cn);
+}
+
+/* When r has certainly stopped on the lost node cn, each resource after its own bound (a VIP
+ * does not wait for a process the node ran beside it to be killed). */
+static uint64_t res_stopped_at(const vg_coord *c, const cnode *cn, const vg_resource *r)
+{
+	return halt_at(c, cn) + res_bound(c, r);
+}
+
+static bool res_self_stopped(const vg_coord *c, const cnode *cn, const vg_resource *r, uint64_t now)
+{
+	return stops_itself(c, r) && c->quorate && !never_self_stopped(c, cn) &&
+	       now >= res_stopped_at(c, cn, r);
 }
 
 static vg_inst_state inst_state(const char *s, bool *busy)
@@ -505,7 +530,8 @@ static vg_cluster_state *build_state(vg_coord *c, const vg_repstate *rs, uint64_
 			continue;
 		for (size_t r = 0; r < cfg->n_resources; r++) {
 			const char *name = cfg->resources[r].name;
-			if (nc->self_stopped && stops_itself(c, &cfg->resources[r]))
+			if (nc->state == VG_NODE_UNCLEAN &&
+			    res_self_stopped(c, cn, &cfg->resources[r], now))
 				continue; /* stopped there by the lost side itself */
 			bool busy;
 			vg_inst_state s = unknown_all ? VG_INST_FAILED /* may run it */
@@ -568,13 +594,14 @@ static bool must_wait_to_fence(const vg_coord *c, const cnode *target)
 
 /* The unclean node a start of r must wait for, or NULL. */
 static const vg_node_cond *start_blocked_by(const vg_coord *c, const vg_cluster_state *st,
-					    const vg_resource *r)
+					    const vg_resource *r, uint64_t now)
 {
 	for (size_t i = 0; i < st->n_nodes; i++) {
 		const vg_node_cond *nc = &st->nodes[i];
 		if (nc->state != VG_NODE_UNCLEAN)
 			continue;
-		if (stops_itself(c, r) && nc->self_stopped)
+		const cnode *cn = node_by_name(c, nc->name);
+		if (cn && res_self_stopped(c, cn, r, now))
 			continue;
 		return nc;
 	}
@@ -710,7 +737,7 @@ void vg_coord_run(vg_coord *c, const vg_repstate *rs, uint64_t now, uint64_t wal
 		if (!cn->member || busy_on(cn, a->resource) || is_pending(c, a->node, a->resource))
 			continue;
 		if (a->kind == VG_ACT_START &&
-		    (start_blocked_by(c, st, vg_config_resource(c->cfg, a->resource)) ||
+		    (start_blocked_by(c, st, vg_config_resource(c->cfg, a->resource), now) ||
 		     predecessor_starting(c, a->resource)))
 			continue;
 		vg_op_kind op = a->kind == VG_ACT_START ? VG_OP_START : VG_OP_STOP;
@@ -725,9 +752,14 @@ void vg_coord_run(vg_coord *c, const vg_repstate *rs, uint64_t now, uint64_t wal
 	for (size_t i = 0; i < st->n_nodes; i++) {
 		const vg_node_cond *nc = &st->nodes[i];
 		const cnode *cn = node_by_name(c, nc->name);
-		if (cn && nc->state == VG_NODE_UNCLEAN && !nc->self_stopped &&
-		    !never_self_stopped(c, cn))
-			rearm_min(&next, self_stopped_at(c, cn), now);
+		if (!cn || nc->state != VG_NODE_UNCLEAN || nc->self_stopped ||
+		    never_self_stopped(c, cn))
+			continue;
+		for (size_t r = 0; r < c->cfg->n_resources; r++) {
+			const vg_resource *res = &c->cfg->resources[r];
+			if (stops_itself(c, res) && !reported_stopped(cn, res))
+				rearm_min(&next, res_stopped_at(c, cn, res), now);
+		}
 	}
 	vg_plan_free(&plan);
 	vg_cluster_state_free(st);
@@ -778,12 +810,12 @@ static void waiting_reason(const vg_coord *c, const vg_cluster_state *st, const 
 		snprintf(buf, len, "no quorum");
 		return;
 	}
-	const vg_node_cond *nc = start_blocked_by(c, st, r);
+	const vg_node_cond *nc = start_blocked_by(c, st, r, now);
 	const cnode *cn = nc ? node_by_name(c, nc->name) : NULL;
 	if (cn) {
 		const char *never = never_self_stopped(c, cn);
 		if (stops_itself(c, r) && !never) {
-			uint64_t at = self_stopped_at(c, cn);
+			uint64_t at = res_stopped_at(c, cn, r);
 			snprintf(buf, len, "waiting until %s's lease has expired (in %llu ms)",
 				 cn->name, (unsigned long long)(at > now ? at - now : 0));
 			return;

@@ -75,9 +75,9 @@ void vg_coord_set_synced(vg_coord *c, bool synced);
  * vg_coord_lease_margin(): what is added to a lost node's lease counted from the last message
  * delivered from it: one heartbeat interval (lease / VG_LEASE_BEATS: the last heartbeat that
  * renewed its lease may not have reached this side of the cut) and the skew above.
- * A lost node's `requires: quorum` resources count as stopped by it once
- *   max(heard + lease + lease_margin, lost + quorum_loss_delay) + the largest stop bound of
- *   what it may run (stop_bound.h)
+ * A lost node's `requires: quorum` resource counts as stopped by it once
+ *   max(heard + lease + lease_margin, lost + quorum_loss_delay) + its stop bound
+ *   (stop_bound.h; a node is self_stopped once that holds for all it may run)
  * has passed, heard and lost on this server's monotonic clock (vg_coord_heard, the membership
  * change), and only if its vigild was in the group when it left the ring. */
 #define VG_COORD_SKEW_MARGIN_MS 30u

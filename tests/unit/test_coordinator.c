@@ -321,31 +321,35 @@ static void test_lease_counts_from_the_last_message(void **st)
 	fx_free(&f);
 }
 
-/* The stop bound is the largest of what the node may run: a `process` gets halt_grace after
- * SIGTERM, then its group is killed (+50 ms); what it reported stopped does not count. */
-static void test_stop_bound_is_the_largest_it_may_run(void **st)
+/* Each resource waits for its own stop bound: a VIP is removed at once (50 ms), a `process`
+ * gets halt_grace (250 ms) after SIGTERM, then its group is killed (+50 ms); the node counts as
+ * self-stopped once the largest of what it may run has passed. */
+static void test_each_resource_waits_for_its_own_stop_bound(void **st)
 {
 	(void)st;
-	const char *yaml = NODES3 "resources:\n"
-				  "  - {name: vip, type: vip, params: {address: 10.9.0.100/24}}\n"
-				  "  - {name: web, type: process, params: {command: /bin/true}}\n";
-	struct {
-		const char *states;
-		uint64_t at;
-	} rows[] = {
-	    {"vip=running,web=running", 2000 + 150 + 250 + 50},
-	    {"vip=running,web=stopped", 2000 + 150 + 50},
-	};
-	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
-		fx f;
-		fx_init(&f, yaml, "n2");
-		lose_n1_at(&f, rows[i].states, 900, 2000);
-		run(&f, rows[i].at - 1);
-		assert_null(strstr(f.rec.log, "start vip"));
-		run(&f, rows[i].at);
-		assert_non_null(strstr(f.rec.log, "start vip n2; "));
-		fx_free(&f);
-	}
+	fx f;
+	fx_init(&f,
+		NODES3 "resources:\n"
+		       "  - {name: vip, type: vip, params: {address: 10.9.0.100/24}}\n"
+		       "  - {name: web, type: process, params: {command: /bin/true}}\n",
+		"n2");
+	lose_n1_at(&f, "vip=running,web=running", 900, 2000);
+	run(&f, 2000 + 150 + 50 - 1);
+	assert_string_equal(f.rec.log, "");
+	assert_int_equal(f.rec.rearm_ms, 1);
+	run(&f, 2000 + 150 + 50);
+	assert_non_null(strstr(f.rec.log, "start vip"));
+	assert_null(strstr(f.rec.log, "start web"));
+	assert_int_equal(f.rec.rearm_ms, 250);
+	json_t *s = vg_coord_status(f.co, f.rs, 2200, 1002200);
+	json_t *n1 = json_array_get(json_object_get(s, "nodes"), 0);
+	assert_false(json_is_true(json_object_get(n1, "self_stopped")));
+	json_decref(s);
+	run(&f, 2000 + 150 + 300 - 1);
+	assert_null(strstr(f.rec.log, "start web"));
+	run(&f, 2000 + 150 + 300);
+	assert_non_null(strstr(f.rec.log, "start web"));
+	fx_free(&f);
 }
 
 /* A `requires: quorum` resource whose stop nothing bounds (an OCF agent) waits for fencing,
@@ -724,7 +728,7 @@ int main(void)
 	    cmocka_unit_test(test_vigild_gone_corosync_up),
 	    cmocka_unit_test(test_watchdog_deadline_counts_as_fenced),
 	    cmocka_unit_test(test_lease_counts_from_the_last_message),
-	    cmocka_unit_test(test_stop_bound_is_the_largest_it_may_run),
+	    cmocka_unit_test(test_each_resource_waits_for_its_own_stop_bound),
 	    cmocka_unit_test(test_unbounded_stop_needs_fencing_or_a_watchdog),
 	    cmocka_unit_test(test_vigild_gone_then_corosync),
 	    cmocka_unit_test(test_never_seen_node_counts_from_quorum),
