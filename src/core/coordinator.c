@@ -777,6 +777,7 @@ static void node_reason(const vg_coord *c, const cnode *cn, const vg_node_cond *
 		return;
 	const char *why = !cn->ever_member ? "not seen since start-up"
 			  : cn->in_ring	   ? "its vigild left (its Corosync is still up)"
+			  : !cn->left_live ? "its vigild was gone when it left"
 					   : "left the membership";
 	if (cn->reason[0])
 		snprintf(buf, len, "%s; %s", why, cn->reason);

@@ -409,6 +409,10 @@ static void test_vigild_gone_then_corosync(void **st)
 	assert_non_null(strstr(json_string_value(json_object_get(vip, "waiting")),
 			       "n1 is unclean: its vigild was gone when it left: fence it or run "
 			       "`vigil node confirm-down n1`"));
+	json_t *n1 = json_array_get(json_object_get(s, "nodes"), 0);
+	assert_string_equal(json_string_value(json_object_get(n1, "state")), "unclean");
+	assert_non_null(strstr(json_string_value(json_object_get(n1, "reason")),
+			       "its vigild was gone when it left"));
 	json_decref(s);
 	apply(&f, "{\"kind\":\"fence_record\",\"node\":\"n1\",\"time_ms\":1600001,\"by\":"
 		  "\"operator\",\"method\":\"confirm-down\"}");
