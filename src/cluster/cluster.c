@@ -10,6 +10,7 @@
  *   action  {node, res, op, id, ring}        the coordinator asks a node to start/stop
  *   summary {ring, epoch, version, history, recent, prev}   sent by every member after a
  *                                            membership change (history.h)
+ *   hb      {t}                              every lease/5: the sender's own heartbeat
  *   restart {res} / cleanup {res} / fence {node}   operator requests, for the coordinator
  *   bye     {res}                            clean shutdown: sent only when every
  *                                            resource is stopped (res says so)
@@ -26,6 +27,16 @@
  * opened (armed, which feeds it) only once that holds, so a restarted vigild that adopted
  * running resources does not extend a deadline the others count on; reports say what was
  * armed, and the others count only that.
+ * The lease (lease.h): every server multicasts a heartbeat every lease/5 and renews its lease
+ * when its own comes back in a view it believes quorate; when it runs out (and the local
+ * Corosync answers nothing: hung or dead) the node halts and stops feeding the watchdog,
+ * until its heartbeats come back in a quorate view and it is a synced member. Every message
+ * delivered from a node is told to the coordinator view (vg_coord_heard): the quorate side
+ * counts a lost node's lease from the last one.
+ * Messages of one view are not acted on in another: an action counts only in the ring it
+ * was sent in and from the current coordinator, a report (and its acks) only in its ring;
+ * reports, actions, summaries and heartbeats queued while Corosync is busy are dropped if the
+ * view changed before they went out (vg_membership_send_view).
  * Must not: decide placement, or block the loop (the state is saved by store.c off the loop).
  */
 #include "cluster.h"
@@ -43,6 +54,7 @@
 #include "corosync_match.h"
 #include "fence.h"
 #include "file.h"
+#include "lease.h"
 #include "log.h"
 #include "membership.h"
 #include "repstate.h"
@@ -118,7 +130,11 @@ struct vg_cluster {
 	size_t n_members;
 	bool quorate;
 	bool in_ring;
+	bool ring_majority; /* the last totem ring holds a majority (or votequorum decides) */
 	uint64_t ring;
+	vg_lease lease;
+	uv_timer_t hb_timer;
+	uv_timer_t lease_timer;
 
 	/* state transfer after a membership change */
 	vg_chunk_asm chunks; /* a chunked state_sync being received */
@@ -195,26 +211,45 @@ static void wd_update(vg_cluster *c);
 static void coord_membership(vg_cluster *c);
 static void schedule_report(vg_cluster *c);
 static void set_synced(vg_cluster *c);
+static void lease_update(vg_cluster *c);
 
 /* ---- sending -------------------------------------------------------------- */
 
-static int send_prefixed(vg_cluster *c, char tag, const char *json, size_t len)
+static int send_tagged(vg_cluster *c, char tag, const char *json, size_t len, bool view)
 {
 	char *buf = malloc(len + 1);
 	buf[0] = tag;
 	memcpy(buf + 1, json, len);
-	int rc = c->connected ? vg_membership_send(c->m, buf, len + 1) : -1;
+	int rc = !c->connected ? -1
+		 : view	       ? vg_membership_send_view(c->m, buf, len + 1)
+			       : vg_membership_send(c->m, buf, len + 1);
 	free(buf);
+	return rc;
+}
+
+static int send_prefixed(vg_cluster *c, char tag, const char *json, size_t len)
+{
+	return send_tagged(c, tag, json, len, false);
+}
+
+static int send_json(vg_cluster *c, json_t *o, bool view)
+{
+	char *s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	int rc = send_tagged(c, 'C', s, strlen(s), view);
+	free(s);
 	return rc;
 }
 
 static int send_c(vg_cluster *c, json_t *o)
 {
-	char *s = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
-	int rc = send_prefixed(c, 'C', s, strlen(s));
-	free(s);
-	return rc;
+	return send_json(c, o, false);
+}
+
+/* A 'C' message that counts only in the current view (dropped if queued past it). */
+static int send_cv(vg_cluster *c, json_t *o)
+{
+	return send_json(c, o, true);
 }
 
 /* Send a replicated change; waiter (or -1) is answered when it comes back. */
@@ -576,6 +611,7 @@ static void set_synced(vg_cluster *c)
 	wd_update(c);
 	vg_info("cluster state in step: epoch %llu, version %llu", (unsigned long long)c->rs->epoch,
 		(unsigned long long)c->rs->version);
+	lease_update(c);
 }
 
 static bool is_state_sync(const char *data, size_t len)
@@ -827,7 +863,7 @@ static void send_report(vg_cluster *c)
 	}
 	free(c->last_report);
 	c->last_report = s;
-	send_c(c, o);
+	send_cv(c, o);
 }
 
 static void on_report_timer(uv_timer_t *t)
@@ -865,18 +901,30 @@ static void on_report(vg_cluster *c, const char *from, json_t *o)
 	}
 	if (!json_is_object(r.seen))
 		r.seen = NULL;
+	if (!vg_view_accepts_report(c->ring, r.ring)) {
+		vg_debug("dropped a report of ring %llu from %s (this view: ring %llu)",
+			 (unsigned long long)r.ring, from, (unsigned long long)c->ring);
+		return;
+	}
 	vg_coord_report(c->co, from, &r);
 	schedule_run(c, 0);
 }
 
-static void on_action(vg_cluster *c, json_t *o)
+static void on_action(vg_cluster *c, const char *from, json_t *o)
 {
 	const char *node = json_string_value(json_object_get(o, "node"));
 	const char *res = json_string_value(json_object_get(o, "res"));
 	const char *op = json_string_value(json_object_get(o, "op"));
 	uint64_t id = (uint64_t)json_integer_value(json_object_get(o, "id"));
+	uint64_t ring = (uint64_t)json_integer_value(json_object_get(o, "ring"));
 	if (!node || !res || !op || strcmp(node, c->node))
 		return;
+	if (!vg_view_accepts_action(c->ring, vg_coord_leader(c->co), ring, from)) {
+		vg_warn("ignored %s %s from %s (ring %llu): not the coordinator of this view "
+			"(ring %llu)",
+			op, res, from, (unsigned long long)ring, (unsigned long long)c->ring);
+		return;
+	}
 	if (id > c->ack)
 		c->ack = id;
 	vg_op_kind k;
@@ -954,9 +1002,9 @@ static void io_send_action(void *arg, const char *node, const char *resource, vg
 			   uint64_t id)
 {
 	vg_cluster *c = arg;
-	send_c(c, json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "kind", "action", "node", node, "res",
-			    resource, "op", vg_op_name(op), "id", (json_int_t)id, "ring",
-			    (json_int_t)c->ring));
+	send_cv(c, json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "kind", "action", "node", node,
+			     "res", resource, "op", vg_op_name(op), "id", (json_int_t)id, "ring",
+			     (json_int_t)c->ring));
 }
 
 static void on_run_timer(uv_timer_t *t);
@@ -1051,7 +1099,7 @@ static void on_m_change(void *arg, const uint32_t *members, size_t n, bool quora
 	free(before);
 	if (!quorate && c->cfg->no_quorum == VG_NO_QUORUM_STOP)
 		vg_supervisor_halt(c->sv, true);
-	else if (quorate && !c->leaving)
+	else if (quorate && !c->leaving && !c->lease.halted)
 		vg_supervisor_halt(c->sv, false);
 	c->ack = 0; /* a new view: the coordinator's requests start afresh */
 	/* state transfer round; a transfer of the old view is dropped */
@@ -1062,12 +1110,13 @@ static void on_m_change(void *arg, const uint32_t *members, size_t n, bool quora
 	held_clear(c);
 	vg_coord_set_synced(c->co, false);
 	coord_membership(c);
-	send_c(c, summary_json(c, n_before));
+	send_cv(c, summary_json(c, n_before));
 	free(c->last_report);
 	c->last_report = NULL;
 	schedule_report(c);
 	schedule_run(c, 0);
 	wd_update(c);
+	lease_update(c);
 }
 
 /* A new totem ring, before quorum is reported for it: when it holds no majority of the
@@ -1087,6 +1136,7 @@ static void on_m_ring(void *arg, const uint32_t *members, size_t n, uint64_t rin
 			in += members[k] == c->cfg->nodes[i].id;
 	}
 	/* with a qnetd arbiter a minority (or half) may keep quorum: votequorum decides */
+	c->ring_majority = servers == 2 || in * 2 > servers || c->cfg->qnetd.host;
 	if (servers == 2 || in * 2 > servers || c->cfg->no_quorum != VG_NO_QUORUM_STOP ||
 	    c->cfg->qnetd.host)
 		return;
@@ -1110,6 +1160,8 @@ static void on_m_message(void *arg, uint32_t from, const void *data, size_t len)
 		return;
 	}
 	if (p[0] == 'R') {
+		if (node_name(c, from))
+			vg_coord_heard(c->co, node_name(c, from), mono_ms());
 		char *copy = malloc(len);
 		memcpy(copy, p + 1, len - 1);
 		copy[len - 1] = '\0';
@@ -1121,15 +1173,26 @@ static void on_m_message(void *arg, uint32_t from, const void *data, size_t len)
 	json_t *o = json_loadb(p + 1, len - 1, 0, &jerr);
 	const char *kind = json_string_value(json_object_get(o, "kind"));
 	const char *fname = node_name(c, from);
+	if (fname) /* any message delivered from it: the quorate side counts its lease from here */
+		vg_coord_heard(c->co, fname, mono_ms());
 	if (!o || !kind || !fname) {
 		vg_warn("dropped a malformed message from node id %u", from);
 		json_decref(o);
 		return;
 	}
-	if (!strcmp(kind, "report")) {
+	if (!strcmp(kind, "hb")) {
+		if (from == my_id(c) && from) {
+			vg_lease_delivered(&c->lease,
+					   (uint64_t)json_integer_value(json_object_get(o, "t")),
+					   c->connected && c->quorate && c->ring_majority);
+			lease_update(c);
+		}
+		json_decref(o);
+		return; /* nothing else to do: no run */
+	} else if (!strcmp(kind, "report")) {
 		on_report(c, fname, o);
 	} else if (!strcmp(kind, "action")) {
-		on_action(c, o);
+		on_action(c, fname, o);
 	} else if (!strcmp(kind, "summary")) {
 		on_summary(c, from, o);
 	} else if (!strcmp(kind, "bye")) {
@@ -1201,21 +1264,18 @@ static bool corosync_matches(vg_cluster *c)
 	return false;
 }
 
-/* The two sides of a cut see it up to one idle token hold apart: a Corosync holding the token
- * longer than cluster.quorum_loss_delay allows for (not made by vigil corosync-conf) gets a
- * longer wait, said once. */
+/* The two sides of a cut see it up to one idle token hold apart: the quorate side allows for
+ * the running Corosync's hold (read from cmap) in every wait for a lost node (coordinator.h). */
 static void set_corosync_hold(vg_cluster *c)
 {
 	uint32_t hold = vg_membership_hold_ms(c->m);
 	vg_coord_set_corosync_hold(c->co, hold);
-	uint64_t eff = vg_coord_quorum_loss_delay(c->co);
-	if (hold && eff > c->cfg->quorum_loss_delay_ms)
-		vg_warn("Corosync's totem hold is %u ms: a lost node's requires: quorum resources "
-			"count as stopped after %llu ms, not cluster.quorum_loss_delay's %llu ms "
-			"(vigil corosync-conf writes hold: %u)",
-			hold, (unsigned long long)eff,
-			(unsigned long long)c->cfg->quorum_loss_delay_ms,
-			vg_corosync_hold_ms(c->cfg->token_ms));
+	if (hold > vg_corosync_hold_ms(c->cfg->token_ms))
+		vg_warn("Corosync's totem hold is %u ms (vigil corosync-conf writes hold: %u): a "
+			"lost node's requires: quorum resources count as stopped %llu ms after it "
+			"left at the earliest",
+			hold, vg_corosync_hold_ms(c->cfg->token_ms),
+			(unsigned long long)vg_coord_quorum_loss_delay(c->co));
 }
 
 static void on_m_connection(void *arg, bool connected)
@@ -1255,6 +1315,61 @@ static void on_m_connection(void *arg, bool connected)
 	waiters_fail_all(c, "lost the connection to Corosync");
 }
 
+/* ---- the lease ---------------------------------------------------------------------- */
+
+static uint64_t heartbeat_ms(const vg_cluster *c)
+{
+	uint64_t ms = c->cfg->lease_ms / VG_LEASE_BEATS;
+	return ms ? ms : 1;
+}
+
+static void on_hb_timer(uv_timer_t *t)
+{
+	vg_cluster *c = t->data;
+	uv_timer_set_repeat(t, heartbeat_ms(c)); /* the lease may have changed */
+	if (c->connected && c->in_ring)
+		send_cv(c, json_pack("{s:s, s:I}", "kind", "hb", "t", (json_int_t)mono_ms()));
+}
+
+static void on_lease_timer(uv_timer_t *t)
+{
+	lease_update(t->data);
+}
+
+/* Halt when the lease has run out (and Corosync answers nothing), resume when it is held
+ * again and this node is a synced member; then look again when that may next change. */
+static void lease_update(vg_cluster *c)
+{
+	if (c->freeing)
+		return;
+	uint64_t now = mono_ms();
+	c->lease.lease_ms = c->cfg->lease_ms;
+	vg_lease_answered(&c->lease, vg_membership_answered_at(c->m));
+	if (c->cfg->no_quorum != VG_NO_QUORUM_STOP)
+		return; /* freeze: keeps running without quorum; nobody counts on it stopping */
+	bool was = c->lease.halted;
+	if (vg_lease_check(&c->lease, now) && !was) {
+		vg_error("lease expired: this node's heartbeat has not come back through Corosync "
+			 "in a quorate view for %llu ms and Corosync does not answer: stopping "
+			 "every resource",
+			 (unsigned long long)c->lease.lease_ms);
+		vg_supervisor_halt(c->sv, true);
+		wd_update(c);
+	}
+	if (c->lease.halted &&
+	    vg_lease_resume(&c->lease, now, c->synced && c->quorate && c->in_ring)) {
+		vg_info("lease held again (heartbeat back in a quorate view, state in step): "
+			"resuming");
+		if (c->connected && c->quorate && !c->leaving)
+			vg_supervisor_halt(c->sv, false);
+		wd_update(c);
+		schedule_run(c, 0);
+	}
+	if (c->lease.until)
+		uv_timer_start(&c->lease_timer, on_lease_timer, vg_lease_next_check(&c->lease, now),
+			       0);
+}
+
 /* ---- supervisor callbacks ------------------------------------------------------- */
 
 static void sv_change(void *arg)
@@ -1268,8 +1383,9 @@ static void sv_change(void *arg)
  * count on the deadline of a watchdog this node armed before it lost them. */
 static void wd_update(vg_cluster *c)
 {
-	bool healthy = !c->unclean_exit && (vg_supervisor_all_stopped(c->sv) ||
-					    (c->connected && c->quorate && c->been_synced));
+	bool healthy = !c->unclean_exit &&
+		       (vg_supervisor_all_stopped(c->sv) ||
+			(c->connected && c->quorate && c->been_synced && !c->lease.halted));
 	if (!c->wd && healthy && c->cfg->watchdog && !c->freeing && !c->leaving && !c->wd_refused) {
 		char err[512];
 		c->wd = vg_watchdog_open(c->loop, c->cfg->watchdog, c->cfg->watchdog_timeout_s, err,
@@ -1401,6 +1517,9 @@ vg_cluster *vg_cluster_new(const vg_cluster_opts *o, char *err, size_t errlen)
 	timer_init(c, &c->run_timer);
 	timer_init(c, &c->connect_timer);
 	timer_init(c, &c->fatal_timer);
+	timer_init(c, &c->hb_timer);
+	timer_init(c, &c->lease_timer);
+	vg_lease_init(&c->lease, c->cfg->lease_ms);
 	return c;
 }
 
@@ -1420,6 +1539,11 @@ void vg_cluster_start(vg_cluster *c)
 	char group[128];
 	snprintf(group, sizeof group, "vigil-%s", c->cfg->name ? c->cfg->name : "cluster");
 	c->m = vg_membership_new(c->loop, group, &cbs, c);
+	if (vg_membership_watch_corosync(c->m, heartbeat_ms(c)) != 0)
+		vg_warn("cannot start the thread that asks Corosync whether it answers: a lease "
+			"that runs out halts this node even while its Corosync forms a new "
+			"membership");
+	uv_timer_start(&c->hb_timer, on_hb_timer, 0, heartbeat_ms(c));
 	uv_timer_start(&c->connect_timer, on_connect_timeout, grace, 0);
 	wd_update(c); /* nothing configured to run: armed at once */
 }
@@ -1526,9 +1650,10 @@ void vg_cluster_free(vg_cluster *c)
 	free(c->ocf_root);
 	free(c->config_path);
 	free(c->file_yaml);
-	uv_timer_t *ts[] = {&c->report_timer, &c->run_timer, &c->connect_timer, &c->fatal_timer};
-	c->open_handles = 4;
-	for (size_t i = 0; i < 4; i++)
+	uv_timer_t *ts[] = {&c->report_timer, &c->run_timer, &c->connect_timer,
+			    &c->fatal_timer,  &c->hb_timer,  &c->lease_timer};
+	c->open_handles = 6;
+	for (size_t i = 0; i < 6; i++)
 		uv_close((uv_handle_t *)ts[i], on_close);
 }
 

@@ -13,7 +13,20 @@
  * Must not: decide anything about resources; it only reports membership and quorum and carries
  * messages, nor judge whether the nodelist fits the configuration (corosync_match.c does).
  * Must not block the loop: every Corosync call here is a quick local IPC call made when its
- * descriptor is readable or while connecting, and nothing sleeps.
+ * descriptor is readable or while connecting, and nothing sleeps. What a hung Corosync
+ * (SIGSTOP) does to each call vigil makes on the loop (Corosync 3.1 lib/cpg.c, libqb):
+ * cpg_dispatch/quorum_dispatch with CS_DISPATCH_ALL read with timeout 0 and are only called
+ * when the descriptor is readable; cpg_mcast_joined of a message up to the IPC buffer is one
+ * non-blocking qb_ipcc_sendv (a full buffer gives TRY_AGAIN: queued here); a larger one is
+ * sent in fragments, each waiting for Corosync's reply without a timeout and sleeping on
+ * TRY_AGAIN: so nothing larger than VG_MEMBERSHIP_SEND_MAX is given to it (refused; the
+ * caller splits). The calls made while connecting (initialize, local_get, trackstart, join,
+ * cmap reads) and at the end (leave, finalize) wait for Corosync's answer without a timeout;
+ * they are made only when Corosync is not connected (it accepted a new connection, so it ran
+ * a moment ago) or when vigild stops. Whether the local Corosync still answers at all is
+ * asked from a thread of its own (the prober: its own quorum handle, quorum_getquorate every
+ * period), which may block as long as Corosync hangs: the loop only reads when it last
+ * answered (vg_membership_answered_at).
  */
 #include "membership.h"
 
@@ -21,11 +34,14 @@
 #include <corosync/corotypes.h>
 #include <corosync/cpg.h>
 #include <corosync/quorum.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "frag.h"
 #include "log.h"
+#include "sendq.h"
 
 #define RETRY_MS      500
 #define SEND_RETRY_MS 10
@@ -33,6 +49,16 @@
 #define MEMBERS_MAX   384 /* Corosync's PROCESSOR_COUNT_MAX */
 
 enum { POLL_CPG, POLL_QUORUM };
+
+/* The thread that asks the local Corosync whether it answers (see the top); shared with the
+ * loop under mu, freed by whichever of the two lets go last. */
+typedef struct {
+	pthread_mutex_t mu;
+	int refs;
+	bool stop;
+	uint64_t period_ms;
+	uint64_t answered_at; /* monotonic ms of the last request Corosync answered; 0: none */
+} prober;
 
 typedef struct qmsg {
 	struct qmsg *next;
@@ -95,8 +121,11 @@ struct vg_membership {
 	uint64_t rep_ring;
 	bool reported;
 
-	qmsg *q_head, *q_tail;
-	size_t q_len;
+	vg_sendq q;
+	uint64_t view;	/* +1 at every reported change: a queued view-bound message checks it */
+	vg_frag_rx *rx; /* messages delivered in pieces, per sender (frag.h) */
+	uint32_t next_msg_id;
+	prober *prober;
 
 	bool change_pending;   /* a confchg arrived that is not reported yet */
 	qmsg *h_head, *h_tail; /* messages held meanwhile, with their sender */
@@ -111,8 +140,10 @@ static void retry_cb(uv_timer_t *t)
 
 static void maybe_release(vg_membership *m)
 {
-	if (m->freeing && m->open_handles == 0)
+	if (m->freeing && m->open_handles == 0) {
+		vg_frag_rx_free(m->rx);
 		free(m);
+	}
 }
 
 static void handle_closed(uv_handle_t *h)
@@ -152,8 +183,7 @@ static void held_clear(vg_membership *m)
 
 static void queue_clear(vg_membership *m)
 {
-	list_clear(&m->q_head, &m->q_tail);
-	m->q_len = 0;
+	vg_sendq_clear(&m->q);
 }
 
 static void close_poll(vg_membership *m, conn_poll **pp)
@@ -190,9 +220,11 @@ static void teardown(vg_membership *m)
 	uv_timer_stop(&m->send_timer);
 	m->change_pending = false;
 	held_clear(m);
-	if (m->q_len)
-		vg_warn("membership: dropping %zu unsent messages", m->q_len);
+	if (m->q.len)
+		vg_warn("membership: dropping %zu unsent messages", m->q.len);
 	queue_clear(m);
+	vg_frag_rx_free(m->rx); /* unfinished messages of the old connection */
+	m->rx = vg_frag_rx_new();
 }
 
 static void lost(vg_membership *m, const char *why)
@@ -240,6 +272,7 @@ static void try_report(vg_membership *m)
 		m->rep_quorate = m->quorate;
 		m->rep_ring = m->totem_seq;
 		m->reported = true;
+		m->view++;
 		if (m->cbs.on_change)
 			m->cbs.on_change(m->arg, m->rep_members, m->rep_n, m->rep_quorate,
 					 m->rep_ring);
@@ -272,10 +305,21 @@ static void on_deliver(cpg_handle_t h, const struct cpg_name *group, uint32_t no
 		       void *msg, size_t len)
 {
 	(void)group;
-	(void)pid;
 	vg_membership *m = cpg_owner(h);
 	if (!m || m->freeing || !m->cbs.on_message)
 		return;
+	const void *whole;
+	size_t wlen;
+	int rc = vg_frag_rx_feed(m->rx, nodeid, pid, msg, len, &whole, &wlen);
+	if (rc < 0) {
+		vg_warn("membership: dropped a malformed or incomplete message from node %u",
+			nodeid);
+		return;
+	}
+	if (rc == 0)
+		return; /* a piece: the message counts when its last piece is delivered */
+	msg = (void *)whole;
+	len = wlen;
 	if (m->change_pending) {
 		qmsg *q = malloc(sizeof *q + sizeof nodeid + len);
 		q->next = NULL;
@@ -310,6 +354,8 @@ static void on_confchg(cpg_handle_t h, const struct cpg_name *group,
 	m->group_known = true;
 	m->change_pending = true;
 	vg_debug("membership: group has %zu nodes (%zu left, %zu joined)", k, n_left, n_joined);
+	for (size_t i = 0; i < n_left; i++) /* its unfinished message never ends */
+		vg_frag_rx_forget(m->rx, left[i].nodeid, left[i].pid);
 	/* a node that went down makes a new ring: report the group with that ring, not the old */
 	for (size_t i = 0; i < n_left; i++)
 		if (left[i].reason == CPG_REASON_NODEDOWN &&
@@ -584,33 +630,38 @@ static void start_connect(vg_membership *m)
 		m->cbs.on_connection(m->arg, true);
 }
 
+/* Each queued message in order; one made for a view that is no longer the current one is
+ * dropped, not replayed: it was meant for that view. While a change is on its way nothing
+ * goes (its view is not known yet). */
 static void send_retry(uv_timer_t *t)
 {
 	vg_membership *m = t->data;
-	while (m->q_head && m->connected) {
-		qmsg *q = m->q_head;
-		struct iovec iov = {.iov_base = q->data, .iov_len = q->len};
+	const vg_sendq_msg *q;
+	size_t dropped = 0;
+	if (m->change_pending && m->connected) { /* wait for the view it leads to */
+		uv_timer_start(&m->send_timer, send_retry, SEND_RETRY_MS, 0);
+		return;
+	}
+	while (m->connected && (q = vg_sendq_head(&m->q, m->view, &dropped))) {
+		struct iovec iov = {.iov_base = (void *)q->data, .iov_len = q->len};
 		cs_error_t err = cpg_mcast_joined(m->cpg, CPG_TYPE_AGREED, &iov, 1);
 		if (err == CS_ERR_TRY_AGAIN) {
 			uv_timer_start(&m->send_timer, send_retry, SEND_RETRY_MS, 0);
-			return;
+			break;
 		}
 		if (err != CS_OK)
 			vg_warn("membership: cpg_mcast_joined: error %d; message dropped",
 				(int)err);
-		m->q_head = q->next;
-		if (!m->q_head)
-			m->q_tail = NULL;
-		m->q_len--;
-		free(q);
+		vg_sendq_pop(&m->q);
 	}
+	if (dropped)
+		vg_info("membership: dropped %zu queued messages of an older view", dropped);
 }
 
-int vg_membership_send(vg_membership *m, const void *data, size_t len)
+/* One frame: now, or queued behind the others. */
+static int send_frame(vg_membership *m, const void *data, size_t len, bool view_bound)
 {
-	if (!m || !m->connected || m->freeing || (len && !data))
-		return -1;
-	if (!m->q_head) {
+	if (!m->q.head) {
 		struct iovec iov = {.iov_base = (void *)data, .iov_len = len};
 		cs_error_t err = cpg_mcast_joined(m->cpg, CPG_TYPE_AGREED, &iov, 1);
 		if (err == CS_OK)
@@ -620,28 +671,138 @@ int vg_membership_send(vg_membership *m, const void *data, size_t len)
 			return -1;
 		}
 	}
-	if (m->q_len >= QUEUE_MAX) {
+	if (vg_sendq_push(&m->q, data, len, view_bound, m->view)) {
 		vg_warn("membership: send queue full (%d messages)", QUEUE_MAX);
 		return -1;
 	}
-	qmsg *q = malloc(sizeof(*q) + len);
-	if (!q)
-		return -1;
-	q->next = NULL;
-	q->len = len;
-	if (len)
-		memcpy(q->data, data, len);
-	if (m->q_tail)
-		m->q_tail->next = q;
-	else
-		m->q_head = q;
-	m->q_tail = q;
-	m->q_len++;
-	if (m->q_len == 1)
+	if (m->q.len == 1)
 		vg_debug("membership: corosync is busy; queueing messages");
 	if (!uv_is_active((uv_handle_t *)&m->send_timer))
 		uv_timer_start(&m->send_timer, send_retry, SEND_RETRY_MS, 0);
 	return 0;
+}
+
+/* Framed (frag.h): a message larger than libcpg sends without blocking goes in pieces. */
+static int send_msg(vg_membership *m, const void *data, size_t len, bool view_bound)
+{
+	if (!m || !m->connected || m->freeing || (len && !data))
+		return -1;
+	if (len > VG_FRAG_MAX_MESSAGE) {
+		vg_warn("membership: a %zu-byte message is larger than %u bytes: not sent", len,
+			VG_FRAG_MAX_MESSAGE);
+		return -1;
+	}
+	size_t n = vg_frag_count(len);
+	if (m->q.len + n > QUEUE_MAX) {
+		vg_warn("membership: send queue full (%d messages)", QUEUE_MAX);
+		return -1;
+	}
+	unsigned char *buf =
+	    malloc(VG_FRAG_HEADER + (len < VG_FRAG_PAYLOAD ? len : VG_FRAG_PAYLOAD));
+	if (!buf)
+		abort();
+	uint32_t id = ++m->next_msg_id;
+	int rc = 0;
+	for (size_t k = 0; k < n && rc == 0; k++)
+		rc = send_frame(m, buf, vg_frag_frame(data, len, id, k, buf), view_bound);
+	free(buf);
+	return rc;
+}
+
+int vg_membership_send(vg_membership *m, const void *data, size_t len)
+{
+	return send_msg(m, data, len, false);
+}
+
+int vg_membership_send_view(vg_membership *m, const void *data, size_t len)
+{
+	return send_msg(m, data, len, true);
+}
+
+/* ---- the prober --------------------------------------------------------------------- */
+
+static uint64_t mono_ms(void)
+{
+	return uv_hrtime() / 1000000;
+}
+
+static void prober_release(prober *p)
+{
+	pthread_mutex_lock(&p->mu);
+	bool last = --p->refs == 0;
+	pthread_mutex_unlock(&p->mu);
+	if (last) {
+		pthread_mutex_destroy(&p->mu);
+		free(p);
+	}
+}
+
+static void *prober_main(void *arg)
+{
+	prober *p = arg;
+	quorum_handle_t h = 0;
+	bool have = false;
+	for (;;) {
+		pthread_mutex_lock(&p->mu);
+		bool stop = p->stop;
+		uint64_t period = p->period_ms;
+		pthread_mutex_unlock(&p->mu);
+		if (stop)
+			break;
+		if (!have) {
+			quorum_callbacks_t cb = {0};
+			uint32_t type = 0;
+			have = quorum_initialize(&h, &cb, &type) == CS_OK;
+		}
+		if (have) {
+			uint64_t asked = mono_ms();
+			int quorate = 0;
+			if (quorum_getquorate(h, &quorate) == CS_OK) {
+				pthread_mutex_lock(&p->mu);
+				p->answered_at = asked;
+				pthread_mutex_unlock(&p->mu);
+			} else {
+				quorum_finalize(h);
+				have = false;
+			}
+		}
+		uv_sleep((unsigned int)period);
+	}
+	if (have)
+		quorum_finalize(h);
+	prober_release(p);
+	return NULL;
+}
+
+int vg_membership_watch_corosync(vg_membership *m, uint64_t period_ms)
+{
+	if (!m || m->prober)
+		return -1;
+	prober *p = calloc(1, sizeof *p);
+	if (!p)
+		abort();
+	pthread_mutex_init(&p->mu, NULL);
+	p->refs = 2;
+	p->period_ms = period_ms ? period_ms : 100;
+	pthread_t t;
+	if (pthread_create(&t, NULL, prober_main, p) != 0) {
+		pthread_mutex_destroy(&p->mu);
+		free(p);
+		return -1;
+	}
+	pthread_detach(t); /* it may be blocked in Corosync when vigild stops */
+	m->prober = p;
+	return 0;
+}
+
+uint64_t vg_membership_answered_at(const vg_membership *m)
+{
+	if (!m || !m->prober)
+		return 0;
+	pthread_mutex_lock(&m->prober->mu);
+	uint64_t t = m->prober->answered_at;
+	pthread_mutex_unlock(&m->prober->mu);
+	return t;
 }
 
 uint32_t vg_membership_local_nodeid(const vg_membership *m)
@@ -687,6 +848,8 @@ vg_membership *vg_membership_new(uv_loop_t *loop, const char *group, const vg_me
 	if (cbs)
 		m->cbs = *cbs;
 	m->arg = arg;
+	vg_sendq_init(&m->q, QUEUE_MAX);
+	m->rx = vg_frag_rx_new();
 	uv_timer_init(loop, &m->retry_timer);
 	uv_timer_init(loop, &m->send_timer);
 	m->retry_timer.data = m;
@@ -702,6 +865,13 @@ void vg_membership_free(vg_membership *m)
 	if (!m || m->freeing)
 		return;
 	m->freeing = true;
+	if (m->prober) {
+		pthread_mutex_lock(&m->prober->mu);
+		m->prober->stop = true;
+		pthread_mutex_unlock(&m->prober->mu);
+		prober_release(m->prober);
+		m->prober = NULL;
+	}
 	if (m->connected && m->have_cpg)
 		cpg_leave(m->cpg, &m->group);
 	teardown(m);

@@ -36,10 +36,20 @@ typedef struct {
  * before this returns. cbs is copied; any callback may be NULL. NULL on bad arguments. */
 vg_membership *vg_membership_new(uv_loop_t *loop, const char *group, const vg_membership_cbs *cbs,
 				 void *arg);
-/* Multicast data to the group in agreed order. Returns 0 when sent or queued (Corosync asked
- * to try again; the queue is retried from a timer in order), -1 when not connected, the queue
- * is full or Corosync refused. Queued messages are dropped if the connection is lost. */
+/* Multicast data to the group in agreed order (framed, and in pieces when large: frag.h). Returns 0
+ * when sent or queued (Corosync asked to try again; the queue is retried from a timer in order), -1
+ * when not connected, the queue is full or Corosync refused. Queued messages are dropped if the
+ * connection is lost. */
 int vg_membership_send(vg_membership *m, const void *data, size_t len);
+/* The same for a message that counts only in the current view (reports, actions, summaries,
+ * heartbeats): if it has to be queued and the view changes before Corosync takes it, it is
+ * dropped instead of sent in the new view. */
+int vg_membership_send_view(vg_membership *m, const void *data, size_t len);
+/* Start asking the local Corosync, from a thread of its own, every period_ms whether it
+ * answers; vg_membership_answered_at() is the monotonic ms (uv_hrtime) at which the last
+ * request it answered was made, 0 before any. A hung Corosync answers nothing. */
+int vg_membership_watch_corosync(vg_membership *m, uint64_t period_ms);
+uint64_t vg_membership_answered_at(const vg_membership *m);
 /* The totem ring's members (node ids, Corosync up there; vigild may not be) as of the last
  * on_change; returns how many (at most max are copied). */
 size_t vg_membership_ring_members(const vg_membership *m, uint32_t *out, size_t max);

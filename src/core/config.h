@@ -212,10 +212,9 @@ typedef struct {
 	/* two_node partitions: the node that ran fewer resources waits this long before it
 	 * fences the other, so the two do not fence each other at once (default 0) */
 	uint64_t fence_delay_ms;
-	/* how long the quorate side waits after a node left before it counts that node's
-	 * `requires: quorum` resources as stopped by the lost side, which lost quorum in the
-	 * same membership change and stops them (the two sides see it at slightly different
-	 * moments) */
+	/* an extra margin (default 0) the quorate side adds before it counts a lost node's
+	 * `requires: quorum` resources as stopped by the lost side (the lease and stop bounds
+	 * decide; see coordinator.h) */
 	uint64_t quorum_loss_delay_ms;
 	/* how long a server keeps running its resources without seeing its own heartbeat come
 	 * back through Corosync in a quorate view (default: the token timeout) */

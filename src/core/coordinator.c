@@ -12,11 +12,21 @@
  *   start-up at the version this server first was in step at, and a record counts when its
  *   version (vg_rs_fence.version) is above that. A goodbye counts only when it reports
  *   every resource stopped.
- * - `requires: quorum` resources of an unclean node count as stopped once quorum_loss_delay
- *   has passed since it left (it lost quorum in the same membership change and stopped
- *   them), except with two_node, where both halves keep quorum, or with a qnetd arbiter,
- *   where the cut-off side keeps quorum until its qdevice hears from qnetd or times out:
- *   then only fencing counts.
+ * - a `requires: quorum` resource of an unclean node counts as stopped there once the node
+ *   has certainly halted and the resource's stop has certainly ended (halt_at() + its stop
+ *   bound, stop_bound.h; the node is self_stopped once that holds for all it may run): it
+ *   halts when its lease runs out (its own
+ *   heartbeat has not come back through Corosync for cluster.lease) or when its Corosync
+ *   shows it a ring without a majority, whichever comes first. Counted on this server's
+ *   monotonic clock from the last message delivered from it (vg_coord_heard) and from the
+ *   moment it left. Only if its vigild was a live member of the group when it left the
+ *   ring: a node whose vigild had already gone (its Corosync stayed, then died) stops
+ *   nothing itself and waits for fencing, the watchdog deadline or confirm-down. A resource
+ *   whose stop nothing bounds (ocf, lsb, systemd) counts as `requires: fencing` here unless
+ *   a watchdog backs the bound. Never with two_node, where both halves keep quorum, or with a
+ *   qnetd arbiter, where the cut-off side keeps quorum until its qdevice hears from qnetd or
+ *   times out: then only fencing counts. A node never seen since this server started has
+ *   been without quorum since this server has it: counted from then.
  * With a watchdog armed (every server feeds its own, and stops feeding while it holds
  * anything without quorum), a lost node counts as fenced once the watchdog deadline has
  * passed since it left, as SBD does: the deadline of the device and timeout the node itself
@@ -35,6 +45,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "corosync_conf.h"
 #include "fence_targets.h"
 #include "log.h"
 #include "scheduler.h"
@@ -53,6 +64,8 @@ typedef struct {
 	uint64_t lost_version; /* valid when ever_member && !lost_pending */
 	bool has_seen;	       /* another server reported knowing it a member ... */
 	uint64_t seen_version; /* ... at most this version */
+	bool left_live;	       /* its vigild was a member when its node left the ring */
+	uint64_t heard_at;     /* monotonic ms of the last message delivered from it */
 	bool has_report;
 	uint64_t rep_view;  /* the view in which it arrived */
 	vg_node_report rep; /* rep.resources owned */
@@ -200,12 +213,21 @@ void vg_coord_membership(vg_coord *c, const uint32_t *members, size_t n,
 			cn->reason[0] = '\0';
 			cn->fence_wait_until = 0;
 			cn->fence_retry_at = 0;
+			cn->left_live = false;
+			if (cn->heard_at < now)
+				cn->heard_at =
+				    now; /* in this view: as if heard now (later is safer) */
 		} else if (was) {
 			cn->lost_at = now;
 			cn->lost_pending = true;
 			cn->fence_wait_until = 0;
+			/* its node left with its vigild in the group (crash, cut, hung Corosync)
+			 * or only its vigild left (its Corosync stays): then it halts nothing */
+			cn->left_live = !cn->in_ring;
 			if (!cn->bye)
-				vg_warn("node %s left the membership", cn->name);
+				vg_warn("node %s left the membership%s", cn->name,
+					cn->in_ring ? " (its vigild left; its Corosync is still up)"
+						    : "");
 		} else if (!cn->ever_member && quorate && cn->lost_at < c->quorate_since) {
 			cn->lost_at = c->quorate_since; /* never seen: count from quorum */
 		}
@@ -254,6 +276,13 @@ void vg_coord_report(vg_coord *c, const char *node, const vg_node_report *r)
 		}
 	}
 	c->n_pend = k;
+}
+
+void vg_coord_heard(vg_coord *c, const char *node, uint64_t now)
+{
+	cnode *cn = node_by_name(c, node);
+	if (cn && cn->heard_at < now)
+		cn->heard_at = now;
 }
 
 bool vg_coord_bye(vg_coord *c, const char *node, const json_t *resources)
@@ -310,9 +339,16 @@ void vg_coord_set_corosync_hold(vg_coord *c, uint32_t hold_ms)
 
 uint64_t vg_coord_quorum_loss_delay(const vg_coord *c)
 {
-	uint64_t d = c->cfg ? c->cfg->quorum_loss_delay_ms : 0;
-	uint64_t floor = c->corosync_hold_ms ? c->corosync_hold_ms + VG_COORD_SKEW_MARGIN_MS : 0;
-	return d > floor ? d : floor;
+	if (!c->cfg)
+		return 0;
+	uint32_t hold =
+	    c->corosync_hold_ms ? c->corosync_hold_ms : vg_corosync_hold_ms(c->cfg->token_ms);
+	return c->cfg->quorum_loss_delay_ms + hold + VG_COORD_SKEW_MARGIN_MS;
+}
+
+uint64_t vg_coord_lease_margin(const vg_coord *c)
+{
+	return c->cfg ? c->cfg->lease_ms / VG_LEASE_BEATS + vg_coord_quorum_loss_delay(c) : 0;
 }
 
 /* ---- the view ------------------------------------------------------------- */
@@ -432,24 +468,109 @@ static uint32_t armed_watchdog_s(const cnode *cn)
 	return cn->has_report ? cn->rep.watchdog_s : 0;
 }
 
+/* By when a lost node has certainly begun its halt (monotonic ms, this server's clock): its
+ * lease ran out (its own heartbeat stopped coming back: at most one lease after the last one
+ * that did; the last of them may not have reached us, hence one heartbeat interval and the
+ * delivery skew on top of the last message we had from it), or its Corosync showed it the
+ * ring without a majority (about when ours did, within the skew). Whichever came first; the
+ * later of the two bounds both. */
+static uint64_t halt_at(const vg_coord *c, const cnode *cn)
+{
+	/* a node never seen since this server started: not with us since we have quorum, so
+	 * without quorum (or halted) since then at the latest */
+	uint64_t heard =
+	    !cn->ever_member && cn->lost_at > cn->heard_at ? cn->lost_at : cn->heard_at;
+	uint64_t by_lease = heard + c->cfg->lease_ms + vg_coord_lease_margin(c);
+	uint64_t by_ring = cn->lost_at + vg_coord_quorum_loss_delay(c);
+	return by_lease > by_ring ? by_lease : by_ring;
+}
+
 /* When a lost node has certainly reset itself (or stopped everything), 0 when it did not
- * report an armed watchdog. */
+ * report an armed watchdog: it stops feeding when it halts. */
 static uint64_t watchdog_at(const vg_coord *c, const cnode *cn)
 {
 	uint32_t armed = armed_watchdog_s(cn);
 	if (!armed)
 		return 0;
-	/* it stops feeding when it sees quorum go, at most quorum_loss_delay after we saw it
-	 * leave (the measured skew, with margin) */
-	return cn->lost_at + vg_coord_quorum_loss_delay(c) + vg_watchdog_deadline_ms(armed);
+	return halt_at(c, cn) + vg_watchdog_deadline_ms(armed);
 }
 
+/* Whether r, on a lost node that halts, is stopped by that node itself within a known bound:
+ * a `requires: quorum` resource whose class bounds its stop, or any with a watchdog (the node
+ * that cannot stop it in time is reset). The others wait for fencing. */
+static bool stops_itself(const vg_coord *c, const cnode *cn, const vg_resource *r)
+{
+	return r->requires == VG_REQUIRES_QUORUM &&
+	       (vg_stop_bound_ms(c->cfg, r) != VG_STOP_UNBOUNDED || armed_watchdog_s(cn));
+}
+
+/* How long after a halt began r has certainly stopped (or its node was reset). */
+static uint64_t res_bound(const vg_coord *c, const cnode *cn, const vg_resource *r)
+{
+	uint64_t b = vg_stop_bound_ms(c->cfg, r);
+	return b != VG_STOP_UNBOUNDED ? b : vg_watchdog_deadline_ms(armed_watchdog_s(cn));
+}
+
+/* What its last report says it does not run (a node never heard from may run anything). */
+static bool reported_stopped(const cnode *cn, const vg_resource *r)
+{
+	const char *s =
+	    cn->has_report ? json_string_value(json_object_get(cn->rep.resources, r->name)) : NULL;
+	return s && !strcmp(s, "stopped");
+}
+
+/* How long after its halt began cn has certainly stopped every such resource it may run. */
+static uint64_t stop_bound(const vg_coord *c, const cnode *cn)
+{
+	uint64_t most = 0;
+	for (size_t i = 0; i < c->cfg->n_resources; i++) {
+		const vg_resource *r = &c->cfg->resources[i];
+		if (!stops_itself(c, cn, r) || reported_stopped(cn, r))
+			continue;
+		uint64_t b = res_bound(c, cn, r);
+		most = b > most ? b : most;
+	}
+	return most;
+}
+
+/* Why cn's `requires: quorum` resources may not count as stopped by it, ever: NULL when they
+ * will (at self_stopped_at). */
+static const char *never_self_stopped(const vg_coord *c, const cnode *cn)
+{
+	if (lost_side_may_keep_quorum(c->cfg))
+		return "it may keep quorum";
+	/* only `no_quorum: stop` stops on quorum loss; with freeze the lost side keeps them */
+	if (c->cfg->no_quorum != VG_NO_QUORUM_STOP)
+		return "no_quorum: freeze";
+	if (cn->in_ring)
+		return "its vigild is gone but its Corosync is not";
+	if (cn->ever_member && !cn->left_live)
+		return "its vigild was gone when it left";
+	return NULL;
+}
+
+static uint64_t self_stopped_at(const vg_coord *c, const cnode *cn)
+{
+	return halt_at(c, cn) + stop_bound(c, cn);
+}
+
+/* Every `requires: quorum` resource cn may run has stopped there. */
 static bool self_stopped(const vg_coord *c, const cnode *cn, uint64_t now)
 {
-	/* only `no_quorum: stop` stops on quorum loss; with freeze the lost side keeps them */
-	return c->quorate && !lost_side_may_keep_quorum(c->cfg) && !cn->in_ring &&
-	       c->cfg->no_quorum == VG_NO_QUORUM_STOP &&
-	       now >= cn->lost_at + vg_coord_quorum_loss_delay(c);
+	return c->quorate && !never_self_stopped(c, cn) && now >= self_stopped_at(c, cn);
+}
+
+/* When r has certainly stopped on the lost node cn, each resource after its own bound (a VIP
+ * does not wait for a process the node ran beside it to be killed). */
+static uint64_t res_stopped_at(const vg_coord *c, const cnode *cn, const vg_resource *r)
+{
+	return halt_at(c, cn) + res_bound(c, cn, r);
+}
+
+static bool res_self_stopped(const vg_coord *c, const cnode *cn, const vg_resource *r, uint64_t now)
+{
+	return stops_itself(c, cn, r) && c->quorate && !never_self_stopped(c, cn) &&
+	       now >= res_stopped_at(c, cn, r);
 }
 
 static vg_inst_state inst_state(const char *s, bool *busy)
@@ -541,7 +662,8 @@ static vg_cluster_state *build_state(vg_coord *c, const vg_repstate *rs, uint64_
 			continue;
 		for (size_t r = 0; r < cfg->n_resources; r++) {
 			const char *name = cfg->resources[r].name;
-			if (nc->self_stopped && cfg->resources[r].requires == VG_REQUIRES_QUORUM)
+			if (nc->state == VG_NODE_UNCLEAN &&
+			    res_self_stopped(c, cn, &cfg->resources[r], now))
 				continue; /* stopped there by the lost side itself */
 			bool busy;
 			vg_inst_state s = unknown_all ? VG_INST_FAILED /* may run it */
@@ -611,13 +733,15 @@ static bool must_wait_to_fence(const vg_coord *c, const cnode *target)
 }
 
 /* The unclean node a start of r must wait for, or NULL. */
-static const vg_node_cond *start_blocked_by(const vg_cluster_state *st, const vg_resource *r)
+static const vg_node_cond *start_blocked_by(const vg_coord *c, const vg_cluster_state *st,
+					    const vg_resource *r, uint64_t now)
 {
 	for (size_t i = 0; i < st->n_nodes; i++) {
 		const vg_node_cond *nc = &st->nodes[i];
 		if (nc->state != VG_NODE_UNCLEAN)
 			continue;
-		if (r->requires == VG_REQUIRES_QUORUM && nc->self_stopped)
+		const cnode *cn = node_by_name(c, nc->name);
+		if (cn && res_self_stopped(c, cn, r, now))
 			continue;
 		return nc;
 	}
@@ -758,7 +882,7 @@ void vg_coord_run(vg_coord *c, const vg_repstate *rs, uint64_t now, uint64_t wal
 		    is_pending(c, a->node, a->resource))
 			continue;
 		if (a->kind == VG_ACT_START &&
-		    (start_blocked_by(st, vg_config_resource(c->cfg, a->resource)) ||
+		    (start_blocked_by(c, st, vg_config_resource(c->cfg, a->resource), now) ||
 		     predecessor_starting(c, a->resource)))
 			continue;
 		vg_op_kind op = a->kind == VG_ACT_START ? VG_OP_START : VG_OP_STOP;
@@ -773,9 +897,14 @@ void vg_coord_run(vg_coord *c, const vg_repstate *rs, uint64_t now, uint64_t wal
 	for (size_t i = 0; i < st->n_nodes; i++) {
 		const vg_node_cond *nc = &st->nodes[i];
 		const cnode *cn = node_by_name(c, nc->name);
-		if (cn && nc->state == VG_NODE_UNCLEAN && !nc->self_stopped &&
-		    !lost_side_may_keep_quorum(c->cfg))
-			rearm_min(&next, cn->lost_at + vg_coord_quorum_loss_delay(c), now);
+		if (!cn || nc->state != VG_NODE_UNCLEAN || nc->self_stopped ||
+		    never_self_stopped(c, cn))
+			continue;
+		for (size_t r = 0; r < c->cfg->n_resources; r++) {
+			const vg_resource *res = &c->cfg->resources[r];
+			if (stops_itself(c, cn, res) && !reported_stopped(cn, res))
+				rearm_min(&next, res_stopped_at(c, cn, res), now);
+		}
 	}
 	vg_plan_free(&plan);
 	vg_cluster_state_free(st);
@@ -793,6 +922,7 @@ static void node_reason(const vg_coord *c, const cnode *cn, const vg_node_cond *
 		return;
 	const char *why = !cn->ever_member ? "not seen since start-up"
 			  : cn->in_ring	   ? "its vigild left (its Corosync is still up)"
+			  : !cn->left_live ? "its vigild was gone when it left"
 					   : "left the membership";
 	if (cn->reason[0])
 		snprintf(buf, len, "%s; %s", why, cn->reason);
@@ -826,15 +956,23 @@ static void waiting_reason(const vg_coord *c, const vg_cluster_state *st, const 
 		snprintf(buf, len, "no quorum");
 		return;
 	}
-	const vg_node_cond *nc = start_blocked_by(st, r);
+	const vg_node_cond *nc = start_blocked_by(c, st, r, now);
 	const cnode *cn = nc ? node_by_name(c, nc->name) : NULL;
 	if (cn) {
-		if (r->requires == VG_REQUIRES_QUORUM && !lost_side_may_keep_quorum(c->cfg)) {
-			uint64_t at = cn->lost_at + vg_coord_quorum_loss_delay(c);
-			snprintf(buf, len,
-				 "waiting until %s has certainly stopped it (quorum_loss_delay, "
-				 "%llu ms left)",
+		const char *never = never_self_stopped(c, cn);
+		if (stops_itself(c, cn, r) && !never) {
+			uint64_t at = res_stopped_at(c, cn, r);
+			snprintf(buf, len, "waiting until %s's lease has expired (in %llu ms)",
 				 cn->name, (unsigned long long)(at > now ? at - now : 0));
+			return;
+		}
+		if (r->requires == VG_REQUIRES_QUORUM && never &&
+		    !lost_side_may_keep_quorum(c->cfg) && c->cfg->no_quorum == VG_NO_QUORUM_STOP &&
+		    !cn->in_ring && cn->ever_member) {
+			snprintf(buf, len,
+				 "%s is unclean: its vigild was gone when it left: fence it or run "
+				 "`vigil node confirm-down %s`%s%s",
+				 cn->name, cn->name, cn->reason[0] ? "; " : "", cn->reason);
 			return;
 		}
 		if (!vg_fence_configured(c->cfg, cn->name) && !armed_watchdog_s(cn))

@@ -80,6 +80,8 @@ void vg_coord_report(vg_coord *c, const char *node, const vg_node_report *r);
  * ({"name": "state"}). The goodbye counts (the node is offline, not unclean, once gone) only
  * when every entry is "stopped"; otherwise it is ignored and false returned. */
 bool vg_coord_bye(vg_coord *c, const char *node, const json_t *resources);
+/* A message (any: heartbeat, report, summary, ...) from node was delivered at monotonic now. */
+void vg_coord_heard(vg_coord *c, const char *node, uint64_t now);
 /* The owner's fencing of node ended (ok or not, with a reason for status). */
 void vg_coord_fence_done(vg_coord *c, const char *node, bool ok, const char *detail, uint64_t now);
 /* Whether the view may act: this server's replicated state is in step with the others'.
@@ -100,14 +102,23 @@ void vg_coord_in_step(vg_coord *c, const vg_repstate *rs);
  * changing the replicated state meanwhile) does not take an old fencing record for a newer
  * loss it did not see. A new reference. */
 json_t *vg_coord_seen(vg_coord *c, const vg_repstate *rs);
-/* The local Corosync's totem hold (ms; 0: not known). The two sides of a cut see the new
- * membership up to about one hold apart, so a lost node's `requires: quorum` resources count
- * as stopped only after vg_coord_quorum_loss_delay(): cluster.quorum_loss_delay, raised to
- * hold + VG_COORD_SKEW_MARGIN_MS for a Corosync with a longer hold than vigil corosync-conf
- * writes (an operator's own corosync.conf; Corosync's default hold is 85 ms at token 500). */
+/* The local Corosync's totem hold (ms; 0: not known, then Corosync's default for the token
+ * is assumed). The two sides of a cut see the new membership up to about one hold apart.
+ * vg_coord_quorum_loss_delay(): that skew, hold + VG_COORD_SKEW_MARGIN_MS (the margin covers
+ * a busy loop's timer latency), plus cluster.quorum_loss_delay (an extra margin, default 0).
+ * vg_coord_lease_margin(): what is added to a lost node's lease counted from the last message
+ * delivered from it: one heartbeat interval (lease / VG_LEASE_BEATS: the last heartbeat that
+ * renewed its lease may not have reached this side of the cut) and the skew above.
+ * A lost node's `requires: quorum` resource counts as stopped by it once
+ *   max(heard + lease + lease_margin, lost + quorum_loss_delay) + its stop bound
+ *   (stop_bound.h; a node is self_stopped once that holds for all it may run)
+ * has passed, heard and lost on this server's monotonic clock (vg_coord_heard, the membership
+ * change), and only if its vigild was in the group when it left the ring. */
 #define VG_COORD_SKEW_MARGIN_MS 30u
+#define VG_LEASE_BEATS		5u /* heartbeats per lease */
 void vg_coord_set_corosync_hold(vg_coord *c, uint32_t hold_ms);
 uint64_t vg_coord_quorum_loss_delay(const vg_coord *c);
+uint64_t vg_coord_lease_margin(const vg_coord *c);
 
 /* Re-plan and act when this server is the coordinator. now: monotonic ms; wall: ms since the
  * epoch (failure times are wall clock). The replicated state gives admin flags, fencing

@@ -263,44 +263,208 @@ static void test_not_leader_or_not_synced_does_nothing(void **st)
 	fx_free(&f);
 }
 
-/* requires: quorum: the lost node's VIP is recovered only after quorum_loss_delay. */
+/* n1 (running `states`) is last heard from at `heard` and leaves the ring at `lost`; n2 and n3
+ * report again. */
+static void lose_n1_at(fx *f, const char *states, uint64_t heard, uint64_t lost)
+{
+	members(f, all3, 3, true, 5, 0);
+	report(f, "n1", 5, states, 0);
+	vg_coord_heard(f->co, "n1", heard);
+	vg_coord_membership(f->co, all3 + 1, 2, all3 + 1, 2, true, 6, lost, 1000000 + lost);
+	report(f, "n2", 6, "vip=stopped,web=stopped,db=stopped", 0);
+	report(f, "n3", 6, "vip=stopped,web=stopped,db=stopped", 0);
+}
+
+/* requires: quorum: a lost node's VIP is recovered only once its lease has certainly run out
+ * and its halt has certainly ended, counted from the last message delivered from it: lease
+ * (500 ms, the token) + one heartbeat interval (100 ms) + the skew (quorum_loss_delay 100 ms
+ * + hold 20 ms + 30 ms) + the VIP's stop bound (50 ms). The later of that and the moment
+ * it left + the skew. */
 static void test_quorum_resource_waits_for_the_lost_side(void **st)
+{
+	(void)st;
+	struct {
+		uint64_t heard, lost, at;
+	} rows[] = {
+	    {1900, 2000, 1900 + 500 + 100 + 150 + 50}, /* the lease counts */
+	    {900, 2000, 2000 + 150 + 50},	       /* the loss (ring) counts */
+	};
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		fx f;
+		fx_init(&f, NODES3 VIP, "n2");
+		lose_n1_at(&f, "vip=running", rows[i].heard, rows[i].lost);
+		run(&f, rows[i].at - 1);
+		assert_null(strstr(f.rec.log, "start vip"));
+		assert_int_equal(f.rec.rearm_ms, 1);
+		json_t *s = vg_coord_status(f.co, f.rs, rows[i].at - 11, 1000000);
+		json_t *vip = json_array_get(json_object_get(s, "resources"), 0);
+		assert_string_equal(json_string_value(json_object_get(vip, "waiting")),
+				    "waiting until n1's lease has expired (in 11 ms)");
+		json_t *n1 = json_array_get(json_object_get(s, "nodes"), 0);
+		assert_string_equal(json_string_value(json_object_get(n1, "state")), "unclean");
+		json_decref(s);
+		run(&f, rows[i].at);
+		assert_non_null(strstr(f.rec.log, "start vip n2; "));
+		fx_free(&f);
+	}
+}
+
+/* Every message delivered from the node moves the count on; an older one does not. */
+static void test_lease_counts_from_the_last_message(void **st)
 {
 	(void)st;
 	fx f;
 	fx_init(&f, NODES3 VIP, "n2");
-	lose_n1(&f, "vip", N1_CRASHES);
-	run(&f, 1050);
+	members(&f, all3, 3, true, 5, 0);
+	report(&f, "n1", 5, "vip=running", 0);
+	vg_coord_heard(f.co, "n1", 1950);
+	vg_coord_heard(f.co, "n1", 1900); /* delivered out of order in time: ignored */
+	vg_coord_membership(f.co, all3 + 1, 2, all3 + 1, 2, true, 6, 2000, 1002000);
+	report(&f, "n2", 6, "vip=stopped", 0);
+	report(&f, "n3", 6, "vip=stopped", 0);
+	run(&f, 2749); /* 1950 + 500 + 100 + 150 + 50 */
 	assert_null(strstr(f.rec.log, "start vip"));
-	assert_int_equal(f.rec.rearm_ms, 50);
-	json_t *s = vg_coord_status(f.co, f.rs, 1050, 1001050);
-	json_t *vip = json_array_get(json_object_get(s, "resources"), 0);
-	assert_non_null(
-	    strstr(json_string_value(json_object_get(vip, "waiting")), "has certainly stopped it"));
-	json_t *n1 = json_array_get(json_object_get(s, "nodes"), 0);
-	assert_string_equal(json_string_value(json_object_get(n1, "state")), "unclean");
-	json_decref(s);
-	run(&f, 1100);
+	assert_int_equal(f.rec.rearm_ms, 1);
+	run(&f, 2750);
 	assert_non_null(strstr(f.rec.log, "start vip n2; "));
 	fx_free(&f);
 }
 
-/* A Corosync whose token hold is longer than quorum_loss_delay allows for (an operator's own
- * corosync.conf): the wait becomes hold + the margin; a short hold changes nothing. */
+/* Each resource waits for its own stop bound: a VIP is removed at once (50 ms), a `process`
+ * gets halt_grace (250 ms) after SIGTERM, then its group is killed (+50 ms); the node counts as
+ * self-stopped once the largest of what it may run has passed. */
+static void test_each_resource_waits_for_its_own_stop_bound(void **st)
+{
+	(void)st;
+	fx f;
+	fx_init(&f,
+		NODES3 "resources:\n"
+		       "  - {name: vip, type: vip, params: {address: 10.9.0.100/24}}\n"
+		       "  - {name: web, type: process, params: {command: /bin/true}}\n",
+		"n2");
+	lose_n1_at(&f, "vip=running,web=running", 900, 2000);
+	run(&f, 2000 + 150 + 50 - 1);
+	assert_string_equal(f.rec.log, "");
+	assert_int_equal(f.rec.rearm_ms, 1);
+	run(&f, 2000 + 150 + 50);
+	assert_non_null(strstr(f.rec.log, "start vip"));
+	assert_null(strstr(f.rec.log, "start web"));
+	assert_int_equal(f.rec.rearm_ms, 250);
+	json_t *s = vg_coord_status(f.co, f.rs, 2200, 1002200);
+	json_t *n1 = json_array_get(json_object_get(s, "nodes"), 0);
+	assert_false(json_is_true(json_object_get(n1, "self_stopped")));
+	json_decref(s);
+	run(&f, 2000 + 150 + 300 - 1);
+	assert_null(strstr(f.rec.log, "start web"));
+	run(&f, 2000 + 150 + 300);
+	assert_non_null(strstr(f.rec.log, "start web"));
+	fx_free(&f);
+}
+
+/* A `requires: quorum` resource whose stop nothing bounds (an OCF agent) waits for fencing,
+ * unless a watchdog backs the bound: then the node stops feeding when it halts and is reset
+ * a watchdog deadline later. */
+static void test_unbounded_stop_needs_fencing_or_a_watchdog(void **st)
+{
+	(void)st;
+	const char *res = "resources:\n"
+			  "  - {name: db, type: 'ocf:heartbeat:Dummy', requires: quorum}\n";
+	char yaml[2048];
+	snprintf(yaml, sizeof yaml, "%s%s", NODES3, res);
+	fx f;
+	fx_init(&f, yaml, "n2");
+	lose_n1_at(&f, "db=running", 900, 2000);
+	run(&f, 60000);
+	assert_null(strstr(f.rec.log, "start db"));
+	json_t *s = vg_coord_status(f.co, f.rs, 60000, 1060000);
+	json_t *db = json_array_get(json_object_get(s, "resources"), 0);
+	assert_non_null(
+	    strstr(json_string_value(json_object_get(db, "waiting")), "confirm-down n1"));
+	json_decref(s);
+	fx_free(&f);
+	snprintf(yaml, sizeof yaml,
+		 "cluster: {name: t, watchdog: /dev/watchdog, watchdog_timeout: 5s}\n"
+		 "nodes:\n"
+		 "  - {name: n1, address: 10.9.0.1, role: server}\n"
+		 "  - {name: n2, address: 10.9.0.2, role: server}\n"
+		 "  - {name: n3, address: 10.9.0.3, role: server}\n%s",
+		 res);
+	fx_init(&f, yaml, "n2");
+	f.wd_s = 5; /* n1 reported its watchdog armed at 5 s: only that counts */
+	lose_n1_at(&f, "db=running", 900, 2000);
+	/* halt by 2000 + 20 + 30; reset 5 s + one feed interval (1 s) later */
+	run(&f, 8049);
+	assert_null(strstr(f.rec.log, "start db"));
+	run(&f, 8050);
+	assert_non_null(strstr(f.rec.log, "start db n2; "));
+	fx_free(&f);
+}
+
+/* The vigild of n1 dies (its Corosync stays), then its Corosync goes too: nobody stopped its
+ * VIP. It is unclean: nothing of it counts as stopped until it is fenced or confirmed down,
+ * and status says so. */
+static void test_vigild_gone_then_corosync(void **st)
+{
+	(void)st;
+	fx f;
+	fx_init(&f, NODES3 VIP, "n2");
+	lose_n1(&f, "vip", N1_VIGILD_DIES);
+	vg_coord_membership(f.co, all3 + 1, 2, all3 + 1, 2, true, 7, 3000, 1003000);
+	report(&f, "n2", 7, "vip=stopped", 0);
+	report(&f, "n3", 7, "vip=stopped", 0);
+	run(&f, 600000);
+	assert_null(strstr(f.rec.log, "start vip"));
+	json_t *s = vg_coord_status(f.co, f.rs, 600000, 1600000);
+	json_t *vip = json_array_get(json_object_get(s, "resources"), 0);
+	assert_non_null(strstr(json_string_value(json_object_get(vip, "waiting")),
+			       "n1 is unclean: its vigild was gone when it left: fence it or run "
+			       "`vigil node confirm-down n1`"));
+	json_t *n1 = json_array_get(json_object_get(s, "nodes"), 0);
+	assert_string_equal(json_string_value(json_object_get(n1, "state")), "unclean");
+	assert_non_null(strstr(json_string_value(json_object_get(n1, "reason")),
+			       "its vigild was gone when it left"));
+	json_decref(s);
+	apply(&f, "{\"kind\":\"fence_record\",\"node\":\"n1\",\"time_ms\":1600001,\"by\":"
+		  "\"operator\",\"method\":\"confirm-down\"}");
+	run(&f, 600002);
+	assert_non_null(strstr(f.rec.log, "start vip n2; "));
+	fx_free(&f);
+}
+
+/* A node never seen since this server started (n1 is not with the quorate n2 and n3) has
+ * been without quorum since they have it: its VIP counts as stopped a lease (+ margins and
+ * the bound) after quorum. */
+static void test_never_seen_node_counts_from_quorum(void **st)
+{
+	(void)st;
+	fx f;
+	fx_init(&f, NODES3 VIP, "n2");
+	members(&f, all3 + 1, 2, true, 5, 0);
+	report(&f, "n2", 5, "vip=stopped", 0);
+	report(&f, "n3", 5, "vip=stopped", 0);
+	run(&f, 799); /* 0 + 500 + 100 + 150 + 50 */
+	assert_null(strstr(f.rec.log, "start vip"));
+	run(&f, 800);
+	assert_non_null(strstr(f.rec.log, "start vip n2; "));
+	fx_free(&f);
+}
+
+/* The skew added to every wait: the Corosync hold (20 ms when vigil wrote corosync.conf, read
+ * from the running Corosync when known) + 30 ms, plus cluster.quorum_loss_delay. */
 static void test_long_corosync_hold_lengthens_the_wait(void **st)
 {
 	(void)st;
 	fx f;
 	fx_init(&f, NODES3 VIP, "n2");
-	vg_coord_set_corosync_hold(f.co, 20);
-	assert_int_equal(vg_coord_quorum_loss_delay(f.co), 100);
+	assert_int_equal(vg_coord_quorum_loss_delay(f.co), 100 + 20 + VG_COORD_SKEW_MARGIN_MS);
 	vg_coord_set_corosync_hold(f.co, 85);
-	assert_int_equal(vg_coord_quorum_loss_delay(f.co), 85 + VG_COORD_SKEW_MARGIN_MS);
-	lose_n1(&f, "vip", N1_CRASHES);
-	run(&f, 1100); /* quorum_loss_delay (100 ms) has passed, the hold's 115 ms not */
+	assert_int_equal(vg_coord_quorum_loss_delay(f.co), 100 + 85 + VG_COORD_SKEW_MARGIN_MS);
+	assert_int_equal(vg_coord_lease_margin(f.co), 100 + 100 + 85 + VG_COORD_SKEW_MARGIN_MS);
+	lose_n1_at(&f, "vip=running", 900, 2000);
+	run(&f, 2000 + 215 + 49);
 	assert_null(strstr(f.rec.log, "start vip"));
-	assert_int_equal(f.rec.rearm_ms, 15);
-	run(&f, 1115);
+	assert_int_equal(f.rec.rearm_ms, 1);
+	run(&f, 2000 + 215 + 50);
 	assert_non_null(strstr(f.rec.log, "start vip n2; "));
 	fx_free(&f);
 }
@@ -629,6 +793,11 @@ int main(void)
 	    cmocka_unit_test(test_vigild_gone_corosync_up),
 	    cmocka_unit_test(test_watchdog_deadline_counts_as_fenced),
 	    cmocka_unit_test(test_unrunnable_kept_off_and_shown),
+	    cmocka_unit_test(test_lease_counts_from_the_last_message),
+	    cmocka_unit_test(test_each_resource_waits_for_its_own_stop_bound),
+	    cmocka_unit_test(test_unbounded_stop_needs_fencing_or_a_watchdog),
+	    cmocka_unit_test(test_vigild_gone_then_corosync),
+	    cmocka_unit_test(test_never_seen_node_counts_from_quorum),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
