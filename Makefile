@@ -34,7 +34,7 @@ $(FUZZ_BUILD)/build.ninja:
 	CC=clang meson setup $(FUZZ_BUILD) -Dfuzz=true -Db_lundef=false
 
 fuzz: deps $(FUZZ_BUILD)/build.ninja
-	nice ninja -C $(FUZZ_BUILD) fuzz_repmsg fuzz_state fuzz_config
+	nice ninja -C $(FUZZ_BUILD) fuzz_repmsg fuzz_state fuzz_config fuzz_member
 	bash tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
 format:

@@ -2,15 +2,16 @@
  *
  * Messages on the CPG group start with one byte: 'R' a replicated change (repstate.h's JSON,
  * applied by every server in agreed order and saved), 'S' one chunk of a state_sync too large
- * for one message (chunk.h), 'C' cluster traffic that is not state:
+ * for one message (chunk.h), 'C' cluster traffic that is not state, encoded and strictly
+ * decoded by member_msg.h (a message it refuses is dropped with a warning naming the sender):
  *   report  {node's resources and their states, ring, probed, leaving, ack, wd (the
- *            watchdog it armed: {dev, timeout} or null), seen (vg_coord_seen),
+ *            watchdog it armed: {dev, timeout}; absent when none), seen (vg_coord_seen),
  *            unrunnable ({res: why}: what it cannot run, its agent not installed there),
  *            stale (why it runs an old configuration; absent when it runs the committed one)}
  *   action  {node, res, op, id, ring}        the coordinator asks a node to start/stop
  *   summary {ring, epoch, version, history, recent, prev}   sent by every member after a
  *                                            membership change (history.h)
- *   hb      {t}                              every lease/5: the sender's own heartbeat
+ *   heartbeat {t}                            every lease/5: the sender's own heartbeat
  *   restart {res} / cleanup {res} / fence {node}   operator requests, for the coordinator
  *   bye     {res}                            clean shutdown: sent only when every
  *                                            resource is stopped (res says so)
@@ -56,6 +57,7 @@
 #include "file.h"
 #include "lease.h"
 #include "log.h"
+#include "member_msg.h"
 #include "membership.h"
 #include "repstate.h"
 #include "store.h"
@@ -232,24 +234,30 @@ static int send_prefixed(vg_cluster *c, char tag, const char *json, size_t len)
 	return send_tagged(c, tag, json, len, false);
 }
 
-static int send_json(vg_cluster *c, json_t *o, bool view)
+/* A member message (member_msg.h), encoded by its codec; one its decoder would refuse is
+ * not sent. */
+static int send_mm(vg_cluster *c, const vg_member_msg *m, bool view)
 {
-	char *s = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
-	int rc = send_tagged(c, 'C', s, strlen(s), view);
+	size_t len;
+	char *s = vg_mm_encode(m, &len);
+	if (!s) {
+		vg_error("cannot encode a %s message: not sent", vg_mm_kind_name(m->kind));
+		return -1;
+	}
+	int rc = send_tagged(c, 'C', s, len, view);
 	free(s);
 	return rc;
 }
 
-static int send_c(vg_cluster *c, json_t *o)
+static int send_c(vg_cluster *c, const vg_member_msg *m)
 {
-	return send_json(c, o, false);
+	return send_mm(c, m, false);
 }
 
 /* A 'C' message that counts only in the current view (dropped if queued past it). */
-static int send_cv(vg_cluster *c, json_t *o)
+static int send_cv(vg_cluster *c, const vg_member_msg *m)
 {
-	return send_json(c, o, true);
+	return send_mm(c, m, true);
 }
 
 /* Send a replicated change; waiter (or -1) is answered when it comes back. */
@@ -691,39 +699,33 @@ static void sums_clear(vg_cluster *c)
 }
 
 /* The summary this node sends after a membership change (prev: its previous view's size). */
-static json_t *summary_json(const vg_cluster *c, size_t prev)
+static void send_summary(vg_cluster *c, size_t prev)
 {
-	char hex[VG_HID_HEX];
-	vg_hid_hex(&c->rs->hist.id, hex);
-	return json_pack("{s:s, s:I, s:I, s:I, s:s, s:o, s:I}", "kind", "summary", "ring",
-			 (json_int_t)c->ring, "epoch", (json_int_t)c->rs->epoch, "version",
-			 (json_int_t)c->rs->version, "history", hex, "recent",
-			 vg_history_ring_json(c->rs->hist.ring, c->rs->hist.n), "prev",
-			 (json_int_t)prev);
+	vg_member_msg m = {.kind = VG_MM_SUMMARY,
+			   .ring = c->ring,
+			   .epoch = c->rs->epoch,
+			   .version = c->rs->version,
+			   .history = c->rs->hist.id,
+			   .recent = vg_history_ring_json(c->rs->hist.ring, c->rs->hist.n),
+			   .prev = prev};
+	send_cv(c, &m);
+	json_decref(m.recent);
 }
 
-/* A delivered summary into *out; a summary without a history (an older vigild) has the zero
- * id and no ring, and is compared by counts as before. -1 when malformed (out->ring may
- * then still need freeing). */
-static int summary_parse(json_t *o, uint32_t from, summary *out)
+/* A delivered summary (decoded, so well-formed) into *out; a summary without a history has
+ * the zero id and no ring, and is compared by counts. -1 when its ring cannot be read
+ * (out->ring may then still need freeing). */
+static int summary_parse(const vg_member_msg *m, uint32_t from, summary *out)
 {
-	json_t *e = json_object_get(o, "epoch"), *v = json_object_get(o, "version"),
-	       *h = json_object_get(o, "history"), *r = json_object_get(o, "recent"),
-	       *p = json_object_get(o, "prev");
 	*out = (summary){0};
 	out->s.nodeid = from;
-	if (!json_is_integer(e) || !json_is_integer(v) || json_integer_value(e) < 0 ||
-	    json_integer_value(v) < 0)
-		return -1;
-	out->s.epoch = (uint64_t)json_integer_value(e);
-	out->s.version = (uint64_t)json_integer_value(v);
-	if (h && vg_hid_parse(json_string_value(h), &out->s.id) < 0)
-		return -1;
-	if (json_is_integer(p) && json_integer_value(p) >= 0 && json_integer_value(p) <= 65535)
-		out->s.prev_members = (uint32_t)json_integer_value(p);
-	if (r) {
+	out->s.epoch = m->epoch;
+	out->s.version = m->version;
+	out->s.id = m->history;
+	out->s.prev_members = (uint32_t)m->prev; /* at most VG_MM_PREV_MAX */
+	if (m->recent) {
 		out->ring = calloc(VG_HIST_RING, sizeof *out->ring);
-		int n = out->ring ? vg_history_ring_parse(r, out->ring, NULL, 0) : -1;
+		int n = out->ring ? vg_history_ring_parse(m->recent, out->ring, NULL, 0) : -1;
 		if (n < 0) {
 			free(out->ring);
 			out->ring = NULL;
@@ -785,7 +787,7 @@ static bool judge_histories(vg_cluster *c, size_t src, bool *me_behind, lost_rep
 	return behind_any;
 }
 
-static void on_summary(vg_cluster *c, uint32_t from, json_t *o)
+static void on_summary(vg_cluster *c, uint32_t from, const vg_member_msg *o)
 {
 	if (c->sync_point)
 		return; /* the first summary of each member since the change counts */
@@ -846,24 +848,37 @@ static void send_report(vg_cluster *c)
 {
 	if (!c->in_ring || !c->connected)
 		return;
-	json_t *wd = c->wd ? json_pack("{s:s, s:I}", "dev", vg_watchdog_path(c->wd), "timeout",
-				       (json_int_t)vg_watchdog_timeout_s(c->wd))
-			   : json_null();
-	json_t *o =
-	    json_pack("{s:s, s:I, s:b, s:b, s:I, s:o, s:o, s:o, s:o, s:s?}", "kind", "report",
-		      "ring", (json_int_t)c->ring, "probed", vg_supervisor_probed(c->sv), "leaving",
-		      c->leaving, "ack", (json_int_t)c->ack, "res", vg_supervisor_report(c->sv),
-		      "wd", wd, "seen", vg_coord_seen(c->co, c->rs), "unrunnable",
-		      vg_supervisor_unrunnable(c->sv), "stale", c->stale_config);
-	char *s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+	vg_member_msg m = {.kind = VG_MM_REPORT,
+			   .ring = c->ring,
+			   .probed = vg_supervisor_probed(c->sv),
+			   .leaving = c->leaving,
+			   .ack = c->ack,
+			   .resources = vg_supervisor_report(c->sv),
+			   .seen = vg_coord_seen(c->co, c->rs),
+			   .unrunnable = vg_supervisor_unrunnable(c->sv),
+			   .stale = c->stale_config};
+	/* the watchdog it armed; a timeout the others would not count is not reported */
+	uint32_t wt = c->wd ? vg_watchdog_timeout_s(c->wd) : 0;
+	if (wt > 0 && wt <= VG_MM_WD_MAX_S) {
+		m.wd.dev = (char *)vg_watchdog_path(c->wd);
+		m.wd.timeout_s = wt;
+	}
+	size_t len;
+	char *s = vg_mm_encode(&m, &len);
+	json_decref(m.resources);
+	json_decref(m.seen);
+	json_decref(m.unrunnable);
+	if (!s) {
+		vg_error("cannot encode this node's report: not sent");
+		return;
+	}
 	if (c->last_report && !strcmp(s, c->last_report)) {
 		free(s);
-		json_decref(o);
 		return;
 	}
 	free(c->last_report);
 	c->last_report = s;
-	send_cv(c, o);
+	send_tagged(c, 'C', s, len, true);
 }
 
 static void on_report_timer(uv_timer_t *t)
@@ -877,30 +892,21 @@ static void schedule_report(vg_cluster *c)
 		uv_timer_start(&c->report_timer, on_report_timer, 0, 0);
 }
 
-static void on_report(vg_cluster *c, const char *from, json_t *o)
+static void on_report(vg_cluster *c, const char *from, const vg_member_msg *o)
 {
+	/* decoded: the watchdog, when given, has a timeout 1..VG_MM_WD_MAX_S */
 	vg_node_report r = {
-	    .ring = (uint64_t)json_integer_value(json_object_get(o, "ring")),
-	    .probed = json_is_true(json_object_get(o, "probed")),
-	    .leaving = json_is_true(json_object_get(o, "leaving")),
-	    .ack = (uint64_t)json_integer_value(json_object_get(o, "ack")),
-	    .resources = json_object_get(o, "res"),
-	    .seen = json_object_get(o, "seen"),
-	    .unrunnable = json_object_get(o, "unrunnable"),
-	    .stale_config = json_string_value(json_object_get(o, "stale")),
+	    .ring = o->ring,
+	    .probed = o->probed,
+	    .leaving = o->leaving,
+	    .ack = o->ack,
+	    .resources = o->resources,
+	    .watchdog = o->wd.dev,
+	    .watchdog_s = o->wd.dev ? (uint32_t)o->wd.timeout_s : 0,
+	    .seen = o->seen,
+	    .unrunnable = o->unrunnable,
+	    .stale_config = o->stale,
 	};
-	if (!json_is_object(r.resources))
-		return;
-	/* the watchdog it armed; anything else than {dev, timeout 1..3600} counts as none */
-	json_t *wd = json_object_get(o, "wd");
-	json_t *wt = json_object_get(wd, "timeout");
-	if (json_is_object(wd) && json_is_string(json_object_get(wd, "dev")) &&
-	    json_is_integer(wt) && json_integer_value(wt) > 0 && json_integer_value(wt) <= 3600) {
-		r.watchdog = json_string_value(json_object_get(wd, "dev"));
-		r.watchdog_s = (uint32_t)json_integer_value(wt);
-	}
-	if (!json_is_object(r.seen))
-		r.seen = NULL;
 	if (!vg_view_accepts_report(c->ring, r.ring)) {
 		vg_debug("dropped a report of ring %llu from %s (this view: ring %llu)",
 			 (unsigned long long)r.ring, from, (unsigned long long)c->ring);
@@ -910,14 +916,11 @@ static void on_report(vg_cluster *c, const char *from, json_t *o)
 	schedule_run(c, 0);
 }
 
-static void on_action(vg_cluster *c, const char *from, json_t *o)
+static void on_action(vg_cluster *c, const char *from, const vg_member_msg *o)
 {
-	const char *node = json_string_value(json_object_get(o, "node"));
-	const char *res = json_string_value(json_object_get(o, "res"));
-	const char *op = json_string_value(json_object_get(o, "op"));
-	uint64_t id = (uint64_t)json_integer_value(json_object_get(o, "id"));
-	uint64_t ring = (uint64_t)json_integer_value(json_object_get(o, "ring"));
-	if (!node || !res || !op || strcmp(node, c->node))
+	const char *res = o->resource, *op = vg_op_name(o->op);
+	uint64_t id = o->id, ring = o->ring;
+	if (strcmp(o->node, c->node))
 		return;
 	if (!vg_view_accepts_action(c->ring, vg_coord_leader(c->co), ring, from)) {
 		vg_warn("ignored %s %s from %s (ring %llu): not the coordinator of this view "
@@ -927,8 +930,7 @@ static void on_action(vg_cluster *c, const char *from, json_t *o)
 	}
 	if (id > c->ack)
 		c->ack = id;
-	vg_op_kind k;
-	if (c->leaving || vg_op_from_name(op, &k) != 0 || vg_supervisor_request(c->sv, res, k) != 0)
+	if (c->leaving || vg_supervisor_request(c->sv, res, o->op) != 0)
 		vg_warn("coordinator asked to %s %s here: not done", op, res);
 	free(c->last_report); /* acknowledge even if nothing else changed */
 	c->last_report = NULL;
@@ -1002,9 +1004,13 @@ static void io_send_action(void *arg, const char *node, const char *resource, vg
 			   uint64_t id)
 {
 	vg_cluster *c = arg;
-	send_cv(c, json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "kind", "action", "node", node,
-			     "res", resource, "op", vg_op_name(op), "id", (json_int_t)id, "ring",
-			     (json_int_t)c->ring));
+	vg_member_msg m = {.kind = VG_MM_ACTION,
+			   .ring = c->ring,
+			   .node = (char *)node,
+			   .resource = (char *)resource,
+			   .op = op,
+			   .id = id};
+	send_cv(c, &m);
 }
 
 static void on_run_timer(uv_timer_t *t);
@@ -1110,7 +1116,7 @@ static void on_m_change(void *arg, const uint32_t *members, size_t n, bool quora
 	held_clear(c);
 	vg_coord_set_synced(c->co, false);
 	coord_membership(c);
-	send_cv(c, summary_json(c, n_before));
+	send_summary(c, n_before);
 	free(c->last_report);
 	c->last_report = NULL;
 	schedule_report(c);
@@ -1169,49 +1175,56 @@ static void on_m_message(void *arg, uint32_t from, const void *data, size_t len)
 		free(copy);
 		return;
 	}
-	json_error_t jerr;
-	json_t *o = json_loadb(p + 1, len - 1, 0, &jerr);
-	const char *kind = json_string_value(json_object_get(o, "kind"));
 	const char *fname = node_name(c, from);
 	if (fname) /* any message delivered from it: the quorate side counts its lease from here */
 		vg_coord_heard(c->co, fname, mono_ms());
-	if (!o || !kind || !fname) {
-		vg_warn("dropped a malformed message from node id %u", from);
-		json_decref(o);
+	char err[256] = "";
+	vg_member_msg *o = fname ? vg_mm_decode(p + 1, len - 1, err, sizeof err) : NULL;
+	if (!o) {
+		/* one line per sender and defect: the log limits the repeats */
+		vg_warn("dropped a message from %s (node id %u): %s", fname ? fname : "?", from,
+			fname ? err : "not a node of the configuration");
 		return;
 	}
-	if (!strcmp(kind, "hb")) {
+	switch (o->kind) {
+	case VG_MM_HEARTBEAT:
 		if (from == my_id(c) && from) {
-			vg_lease_delivered(&c->lease,
-					   (uint64_t)json_integer_value(json_object_get(o, "t")),
+			vg_lease_delivered(&c->lease, o->t,
 					   c->connected && c->quorate && c->ring_majority);
 			lease_update(c);
 		}
-		json_decref(o);
+		vg_mm_free(o);
 		return; /* nothing else to do: no run */
-	} else if (!strcmp(kind, "report")) {
+	case VG_MM_REPORT:
 		on_report(c, fname, o);
-	} else if (!strcmp(kind, "action")) {
+		break;
+	case VG_MM_ACTION:
 		on_action(c, fname, o);
-	} else if (!strcmp(kind, "summary")) {
+		break;
+	case VG_MM_SUMMARY:
 		on_summary(c, from, o);
-	} else if (!strcmp(kind, "bye")) {
-		vg_coord_bye(c->co, fname, json_object_get(o, "res"));
-	} else if (vg_coord_is_leader(c->co) && !strcmp(kind, "fence")) {
-		const char *t = json_string_value(json_object_get(o, "node"));
-		if (t && vg_config_node(c->cfg, t))
-			io_fence(c, t);
-	} else if (!strcmp(kind, "cleanup")) {
-		const char *res = json_string_value(json_object_get(o, "res"));
-		const vg_resource *rr = res ? vg_config_resource(c->cfg, res) : NULL;
-		if (res)
-			vg_supervisor_cleanup(c->sv, res);
+		break;
+	case VG_MM_BYE:
+		vg_coord_bye(c->co, fname, o->resources);
+		break;
+	case VG_MM_FENCE:
+		if (vg_coord_is_leader(c->co) && vg_config_node(c->cfg, o->node))
+			io_fence(c, o->node);
+		break;
+	case VG_MM_CLEANUP: {
+		const char *res = o->resource;
+		const vg_resource *rr = vg_config_resource(c->cfg, res);
+		vg_supervisor_cleanup(c->sv, res);
 		/* loaded without its agent: look again (installed since? the switch probes it) */
 		if (rr && rr->unrunnable)
 			use_committed_yaml(c, c->rs->config_yaml);
-	} else if (vg_coord_is_leader(c->co) && !strcmp(kind, "restart")) {
-		const char *res = json_string_value(json_object_get(o, "res"));
-		json_t *st = res ? vg_coord_status(c->co, c->rs, mono_ms(), wall_ms()) : NULL;
+		break;
+	}
+	case VG_MM_RESTART: {
+		if (!vg_coord_is_leader(c->co))
+			break;
+		const char *res = o->resource;
+		json_t *st = vg_coord_status(c->co, c->rs, mono_ms(), wall_ms());
 		size_t i;
 		json_t *v;
 		json_array_foreach(json_object_get(st, "resources"), i, v)
@@ -1225,8 +1238,10 @@ static void on_m_message(void *arg, uint32_t from, const void *data, size_t len)
 					   VG_OP_STOP, 0);
 		}
 		json_decref(st);
+		break;
 	}
-	json_decref(o);
+	}
+	vg_mm_free(o);
 	schedule_run(c, 0);
 }
 
@@ -1328,7 +1343,7 @@ static void on_hb_timer(uv_timer_t *t)
 	vg_cluster *c = t->data;
 	uv_timer_set_repeat(t, heartbeat_ms(c)); /* the lease may have changed */
 	if (c->connected && c->in_ring)
-		send_cv(c, json_pack("{s:s, s:I}", "kind", "hb", "t", (json_int_t)mono_ms()));
+		send_cv(c, &(vg_member_msg){.kind = VG_MM_HEARTBEAT, .t = mono_ms()});
 }
 
 static void on_lease_timer(uv_timer_t *t)
@@ -1441,7 +1456,7 @@ static void sv_stop_failed(void *arg, const char *resource, const char *what, bo
 	if (!fence || !c->connected)
 		return;
 	vg_warn("%s: cannot be stopped here (%s): asking to be fenced", resource, what);
-	send_c(c, json_pack("{s:s, s:s}", "kind", "fence", "node", c->node));
+	send_c(c, &(vg_member_msg){.kind = VG_MM_FENCE, .node = c->node});
 }
 
 /* ---- lifecycle --------------------------------------------------------------------- */
@@ -1581,7 +1596,8 @@ static void on_all_down(void *arg)
 		json_t *v;
 		json_object_foreach(res, k, v) json_object_set_new(bye, k, json_string("stopped"));
 		json_decref(res);
-		send_c(c, json_pack("{s:s, s:o}", "kind", "bye", "res", bye));
+		send_c(c, &(vg_member_msg){.kind = VG_MM_BYE, .resources = bye});
+		json_decref(bye);
 	} else {
 		json_decref(res);
 	}
@@ -1857,7 +1873,7 @@ static void cmd_node(vg_cluster *c, const char *cmd, json_t *args, vg_control_re
 			return;
 		}
 		waiter_add(c, r, PEND_FENCE, node);
-		send_c(c, json_pack("{s:s, s:s}", "kind", "fence", "node", node));
+		send_c(c, &(vg_member_msg){.kind = VG_MM_FENCE, .node = (char *)node});
 		return;
 	}
 	cmd_change(c, &m, r);
@@ -1929,14 +1945,16 @@ void vg_cluster_handle(vg_cluster *c, const char *cmd, json_t *args, vg_control_
 			vg_repmsg m = {.kind = VG_REPMSG_FAILCOUNT_CLEAR, .resource = (char *)name};
 			if (!may_change(c, r))
 				return;
-			send_c(c, json_pack("{s:s, s:s}", "kind", "cleanup", "res", name));
+			send_c(c,
+			       &(vg_member_msg){.kind = VG_MM_CLEANUP, .resource = (char *)name});
 			cmd_change(c, &m, r);
 			return;
 		}
 		if (!strcmp(cmd, "resource.restart")) {
 			if (!may_change(c, r))
 				return;
-			send_c(c, json_pack("{s:s, s:s}", "kind", "restart", "res", name));
+			send_c(c,
+			       &(vg_member_msg){.kind = VG_MM_RESTART, .resource = (char *)name});
 			return;
 		}
 	}

@@ -7,6 +7,7 @@
 #include "member_msg.h"
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,7 +27,21 @@ static const char *const states[] = {"running",	   "stopped",	"starting", "stopp
 				     "failed",	   "unmanaged", "unknown",  "promoted",
 				     "unpromoted", "blocked",	NULL};
 
-typedef enum { F_U64, F_BOOL, F_NAME, F_OP, F_STATES, F_HID, F_RING } ftype;
+/* F_STATES, F_VERSIONS, F_TEXTS: objects {"name": value} of resource states, versions and
+ * reasons; F_TEXT a reason; F_WD the watchdog {"dev": path, "timeout": seconds}. */
+typedef enum {
+	F_U64,
+	F_BOOL,
+	F_NAME,
+	F_TEXT,
+	F_OP,
+	F_STATES,
+	F_VERSIONS,
+	F_TEXTS,
+	F_WD,
+	F_HID,
+	F_RING
+} ftype;
 
 typedef struct {
 	const char *key;
@@ -34,34 +49,40 @@ typedef struct {
 	size_t off;
 	unsigned kinds;	   /* kinds that have it */
 	unsigned required; /* kinds that must give it */
+	uint64_t max;	   /* F_U64: the largest value (0: VG_JS_INT_MAX) */
 } field;
 
-#define RING_KINDS                                                                                 \
-	(BIT(VG_MM_REPORT) | BIT(VG_MM_ACTION) | BIT(VG_MM_SUMMARY) | BIT(VG_MM_HEARTBEAT))
-#define RES_KINDS  (BIT(VG_MM_ACTION) | BIT(VG_MM_CLEANUP) | BIT(VG_MM_RESTART))
-#define NODE_KINDS (BIT(VG_MM_ACTION) | BIT(VG_MM_FENCE))
+#define RING_KINDS	 (BIT(VG_MM_REPORT) | BIT(VG_MM_ACTION) | BIT(VG_MM_SUMMARY))
+#define RES_KINDS	 (BIT(VG_MM_ACTION) | BIT(VG_MM_CLEANUP) | BIT(VG_MM_RESTART))
+#define RES_STATES_KINDS (BIT(VG_MM_REPORT) | BIT(VG_MM_BYE))
+#define NODE_KINDS	 (BIT(VG_MM_ACTION) | BIT(VG_MM_FENCE))
 #define F(key, type, member, kinds, required)                                                      \
 	{                                                                                          \
-		key, type, offsetof(vg_member_msg, member), kinds, required                        \
+		key, type, offsetof(vg_member_msg, member), kinds, required, 0                     \
 	}
+#define REP BIT(VG_MM_REPORT)
+#define SUM BIT(VG_MM_SUMMARY)
 
 static const field fields[] = {
     F("ring", F_U64, ring, RING_KINDS, RING_KINDS),
-    F("probed", F_BOOL, probed, BIT(VG_MM_REPORT), BIT(VG_MM_REPORT)),
-    F("leaving", F_BOOL, leaving, BIT(VG_MM_REPORT), BIT(VG_MM_REPORT)),
-    F("ack", F_U64, ack, BIT(VG_MM_REPORT), BIT(VG_MM_REPORT)),
-    F("res", F_STATES, resources, BIT(VG_MM_REPORT), BIT(VG_MM_REPORT)),
+    F("probed", F_BOOL, probed, REP, REP),
+    F("leaving", F_BOOL, leaving, REP, REP),
+    F("ack", F_U64, ack, REP, REP),
+    F("res", F_STATES, resources, RES_STATES_KINDS, RES_STATES_KINDS),
+    F("wd", F_WD, wd, REP, 0),
+    F("seen", F_VERSIONS, seen, REP, 0),
+    F("unrunnable", F_TEXTS, unrunnable, REP, 0),
+    F("stale", F_TEXT, stale, REP, 0),
     F("node", F_NAME, node, NODE_KINDS, NODE_KINDS),
     F("res", F_NAME, resource, RES_KINDS, RES_KINDS),
     F("op", F_OP, op, BIT(VG_MM_ACTION), BIT(VG_MM_ACTION)),
     F("id", F_U64, id, BIT(VG_MM_ACTION), BIT(VG_MM_ACTION)),
-    F("coordinator", F_NAME, coordinator, BIT(VG_MM_ACTION), 0),
-    F("epoch", F_U64, epoch, BIT(VG_MM_SUMMARY), BIT(VG_MM_SUMMARY)),
-    F("version", F_U64, version, BIT(VG_MM_SUMMARY), BIT(VG_MM_SUMMARY)),
-    F("history", F_HID, history, BIT(VG_MM_SUMMARY), 0),
-    F("recent", F_RING, recent, BIT(VG_MM_SUMMARY), 0),
-    F("prev", F_U64, prev, BIT(VG_MM_SUMMARY), 0),
-    F("seq", F_U64, seq, BIT(VG_MM_HEARTBEAT), BIT(VG_MM_HEARTBEAT)),
+    F("epoch", F_U64, epoch, SUM, SUM),
+    F("version", F_U64, version, SUM, SUM),
+    F("history", F_HID, history, SUM, 0),
+    F("recent", F_RING, recent, SUM, 0),
+    {"prev", F_U64, offsetof(vg_member_msg, prev), SUM, 0, VG_MM_PREV_MAX},
+    F("t", F_U64, t, BIT(VG_MM_HEARTBEAT), BIT(VG_MM_HEARTBEAT)),
 };
 #define N_FIELDS (sizeof fields / sizeof fields[0])
 
@@ -84,40 +105,90 @@ void vg_mm_free(vg_member_msg *m)
 		return;
 	json_decref(m->resources);
 	json_decref(m->recent);
+	json_decref(m->seen);
+	json_decref(m->unrunnable);
+	free(m->wd.dev);
+	free(m->stale);
 	free(m->node);
 	free(m->resource);
-	free(m->coordinator);
 	free(m);
 }
 
 /* ---- decoding ------------------------------------------------------------------ */
 
-static int read_states(const json_t *o, const char *key, json_t **out, const char *what, char *err,
-		       size_t errlen)
+/* An object {"name": value}, each name 1..VG_MM_NAME_MAX bytes, each value of type t. */
+static int read_map(const json_t *o, const char *key, ftype t, json_t **out, const char *what,
+		    char *err, size_t errlen)
 {
 	json_t *v = json_object_get(o, key);
 	if (!json_is_object(v)) {
-		vg_seterr(err, errlen, "%s: field \"%s\" must be an object of resource states",
-			  what, key);
+		vg_seterr(err, errlen, "%s: field \"%s\" must be an object of %s", what, key,
+			  t == F_STATES	    ? "resource states"
+			  : t == F_VERSIONS ? "versions"
+					    : "reasons");
 		return -1;
 	}
+	char in[64];
+	snprintf(in, sizeof in, "%s: %s", what, key);
 	const char *name;
-	json_t *st;
-	json_object_foreach(v, name, st)
+	json_t *val;
+	json_object_foreach(v, name, val)
 	{
 		size_t l = strlen(name);
+		const char *s;
+		uint64_t n;
 		if (l == 0 || l > VG_MM_NAME_MAX) {
-			vg_seterr(err, errlen, "%s: %s: a resource name must be 1..%d bytes", what,
-				  key, VG_MM_NAME_MAX);
+			vg_seterr(err, errlen, "%s: %s: a name must be 1..%d bytes", what, key,
+				  VG_MM_NAME_MAX);
 			return -1;
 		}
-		if (!json_is_string(st) || !vg_mm_state_valid(json_string_value(st))) {
+		if (t == F_STATES &&
+		    (!json_is_string(val) || !vg_mm_state_valid(json_string_value(val)))) {
 			vg_seterr(err, errlen, "%s: %s.%s: not a resource state", what, key, name);
 			return -1;
 		}
+		if (t == F_VERSIONS && vg_js_u64(v, name, VG_JS_INT_MAX, &n, in, err, errlen) < 0)
+			return -1;
+		if (t == F_TEXTS &&
+		    vg_js_str(v, name, true, VG_MM_TEXT_MAX, true, &s, in, err, errlen) < 0)
+			return -1;
 	}
 	*out = json_incref(v);
 	return 0;
+}
+
+static int read_str(const json_t *o, const char *key, size_t max, bool multiline, char **out,
+		    const char *what, char *err, size_t errlen)
+{
+	const char *s;
+	if (vg_js_str(o, key, true, max, multiline, &s, what, err, errlen) < 0)
+		return -1;
+	if (!(*out = strdup(s)))
+		abort();
+	return 0;
+}
+
+/* {"dev": "/dev/watchdog0", "timeout": 1..VG_MM_WD_MAX_S} */
+static int read_wd(const json_t *o, const char *key, vg_member_msg *m, const char *what, char *err,
+		   size_t errlen)
+{
+	json_t *v = json_object_get(o, key);
+	char in[64];
+	snprintf(in, sizeof in, "%s: %s", what, key);
+	static const char *const keys[] = {"dev", "timeout", NULL};
+	if (!json_is_object(v)) {
+		vg_seterr(err, errlen, "%s: field \"%s\" must be an object {dev, timeout}", what,
+			  key);
+		return -1;
+	}
+	if (!vg_js_keys_allowed(v, keys, in, err, errlen) ||
+	    vg_js_u64(v, "timeout", VG_MM_WD_MAX_S, &m->wd.timeout_s, in, err, errlen) < 0)
+		return -1;
+	if (m->wd.timeout_s == 0) {
+		vg_seterr(err, errlen, "%s: field \"timeout\" must be 1..%d", in, VG_MM_WD_MAX_S);
+		return -1;
+	}
+	return read_str(v, "dev", VG_MM_NAME_MAX, false, &m->wd.dev, in, err, errlen);
 }
 
 static int read_field(const json_t *o, const field *f, vg_member_msg *m, const char *what,
@@ -127,16 +198,18 @@ static int read_field(const json_t *o, const field *f, vg_member_msg *m, const c
 	const char *s;
 	switch (f->type) {
 	case F_U64:
-		return vg_js_u64(o, f->key, VG_JS_INT_MAX, (uint64_t *)(void *)p, what, err,
-				 errlen);
+		return vg_js_u64(o, f->key, f->max ? f->max : VG_JS_INT_MAX, (uint64_t *)(void *)p,
+				 what, err, errlen);
 	case F_BOOL:
 		return vg_js_bool(o, f->key, (bool *)(void *)p, what, err, errlen);
 	case F_NAME:
-		if (vg_js_str(o, f->key, true, VG_MM_NAME_MAX, false, &s, what, err, errlen) < 0)
-			return -1;
-		if (!(*(char **)(void *)p = strdup(s)))
-			abort();
-		return 0;
+		return read_str(o, f->key, VG_MM_NAME_MAX, false, (char **)(void *)p, what, err,
+				errlen);
+	case F_TEXT:
+		return read_str(o, f->key, VG_MM_TEXT_MAX, true, (char **)(void *)p, what, err,
+				errlen);
+	case F_WD:
+		return read_wd(o, f->key, m, what, err, errlen);
 	case F_OP:
 		if (vg_js_str(o, f->key, true, VG_MM_NAME_MAX, false, &s, what, err, errlen) < 0)
 			return -1;
@@ -147,7 +220,9 @@ static int read_field(const json_t *o, const field *f, vg_member_msg *m, const c
 		}
 		return 0;
 	case F_STATES:
-		return read_states(o, f->key, (json_t **)(void *)p, what, err, errlen);
+	case F_VERSIONS:
+	case F_TEXTS:
+		return read_map(o, f->key, f->type, (json_t **)(void *)p, what, err, errlen);
 	case F_HID:
 		if (vg_js_str(o, f->key, true, 2 * VG_HID_LEN, false, &s, what, err, errlen) < 0)
 			return -1;
@@ -229,6 +304,8 @@ fail:
 
 /* ---- encoding ------------------------------------------------------------------ */
 
+/* The field's JSON value, NULL when it cannot be written; the values themselves are
+ * checked by decoding the whole encoding again (vg_mm_encode). */
 static json_t *write_field(const field *f, const vg_member_msg *m)
 {
 	const char *p = (const char *)m + f->off;
@@ -239,55 +316,50 @@ static json_t *write_field(const field *f, const vg_member_msg *m)
 	}
 	case F_BOOL:
 		return json_boolean(*(const bool *)(const void *)p);
-	case F_NAME: {
+	case F_NAME:
+	case F_TEXT: {
 		const char *s = *(char *const *)(const void *)p;
-		return s && *s && strlen(s) <= VG_MM_NAME_MAX ? json_string(s) : NULL;
+		return s ? json_string(s) : NULL;
 	}
-	case F_OP:
-		return json_string(vg_op_name(*(const vg_op_kind *)(const void *)p));
-	case F_STATES: {
+	case F_OP: {
+		const char *s = vg_op_name(*(const vg_op_kind *)(const void *)p);
+		return s ? json_string(s) : NULL;
+	}
+	case F_STATES:
+	case F_VERSIONS:
+	case F_TEXTS:
+	case F_RING: {
 		json_t *v = *(json_t *const *)(const void *)p;
-		if (!json_is_object(v))
-			return NULL;
-		const char *name;
-		json_t *st;
-		json_object_foreach(v, name, st)
-		{
-			size_t l = strlen(name);
-			if (!l || l > VG_MM_NAME_MAX || !json_is_string(st) ||
-			    !vg_mm_state_valid(json_string_value(st)))
-				return NULL;
-		}
-		return json_deep_copy(v);
+		return v ? json_deep_copy(v) : NULL;
 	}
+	case F_WD:
+		if (!m->wd.dev || m->wd.timeout_s > VG_JS_INT_MAX)
+			return NULL;
+		return json_pack("{s:s, s:I}", "dev", m->wd.dev, "timeout",
+				 (json_int_t)m->wd.timeout_s);
 	case F_HID: {
 		char hex[VG_HID_HEX];
 		vg_hid_hex((const vg_hid *)(const void *)p, hex);
 		return json_string(hex);
 	}
-	case F_RING: {
-		json_t *v = *(json_t *const *)(const void *)p;
-		vg_hist_entry *ring = malloc(VG_HIST_RING * sizeof *ring);
-		if (!ring)
-			abort();
-		int n = vg_history_ring_parse(v, ring, NULL, 0);
-		free(ring);
-		return n < 0 ? NULL : json_deep_copy(v);
-	}
 	}
 	return NULL;
 }
 
-/* An optional field is written when given: a name or ring that is there, a number or
- * history id that is not zero. */
 static bool given(const field *f, const vg_member_msg *m)
 {
 	const char *p = (const char *)m + f->off;
 	switch (f->type) {
 	case F_NAME:
+	case F_TEXT:
 		return *(char *const *)(const void *)p;
+	case F_STATES:
+	case F_VERSIONS:
+	case F_TEXTS:
 	case F_RING:
 		return *(json_t *const *)(const void *)p;
+	case F_WD:
+		return m->wd.dev;
 	case F_U64:
 		return *(const uint64_t *)(const void *)p != 0;
 	case F_HID:
@@ -320,7 +392,17 @@ char *vg_mm_encode(const vg_member_msg *m, size_t *len)
 	}
 	char *s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(o);
-	if (s && len)
-		*len = strlen(s);
+	if (!s)
+		return NULL;
+	/* what its own decoder refuses is not sent */
+	size_t l = strlen(s);
+	vg_member_msg *back = vg_mm_decode(s, l, NULL, 0);
+	if (!back) {
+		free(s);
+		return NULL;
+	}
+	vg_mm_free(back);
+	if (len)
+		*len = l;
 	return s;
 }

@@ -4,10 +4,11 @@
  *
  * Owns: the typed form of each message and its strict codec: a report of what a node runs,
  * an action the coordinator asks of a node, a state summary after a membership change, a
- * goodbye, a heartbeat, and the operator's fence, cleanup and restart requests. Decoding
+ * goodbye, a heartbeat (the lease's), and the operator's fence, cleanup and restart requests,
+ * exactly as cluster.c sends them (tests/unit/cluster_fixture.c builds them too). Decoding
  * refuses unknown kinds, unknown or missing fields, wrong types, out-of-range numbers, bad
  * names and unknown resource states, naming what and where. Must not: act on a message or
- * judge whether it is current (the cluster does, with the ring and coordinator it carries).
+ * judge whether it is current (the cluster does, with the ring it carries and who sent it).
  */
 #ifndef VIGIL_MEMBER_MSG_H
 #define VIGIL_MEMBER_MSG_H
@@ -25,13 +26,16 @@
 
 #define VG_MM_MAX      (1024u * 1024) /* largest encoded member message accepted */
 #define VG_MM_NAME_MAX 255
+#define VG_MM_TEXT_MAX 4096  /* a reason (stale, unrunnable): 1..this bytes, may be multiline */
+#define VG_MM_PREV_MAX 65535 /* summary.prev: a count of members */
+#define VG_MM_WD_MAX_S 3600  /* report.wd.timeout: 1..this seconds */
 
 typedef enum {
-	VG_MM_REPORT,	 /* ring, probed, leaving, ack, res */
-	VG_MM_ACTION,	 /* ring, node, res, op, id; coordinator optional */
+	VG_MM_REPORT,	 /* ring, probed, leaving, ack, res; wd, seen, unrunnable, stale optional */
+	VG_MM_ACTION,	 /* ring, node, res, op, id */
 	VG_MM_SUMMARY,	 /* ring, epoch, version; history, recent, prev optional */
-	VG_MM_BYE,	 /* nothing */
-	VG_MM_HEARTBEAT, /* ring, seq */
+	VG_MM_BYE,	 /* res */
+	VG_MM_HEARTBEAT, /* t */
 	VG_MM_FENCE,	 /* node */
 	VG_MM_CLEANUP,	 /* res */
 	VG_MM_RESTART,	 /* res */
@@ -44,14 +48,21 @@ typedef struct {
 	bool probed;
 	bool leaving;
 	uint64_t ack;
-	json_t *resources; /* {"name": "state", ...}; a reference owned by the message */
+	json_t *resources; /* report, bye: {"name": "state", ...}; a reference owned by the
+			    * message */
+	struct {
+		char *dev;	    /* the watchdog device the node armed; NULL: none */
+		uint64_t timeout_s; /* the timeout it took, 1..VG_MM_WD_MAX_S */
+	} wd;
+	json_t *seen;	    /* {"node": version} (vg_coord_seen); NULL when not given */
+	json_t *unrunnable; /* {"name": "why"} (vg_supervisor_unrunnable); NULL when not given */
+	char *stale;	    /* why it runs its previous configuration; NULL: the committed one */
 	/* action, fence */
 	char *node;
 	/* action, cleanup, restart */
 	char *resource;
 	vg_op_kind op;
 	uint64_t id;
-	char *coordinator; /* action: the coordinator that sent it; NULL when not given */
 	/* summary */
 	uint64_t epoch;
 	uint64_t version;
@@ -60,7 +71,7 @@ typedef struct {
 			 * NULL when not given (an older vigild), else a valid ring */
 	uint64_t prev;	/* members of the sender's previous view; 0 when not given */
 	/* heartbeat */
-	uint64_t seq;
+	uint64_t t; /* the sender's monotonic ms when it sent it (the lease's send time) */
 } vg_member_msg;
 
 /* ---- functions ------------------------------------------------------------ */
@@ -70,7 +81,9 @@ const char *vg_mm_kind_name(vg_mm_kind k);
 bool vg_mm_state_valid(const char *s);
 
 /* The message as compact JSON with sorted keys (malloc'd, NUL-terminated, *len without the
- * NUL). NULL on out of memory or a message that its own decoder would refuse. */
+ * NUL). NULL on out of memory or a message that its own decoder would refuse (the encoding
+ * is decoded again before it is returned). An optional field is written when given: a
+ * pointer that is not NULL, a number or history id that is not zero. */
 char *vg_mm_encode(const vg_member_msg *m, size_t *len);
 /* Strictly decode; NULL with err naming the defect. Free with vg_mm_free. */
 vg_member_msg *vg_mm_decode(const void *data, size_t len, char *err, size_t errlen);

@@ -14,7 +14,7 @@ build=$1
 seconds=$2
 shift 2
 names=("$@")
-[ ${#names[@]} -gt 0 ] || names=(repmsg state config)
+[ ${#names[@]} -gt 0 ] || names=(repmsg state config member)
 failed=()
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}

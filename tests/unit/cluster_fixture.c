@@ -29,6 +29,7 @@
 
 #include "config.h"
 #include "coordinator.h"
+#include "member_msg.h"
 #include "repstate.h"
 
 #define FX_MAX_NODES 8
@@ -684,6 +685,27 @@ static json_t *sv_report(const fxnode *n)
 
 /* ==== the member model (cluster.c) =========================================================== */
 
+/* What goes out is what cluster.c's codec would send (member_msg.h): a message it refuses is
+ * a bug of the model, and the receivers see its canonical encoding. */
+static json_t *member_encode(json_t *o)
+{
+	char *s = json_dumps(o, JSON_COMPACT);
+	char err[256] = "";
+	vg_member_msg *mm = s ? vg_mm_decode(s, strlen(s), err, sizeof err) : NULL;
+	char *e = mm ? vg_mm_encode(mm, NULL) : NULL;
+	if (!e) {
+		fprintf(stderr, "cluster_fixture: a member message the codec refuses (%s): %s\n",
+			err, s ? s : "?");
+		abort();
+	}
+	json_t *c = json_loads(e, 0, NULL);
+	free(e);
+	vg_mm_free(mm);
+	free(s);
+	json_decref(o);
+	return c;
+}
+
 static void member_send_c(fxnode *n, json_t *o)
 {
 	if (!n->connected) { /* send_prefixed() fails without a connection */
@@ -693,7 +715,7 @@ static void member_send_c(fxnode *n, json_t *o)
 	fxmsg *m = calloc(1, sizeof *m);
 	m->refs = 1;
 	m->from = n->id;
-	m->c = o;
+	m->c = member_encode(o);
 	cs_send(n, m);
 }
 
@@ -1026,18 +1048,21 @@ static void member_on_msg(fxnode *n, fxmsg *m)
 		member_on_r(n, m);
 		return;
 	}
-	const char *kind = json_string_value(json_object_get(m->c, "kind"));
 	const char *fname = node_of(n->f, m->from)->name;
-	if (!kind)
+	char *s = json_dumps(m->c, JSON_COMPACT);
+	vg_member_msg *mm = s ? vg_mm_decode(s, strlen(s), NULL, 0) : NULL;
+	free(s);
+	if (!mm) /* cluster.c drops what its codec refuses */
 		return;
-	if (!strcmp(kind, "report"))
+	if (mm->kind == VG_MM_REPORT)
 		ad_report(n, fname, m->c);
-	else if (!strcmp(kind, "action"))
+	else if (mm->kind == VG_MM_ACTION)
 		member_on_action(n, m->c, m->from);
-	else if (!strcmp(kind, "summary"))
+	else if (mm->kind == VG_MM_SUMMARY)
 		member_on_summary(n, (uint32_t)m->from, m->c);
-	else if (!strcmp(kind, "bye"))
-		ad_bye(n, fname, json_object_get(m->c, "res"));
+	else if (mm->kind == VG_MM_BYE)
+		ad_bye(n, fname, mm->resources);
+	vg_mm_free(mm);
 	schedule_run(n, 0);
 }
 

@@ -25,8 +25,15 @@ static void test_round_trip(void **state)
 	static const char *const ok[] = {
 	    "{\"ack\":4,\"kind\":\"report\",\"leaving\":false,\"probed\":true,\"res\":{\"vip\":"
 	    "\"running\",\"web\":\"stopped\"},\"ring\":12}",
-	    "{\"coordinator\":\"n1\",\"id\":9,\"kind\":\"action\",\"node\":\"n2\",\"op\":\"start\","
-	    "\"res\":\"vip\",\"ring\":12}",
+	    "{\"ack\":4,\"kind\":\"report\",\"leaving\":true,\"probed\":false,\"res\":{},\"ring\":"
+	    "12,"
+	    "\"seen\":{\"n3\":17},\"stale\":\"line 3: unknown key \\\"x\\\"\\nsee the log\","
+	    "\"unrunnable\":{\"db\":\"agent ocf:heartbeat:pgsql is not "
+	    "installed\"},\"wd\":{\"dev\":"
+	    "\"/dev/watchdog0\",\"timeout\":10}}",
+	    "{\"ack\":0,\"kind\":\"report\",\"leaving\":false,\"probed\":true,\"res\":{},\"ring\":"
+	    "1,"
+	    "\"seen\":{},\"unrunnable\":{}}",
 	    "{\"id\":9,\"kind\":\"action\",\"node\":\"n2\",\"op\":\"stop\",\"res\":\"vip\","
 	    "\"ring\":"
 	    "12}",
@@ -36,8 +43,8 @@ static void test_round_trip(void **state)
 	    "\"kind\":\"summary\",\"prev\":3,\"recent\":[[39,\"000000000000000000000000000000000000"
 	    "00000000000000000000000000cd\",\"event\"],[40,\"00000000000000000000000000000000000000"
 	    "000000000000000000000000ab\",\"node_admin\"]],\"ring\":12,\"version\":40}",
-	    "{\"kind\":\"bye\"}",
-	    "{\"kind\":\"heartbeat\",\"ring\":12,\"seq\":77}",
+	    "{\"kind\":\"bye\",\"res\":{\"vip\":\"stopped\"}}",
+	    "{\"kind\":\"heartbeat\",\"t\":77}",
 	    "{\"kind\":\"fence\",\"node\":\"n3\"}",
 	    "{\"kind\":\"cleanup\",\"res\":\"web\"}",
 	    "{\"kind\":\"restart\",\"res\":\"web\"}",
@@ -70,11 +77,15 @@ static void test_typed_fields(void **state)
 	assert_int_equal(m->op, VG_OP_STOP);
 	assert_string_equal(m->node, "n2");
 	assert_string_equal(m->resource, "db");
-	assert_null(m->coordinator);
 	assert_int_equal(m->id, 3);
 	assert_int_equal(m->ring, 5);
 	vg_mm_free(m);
 }
+
+/* a valid report with extra fields */
+#define REPORT(extra)                                                                              \
+	"{\"kind\":\"report\",\"ring\":1,\"probed\":true,\"leaving\":false,\"ack\":0,\"res\":{}"   \
+	"," extra "}"
 
 static void test_refused(void **state)
 {
@@ -85,11 +96,22 @@ static void test_refused(void **state)
 	    {"[]", "must be a JSON object"},
 	    {"{\"kind\":\"gossip\"}", "unknown kind \"gossip\""},
 	    {"{\"ring\":1}", "missing field \"kind\""},
-	    {"{\"kind\":\"bye\",\"x\":1}", "bye: unknown field \"x\""},
-	    {"{\"kind\":\"heartbeat\",\"ring\":1}", "heartbeat: missing field \"seq\""},
-	    {"{\"kind\":\"heartbeat\",\"ring\":-1,\"seq\":1}", "field \"ring\" must be an integer"},
-	    {"{\"kind\":\"heartbeat\",\"ring\":\"1\",\"seq\":1}",
+	    {"{\"kind\":\"bye\",\"res\":{},\"x\":1}", "bye: unknown field \"x\""},
+	    {"{\"kind\":\"bye\"}", "bye: field \"res\" must be an object"},
+	    {"{\"kind\":\"bye\",\"res\":{\"vip\":\"gone\"}}", "res.vip: not a resource state"},
+	    {"{\"kind\":\"hb\",\"t\":1}", "unknown kind \"hb\""},
+	    {"{\"kind\":\"heartbeat\"}", "heartbeat: missing field \"t\""},
+	    {"{\"kind\":\"heartbeat\",\"ring\":1,\"t\":1}", "heartbeat: unknown field \"ring\""},
+	    {"{\"kind\":\"heartbeat\",\"t\":-1}", "field \"t\" must be an integer"},
+	    {"{\"kind\":\"heartbeat\",\"t\":\"1\"}", "field \"t\" must be an integer"},
+	    {"{\"kind\":\"summary\",\"ring\":-1,\"epoch\":1,\"version\":1}",
 	     "field \"ring\" must be an integer"},
+	    {"{\"kind\":\"summary\",\"ring\":1,\"epoch\":1,\"version\":1,\"prev\":65536}",
+	     "field \"prev\" must be an integer"},
+	    {"{\"coordinator\":\"n1\",\"id\":9,\"kind\":\"action\",\"node\":\"n2\",\"op\":"
+	     "\"start\","
+	     "\"res\":\"vip\",\"ring\":12}",
+	     "action: unknown field \"coordinator\""},
 	    {"{\"kind\":\"fence\",\"node\":\"\"}", "field \"node\" must be 1..255 bytes"},
 	    {"{\"kind\":\"fence\",\"node\":\"n\\u0001\"}", "field \"node\" has control characters"},
 	    {"{\"kind\":\"fence\",\"node\":\"n\\u0000x\"}", "is not allowed"},
@@ -105,6 +127,25 @@ static void test_refused(void **state)
 	    {"{\"kind\":\"report\",\"ring\":1,\"probed\":true,\"leaving\":false,\"ack\":0,"
 	     "\"res\":[]}",
 	     "field \"res\" must be an object"},
+	    {REPORT("\"wd\":null"), "field \"wd\" must be an object"},
+	    {REPORT("\"wd\":{\"dev\":\"/dev/watchdog\",\"timeout\":0}"),
+	     "\"timeout\" must be 1..3600"},
+	    {REPORT("\"wd\":{\"dev\":\"/dev/watchdog\",\"timeout\":3601}"),
+	     "report: wd: field \"timeout\" must be an integer"},
+	    {REPORT("\"wd\":{\"timeout\":5}"), "report: wd: missing field \"dev\""},
+	    {REPORT("\"wd\":{\"dev\":\"/dev/watchdog\",\"timeout\":5,\"x\":1}"),
+	     "unknown field \"x\""},
+	    {REPORT("\"seen\":{\"n2\":-1}"), "report: seen: field \"n2\" must be an integer"},
+	    {REPORT("\"seen\":{\"n2\":\"4\"}"), "report: seen: field \"n2\" must be an integer"},
+	    {REPORT("\"seen\":[]"), "field \"seen\" must be an object of versions"},
+	    {REPORT("\"seen\":{\"\":1}"), "report: seen: a name must be 1..255 bytes"},
+	    {REPORT("\"unrunnable\":{\"db\":\"\"}"),
+	     "report: unrunnable: field \"db\" must be 1..4096"},
+	    {REPORT("\"unrunnable\":{\"db\":3}"),
+	     "report: unrunnable: field \"db\" must be a string"},
+	    {REPORT("\"unrunnable\":{\"db\":\"a\\u0001\"}"), "has control characters"},
+	    {REPORT("\"stale\":\"\""), "report: field \"stale\" must be 1..4096"},
+	    {REPORT("\"stale\":true"), "report: field \"stale\" must be a string"},
 	    {"{\"kind\":\"cleanup\",\"res\":{\"a\":\"running\"}}",
 	     "field \"res\" must be a string"},
 	    {"{\"epoch\":1,\"history\":\"xyz\",\"kind\":\"summary\",\"ring\":1,\"version\":1}",
@@ -144,6 +185,30 @@ static void test_encoder_refuses(void **state)
 	m.resources = json_pack("{s:s}", "vip", "sleeping");
 	assert_null(vg_mm_encode(&m, NULL));
 	json_decref(m.resources);
+	m.resources = json_object();
+	m.stale = (char *)"";
+	assert_null(vg_mm_encode(&m, NULL)); /* an empty reason */
+	m.stale = NULL;
+	m.wd.dev = (char *)"/dev/watchdog";
+	m.wd.timeout_s = 0;
+	assert_null(vg_mm_encode(&m, NULL)); /* a watchdog without a timeout */
+	m.wd.timeout_s = 30;
+	char *ok = vg_mm_encode(&m, NULL);
+	assert_non_null(ok);
+	free(ok);
+	m.seen = json_pack("{s:I}", "n2", (json_int_t)-3);
+	assert_null(vg_mm_encode(&m, NULL));
+	json_decref(m.seen);
+	m.seen = NULL;
+	json_decref(m.resources);
+	m.kind = VG_MM_BYE;
+	m.resources = NULL;
+	assert_null(vg_mm_encode(&m, NULL)); /* a goodbye without its report */
+	m.kind = VG_MM_HEARTBEAT;
+	m.t = 12;
+	ok = vg_mm_encode(&m, NULL);
+	assert_string_equal(ok, "{\"kind\":\"heartbeat\",\"t\":12}");
+	free(ok);
 	m.kind = (vg_mm_kind)99;
 	assert_null(vg_mm_encode(&m, NULL));
 }
