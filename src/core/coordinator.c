@@ -252,6 +252,8 @@ void vg_coord_membership(vg_coord *c, const uint32_t *members, size_t n,
 			 * here may say "stopped" of what it started since */
 			if (cn->lost_at < now)
 				cn->lost_at = now;
+			if (cn->heard_at < now)
+				cn->heard_at = now; /* the others may have heard it until now */
 			drop_report(cn);
 		}
 	}

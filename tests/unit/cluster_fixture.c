@@ -12,9 +12,12 @@
  * from the links then; a one-way cut breaks a pair's ring like a symmetric one; a hung
  * Corosync, when it runs again, forms a new ring detect_ms later and vigild's queued sends
  * then go out in it (membership.c's TRY_AGAIN queue).
- * Simplifications, said once: no monitors or resource failures, no watchdog, no operator
- * commands, no connect grace at start-up, the committed configuration is the one every node
- * was started with (no switch).
+ * The node side follows issue 8's: heartbeats and the lease (the real vg_lease), the halt
+ * stopping everything at once within its bounds, the view rules of actions and reports
+ * (the real vg_view_accepts_*), view-bound messages dropped when queued past their view.
+ * Simplifications, said once: no monitors or resource failures, no watchdog (reports say wd:
+ * null), no operator commands, no connect grace at start-up, the committed configuration is
+ * the one every node was started with (no switch).
  * Must not: read a clock, sleep, do I/O (other than printing the trace on a violation) or keep
  * global mutable state.
  */
@@ -180,6 +183,7 @@ struct fxnode {
 	uint64_t hb_due;    /* the heartbeat timer's next tick (see member_heartbeat) */
 	uint64_t lease_at;  /* the lease timer (lease_update), NEVER when not armed */
 	bool ring_majority; /* on_m_ring(): the latest ring holds a majority of the servers */
+	uint64_t ring_seen; /* the ring on_m_ring() last told it (0: none since it connected) */
 	uint64_t view_seq;  /* membership.c's view: +1 at every change reported to vigild */
 };
 
@@ -561,6 +565,8 @@ static uint64_t sv_stop_time(const fxnode *n, size_t i)
 {
 	const vg_resource *res = &n->f->cfg->resources[i];
 	uint64_t ms = n->stop_ms[i];
+	if (res->cls == VG_CLASS_VIP)
+		return n->default_stop_ms[i]; /* vip_op(): one netlink request, never slow */
 	if (n->sv_halted && res->cls == VG_CLASS_PROCESS &&
 	    ms > n->f->cfg->halt_grace_ms + FX_KILL_MS)
 		ms = n->f->cfg->halt_grace_ms + FX_KILL_MS;
@@ -1241,8 +1247,11 @@ static void member_on_view(fxnode *n, const fxview *v)
 	   v->group_only ? " (group change)" : "");
 	n->view_seq++; /* membership.c: m->view++ before on_change */
 	n->view_pending = false;
-	if (!v->group_only)
+	/* on_m_ring() for every new ring, and on joining (CPG_MODEL_V1_DELIVER_INITIAL_TOTEM_CONF:
+	 * a vigild that joins an existing ring is told it too) */
+	if (!v->group_only || n->ring_seen != v->ring)
 		member_on_ring(n, v);
+	n->ring_seen = v->ring;
 	uint32_t before[FX_MAX_NODES];
 	size_t n_before = n->n_members;
 	memcpy(before, n->members, sizeof before);
@@ -1300,6 +1309,7 @@ static void member_lost_corosync(fxnode *n)
 {
 	tr(n->f, "%s: lost Corosync: stopping local resources", n->name);
 	n->connected = false;
+	n->ring_seen = 0;
 	n->in_ring = false;
 	n->quorate = false;
 	n->synced = false;
@@ -1506,6 +1516,7 @@ static void vigild_start(fxnode *n)
 	n->hb_due = f->now; /* uv_timer_start(hb_timer, 0, period) */
 	n->lease_at = NEVER;
 	n->ring_majority = false;
+	n->ring_seen = 0;
 	ad_new(n);
 	sv_start(n);
 	tr(f, "%s: vigild starts (state epoch %llu version %llu)", n->name,

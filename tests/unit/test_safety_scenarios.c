@@ -174,9 +174,9 @@ static void test_stale_action_of_an_older_ring(void **st)
  * nodes: nH (running) and nX (starting)" 2 ms after the new view. A lease counted "since the
  * last message delivered from it" (item 2) must use the last message any member of the new
  * view got from it, not only the coordinator's own. The fix (vg_coord_membership): a server
- * back in a quorate view counts every node not with it now nor in its last view as lost at
- * this change, its last report forgotten (it may run anything); so the group waits for the
- * holder's halt (its loss + quorum_loss_delay, plus each resource's stop bound). */
+ * back in a quorate view counts every node not with it now nor in its last view as lost (and
+ * last heard from) at this change, its last report forgotten (it may run anything); so the group
+ * waits for the holder's halt (its loss + quorum_loss_delay, plus each resource's stop bound). */
 static void test_coordinator_back_from_a_minority_uses_a_stale_view(void **st)
 {
 	/* the side that loses quorum sees the change 30 ms later (inside the delay), and the
