@@ -929,6 +929,7 @@ static void commit(fxnode *n, const fxmsg *m)
 			return;
 	f->committed = realloc(f->committed, (f->n_committed + 1) * sizeof *f->committed);
 	f->committed[f->n_committed].id = m->change;
+	f->committed[f->n_committed].reported = false;
 	snprintf(f->committed[f->n_committed].what, sizeof f->committed[0].what,
 		 "#%llu from n%d, first applied by %s at %llu ms: %.80s",
 		 (unsigned long long)m->change, m->from, n->name, (unsigned long long)f->now, m->r);
