@@ -66,9 +66,9 @@ import netlab  # noqa: E402
 NAMES = ["n1", "n2", "n3"]
 PACEMAKER_MEDIAN_S = 8.8  # SPEC.md: Pacemaker with its defaults, same kind of network
 KEEPALIVED_S = 3.1  # SPEC.md: keepalived with its defaults
-VIGIL_SHARE_BUDGET_MS = 50.0  # p99 of membership -> VIP added
-VIGIL_OWN_GOAL_MS = 10.0  # SPEC's goal for vigil's share, less the quorum_loss_delay wait
-E2E_BUDGET_MS = {500: 1200.0, 200: 500.0}  # p99 of crash -> first answer, by token (ms)
+VIGIL_SHARE_BUDGET_MS = 10.0  # SPEC: p99 of membership -> VIP added
+VIGIL_OWN_GOAL_MS = 10.0  # vigil's share less the wait for the lost node's lease and stop bound
+E2E_BUDGET_MS = {500: 1150.0, 200: 450.0}  # SPEC: p99 of crash -> first answer, by token (ms)
 POLL_INTERVAL = 0.005
 ATTEMPT_TIMEOUT = 0.3
 SETTLE_S = 1.0  # quiet time after the cluster is back before the next crash
@@ -82,6 +82,7 @@ IFF_UP = 0x1
 LOG_RE = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3})Z (\S+) +(\w+) +(.*)$")
 MEMBER_RE = re.compile(r"^membership: \[([^\]]*)\], (quorate|NO QUORUM), ring (\d+)")
 START_RE = re.compile(r"^start (\S+) on (\S+): ")
+WAIT_RE = re.compile(r"^(\S+) left: its requires: quorum resources count as stopped there in (\d+) to (\d+) ms")
 
 
 def percentile(xs, p):
@@ -507,10 +508,21 @@ class Bench:
                                  value=self.lab.nodes[new].mac)
         t_contact = neigh[0] if neigh else t_answer
         t_issued = min(starts.values()) if starts else t_added
+        # the wait the coordinator applied (its log: "n1 left: ... in A to B ms"): the lost
+        # node's lease and each resource's stop bound; the VIP alone waits A, a group the last
+        wait_s = None
+        for n in survivors:
+            for t, _node, _lvl, msg in logs[n]:
+                m = WAIT_RE.match(msg)
+                if m and m.group(1) == holder and t >= t_member - 0.001:
+                    a, b = int(m.group(2)), int(m.group(3))
+                    wait_s = (a if self.layout != "group" else b) / 1000.0
+                    break
         r = {"holder": holder, "new": new, "token_ms": None,
              "corosync": t_member - t_crash,
              "vigil": t_added - t_member,
              "decide": t_issued - t_member,
+             "wait": wait_s if wait_s is not None else 0.0,
              "execute": t_added - t_issued,
              "vip_exec": t_added - starts.get("vip", t_issued),
              "answer": t_answer - t_added,
@@ -549,10 +561,18 @@ def report(token, layout, rows, quorum_loss_delay):
     for r in rows:
         crashed[r["holder"]] = crashed.get(r["holder"], 0) + 1
     print("  crashed: " + ", ".join(f"{k} x{v}" for k, v in sorted(crashed.items())))
-    print(f"  {'part':52s} {'median':>9s} {'p99':>9s} {'max':>9s}")
+    many = len(rows) >= 300  # median and p99 only from 300 samples on; else the max of N
+    if many:
+        print(f"  {'part':52s} {'median':>9s} {'p99':>9s} {'max':>9s}")
+    else:
+        print(f"  {'part':52s} {'max of ' + str(len(rows)):>12s}")
 
     def line(label, key):
+        """(median, p99) with 300 samples or more; else (max, max): the bound compared."""
         xs = [r[key] * 1000.0 for r in rows]
+        if not many:
+            print(f"  {label:52s} {max(xs):10.1f}ms")
+            return max(xs), max(xs)
         med, p99 = statistics.median(xs), percentile(xs, 99)
         print(f"  {label:52s} {med:7.1f}ms {p99:7.1f}ms {max(xs):7.1f}ms")
         return med, p99
@@ -563,10 +583,10 @@ def report(token, layout, rows, quorum_loss_delay):
                                                      else ""), "execute")
     if layout == "group":
         line("    of which: 'start vip' issued -> VIP added", "vip_exec")
+    line("    of which: the wait until the lost node has certainly stopped it", "wait")
     # what vigil itself spends: the decision less the safety wait, and the VIP's own start
-    qld_s = duration_s(quorum_loss_delay) if quorum_loss_delay != "the default" else 0.05
     for r in rows:
-        r["own"] = max(0.0, r["decide"] - qld_s) + r["vip_exec"]
+        r["own"] = max(0.0, r["decide"] - r["wait"]) + r["vip_exec"]
     _, own_p99 = line("  vigil's own work (less the wait and the web start)", "own")
     line("VIP added -> first answer", "answer")
     line("  of which: -> client's ARP entry is the new node", "contact")
@@ -574,21 +594,22 @@ def report(token, layout, rows, quorum_loss_delay):
     line("(survivors' membership skew)", "skew")
     line("(vigild's 'vip: started' log line after netlink)", "log_vs_netlink")
     line("(an HTTP request's time before the crash, median)", "rtt")
-    print(f"  (*) the coordinator's decision; cluster.quorum_loss_delay ({quorum_loss_delay}) "
-          f"is part of it")
+    print("  (*) the coordinator's decision; the wait for the lost node's lease and stop bound "
+          f"(cluster.quorum_loss_delay {quorum_loss_delay} is an extra margin in it) is part of it")
     print(f"  Corosync's share / token: {co_med / tms:.2f} x token (SPEC: about 2.1)")
     budget = E2E_BUDGET_MS.get(tms)
-    print(f"  budget vigil's share p99 < {VIGIL_SHARE_BUDGET_MS:.0f} ms: "
+    stat = "p99" if many else f"max of {len(rows)}"
+    print(f"  budget vigil's share p99 < {VIGIL_SHARE_BUDGET_MS:.0f} ms ({stat}): "
           f"{'ok' if vg_p99 < VIGIL_SHARE_BUDGET_MS else 'OVER'} ({vg_p99:.1f} ms)")
-    print(f"  goal vigil's own work p99 < {VIGIL_OWN_GOAL_MS:.0f} ms: "
+    print(f"  goal vigil's own work p99 < {VIGIL_OWN_GOAL_MS:.0f} ms ({stat}): "
           f"{'ok' if own_p99 < VIGIL_OWN_GOAL_MS else 'OVER'} ({own_p99:.1f} ms; the rest of "
-          f"vigil's share is the quorum_loss_delay wait that keeps the two sides from "
-          f"overlapping)")
+          f"vigil's share is the wait for the lost node's lease and stop bound, which keeps "
+          f"the two sides from overlapping)")
     if budget:
-        print(f"  budget end to end p99 < {budget:.0f} ms: "
+        print(f"  budget end to end p99 < {budget:.0f} ms ({stat}): "
               f"{'ok' if e_p99 < budget else 'OVER'} ({e_p99:.1f} ms)")
     print(f"  vs Pacemaker defaults ({PACEMAKER_MEDIAN_S} s median): "
-          f"{PACEMAKER_MEDIAN_S * 1000 / e_med:.1f}x faster (median); "
+          f"{PACEMAKER_MEDIAN_S * 1000 / e_med:.1f}x faster ({'median' if many else 'our max'}); "
           f"vs keepalived defaults ({KEEPALIVED_S} s): {KEEPALIVED_S * 1000 / e_med:.1f}x faster",
           flush=True)
     ok = vg_p99 < VIGIL_SHARE_BUDGET_MS and (budget is None or e_p99 < budget)

@@ -66,6 +66,7 @@ typedef struct {
 	uint64_t seen_version; /* ... at most this version */
 	bool left_live;	       /* its vigild was a member when its node left the ring */
 	uint64_t heard_at;     /* monotonic ms of the last message delivered from it */
+	uint64_t wait_logged;  /* lost_at + 1 of the loss whose recovery wait was logged */
 	bool has_report;
 	uint64_t rep_view;  /* the view in which it arrived */
 	vg_node_report rep; /* rep.resources owned */
@@ -925,10 +926,24 @@ void vg_coord_run(vg_coord *c, const vg_repstate *rs, uint64_t now, uint64_t wal
 		if (!cn || nc->state != VG_NODE_UNCLEAN || nc->self_stopped ||
 		    never_self_stopped(c, cn))
 			continue;
+		uint64_t first = 0, last = 0;
 		for (size_t r = 0; r < c->cfg->n_resources; r++) {
 			const vg_resource *res = &c->cfg->resources[r];
-			if (stops_itself(c, cn, res) && !reported_stopped(cn, res))
-				rearm_min(&next, res_stopped_at(c, cn, res), now);
+			if (!stops_itself(c, cn, res) || reported_stopped(cn, res))
+				continue;
+			uint64_t at = res_stopped_at(c, cn, res);
+			rearm_min(&next, at, now);
+			first = !first || at < first ? at : first;
+			last = at > last ? at : last;
+		}
+		if (first > now && cn->wait_logged != cn->lost_at + 1) {
+			cnode *w = (cnode *)cn;
+			w->wait_logged = cn->lost_at + 1;
+			vg_info("%s left: its requires: quorum resources count as stopped there in "
+				"%llu "
+				"to %llu ms (its lease, then each one's stop bound)",
+				cn->name, (unsigned long long)(first - now),
+				(unsigned long long)(last - now));
 		}
 	}
 	vg_plan_free(&plan);

@@ -8,6 +8,7 @@
  */
 #include "repstate.h"
 #include "errbuf.h"
+#include "json_strict.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -15,7 +16,7 @@
 #include <string.h>
 
 #define STATE_FORMAT 1
-#define JSON_MAX_INT 9007199254740991LL /* stay exact in every JSON reader */
+#define JSON_MAX_INT ((long long)VG_JS_INT_MAX) /* stay exact in every JSON reader */
 
 /* ---- state memory ---------------------------------------------------------- */
 
@@ -145,112 +146,6 @@ static void remove_slot(void *arr, size_t *n, size_t elsize, size_t pos)
 
 /* ---- validation helpers ------------------------------------------------------ */
 
-static bool keys_allowed(const json_t *o, const char *const *allowed, const char *what, char *err,
-			 size_t errlen)
-{
-	const char *key;
-	json_t *v;
-	json_object_foreach((json_t *)o, key, v)
-	{
-		bool ok = false;
-		for (size_t i = 0; allowed[i]; i++)
-			if (strcmp(key, allowed[i]) == 0)
-				ok = true;
-		if (!ok) {
-			vg_seterr(err, errlen, "%s: unknown field \"%s\"", what, key);
-			return false;
-		}
-	}
-	return true;
-}
-
-static bool text_ok(const char *s, bool multiline)
-{
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-		if (*p < 0x20 && !(multiline && (*p == '\n' || *p == '\t' || *p == '\r')))
-			return false;
-	return true;
-}
-
-/* A string field: required or optional (*out stays NULL when absent), 1..max bytes. */
-static int get_str(const json_t *o, const char *key, bool required, size_t max, bool multiline,
-		   const char **out, const char *what, char *err, size_t errlen)
-{
-	json_t *v = json_object_get(o, key);
-	*out = NULL;
-	if (!v) {
-		if (!required)
-			return 0;
-		vg_seterr(err, errlen, "%s: missing field \"%s\"", what, key);
-		return -1;
-	}
-	if (!json_is_string(v)) {
-		vg_seterr(err, errlen, "%s: field \"%s\" must be a string", what, key);
-		return -1;
-	}
-	size_t len = json_string_length(v);
-	const char *s = json_string_value(v);
-	if (len == 0 || len > max) {
-		vg_seterr(err, errlen, "%s: field \"%s\" must be 1..%zu bytes long", what, key,
-			  max);
-		return -1;
-	}
-	if (strlen(s) != len || !text_ok(s, multiline)) {
-		vg_seterr(err, errlen, "%s: field \"%s\" has control characters", what, key);
-		return -1;
-	}
-	*out = s;
-	return 0;
-}
-
-static int get_u64(const json_t *o, const char *key, uint64_t max, uint64_t *out, const char *what,
-		   char *err, size_t errlen)
-{
-	json_t *v = json_object_get(o, key);
-	if (!v) {
-		vg_seterr(err, errlen, "%s: missing field \"%s\"", what, key);
-		return -1;
-	}
-	if (!json_is_integer(v) || json_integer_value(v) < 0 ||
-	    (uint64_t)json_integer_value(v) > max) {
-		vg_seterr(err, errlen, "%s: field \"%s\" must be an integer 0..%llu", what, key,
-			  (unsigned long long)max);
-		return -1;
-	}
-	*out = (uint64_t)json_integer_value(v);
-	return 0;
-}
-
-/* Optional boolean: *out = -1 when absent, else 0/1. */
-static int get_optbool(const json_t *o, const char *key, int *out, const char *what, char *err,
-		       size_t errlen)
-{
-	json_t *v = json_object_get(o, key);
-	*out = -1;
-	if (!v)
-		return 0;
-	if (!json_is_boolean(v)) {
-		vg_seterr(err, errlen, "%s: field \"%s\" must be true or false", what, key);
-		return -1;
-	}
-	*out = json_is_true(v) ? 1 : 0;
-	return 0;
-}
-
-static int get_bool(const json_t *o, const char *key, bool *out, const char *what, char *err,
-		    size_t errlen)
-{
-	int b;
-	if (get_optbool(o, key, &b, what, err, errlen) < 0)
-		return -1;
-	if (b < 0) {
-		vg_seterr(err, errlen, "%s: missing field \"%s\"", what, key);
-		return -1;
-	}
-	*out = b == 1;
-	return 0;
-}
-
 /* ---- state <-> JSON ------------------------------------------------------------ */
 
 static json_t *state_to_json(const vg_repstate *s)
@@ -360,9 +255,9 @@ static vg_repstate *state_from_json(const json_t *o, char *err, size_t errlen)
 		vg_seterr(err, errlen, "state: must be an object");
 		return NULL;
 	}
-	if (!keys_allowed(o, top, "state", err, errlen))
+	if (!vg_js_keys_allowed(o, top, "state", err, errlen))
 		return NULL;
-	if (get_u64(o, "format", JSON_MAX_INT, &fmt, "state", err, errlen) < 0)
+	if (vg_js_u64(o, "format", JSON_MAX_INT, &fmt, "state", err, errlen) < 0)
 		return NULL;
 	if (fmt != STATE_FORMAT) {
 		vg_seterr(err, errlen, "state: unsupported format %llu", (unsigned long long)fmt);
@@ -373,8 +268,8 @@ static vg_repstate *state_from_json(const json_t *o, char *err, size_t errlen)
 		vg_seterr(err, errlen, "out of memory");
 		return NULL;
 	}
-	if (get_u64(o, "epoch", JSON_MAX_INT, &s->epoch, "state", err, errlen) < 0 ||
-	    get_u64(o, "version", JSON_MAX_INT, &s->version, "state", err, errlen) < 0)
+	if (vg_js_u64(o, "epoch", JSON_MAX_INT, &s->epoch, "state", err, errlen) < 0 ||
+	    vg_js_u64(o, "version", JSON_MAX_INT, &s->version, "state", err, errlen) < 0)
 		goto fail;
 	v = json_object_get(o, "config");
 	if (!v) {
@@ -382,8 +277,8 @@ static vg_repstate *state_from_json(const json_t *o, char *err, size_t errlen)
 		goto fail;
 	}
 	if (!json_is_null(v)) {
-		if (get_str(o, "config", true, VG_REPSTATE_YAML_MAX, true, &a, "state", err,
-			    errlen) < 0)
+		if (vg_js_str(o, "config", true, VG_REPSTATE_YAML_MAX, true, &a, "state", err,
+			      errlen) < 0)
 			goto fail;
 		if (!(s->config_yaml = strdup(a)))
 			goto oom;
@@ -425,11 +320,11 @@ static vg_repstate *state_from_json(const json_t *o, char *err, size_t errlen)
 			vg_seterr(err, errlen, "%s: must be an object", what);
 			goto fail;
 		}
-		if (!keys_allowed(v, nkeys, what, err, errlen) ||
-		    get_str(v, "node", true, VG_REPSTATE_NAME_MAX, false, &a, what, err, errlen) <
+		if (!vg_js_keys_allowed(v, nkeys, what, err, errlen) ||
+		    vg_js_str(v, "node", true, VG_REPSTATE_NAME_MAX, false, &a, what, err, errlen) <
 			0 ||
-		    get_bool(v, "standby", &sb, what, err, errlen) < 0 ||
-		    get_bool(v, "maintenance", &mt, what, err, errlen) < 0)
+		    vg_js_bool(v, "standby", &sb, what, err, errlen) < 0 ||
+		    vg_js_bool(v, "maintenance", &mt, what, err, errlen) < 0)
 			goto fail;
 		size_t pos = find_node(s->nodes, s->n_nodes, a, &found);
 		if (found || pos != s->n_nodes || (!sb && !mt)) {
@@ -456,21 +351,21 @@ static vg_repstate *state_from_json(const json_t *o, char *err, size_t errlen)
 			goto fail;
 		}
 		if (json_object_get(v, "version") &&
-		    get_u64(v, "version", JSON_MAX_INT, &fv, what, err, errlen) < 0)
+		    vg_js_u64(v, "version", JSON_MAX_INT, &fv, what, err, errlen) < 0)
 			goto fail;
 		if (fv > s->version) {
 			vg_seterr(err, errlen, "%s: version %llu is after the state's (%llu)", what,
 				  (unsigned long long)fv, (unsigned long long)s->version);
 			goto fail;
 		}
-		if (!keys_allowed(v, fkeys, what, err, errlen) ||
-		    get_str(v, "node", true, VG_REPSTATE_NAME_MAX, false, &a, what, err, errlen) <
+		if (!vg_js_keys_allowed(v, fkeys, what, err, errlen) ||
+		    vg_js_str(v, "node", true, VG_REPSTATE_NAME_MAX, false, &a, what, err, errlen) <
 			0 ||
-		    get_u64(v, "time_ms", JSON_MAX_INT, &t, what, err, errlen) < 0 ||
-		    get_str(v, "by", true, VG_REPSTATE_NAME_MAX, false, &b, what, err, errlen) <
+		    vg_js_u64(v, "time_ms", JSON_MAX_INT, &t, what, err, errlen) < 0 ||
+		    vg_js_str(v, "by", true, VG_REPSTATE_NAME_MAX, false, &b, what, err, errlen) <
 			0 ||
-		    get_str(v, "method", true, VG_REPSTATE_NAME_MAX, false, &c, what, err, errlen) <
-			0)
+		    vg_js_str(v, "method", true, VG_REPSTATE_NAME_MAX, false, &c, what, err,
+			      errlen) < 0)
 			goto fail;
 		size_t pos = find_fence(s->fences, s->n_fences, a, &found);
 		if (found || pos != s->n_fences) {
@@ -497,13 +392,13 @@ static vg_repstate *state_from_json(const json_t *o, char *err, size_t errlen)
 			vg_seterr(err, errlen, "%s: must be an object", what);
 			goto fail;
 		}
-		if (!keys_allowed(v, ckeys, what, err, errlen) ||
-		    get_str(v, "resource", true, VG_REPSTATE_NAME_MAX, false, &a, what, err,
-			    errlen) < 0 ||
-		    get_str(v, "node", true, VG_REPSTATE_NAME_MAX, false, &b, what, err, errlen) <
+		if (!vg_js_keys_allowed(v, ckeys, what, err, errlen) ||
+		    vg_js_str(v, "resource", true, VG_REPSTATE_NAME_MAX, false, &a, what, err,
+			      errlen) < 0 ||
+		    vg_js_str(v, "node", true, VG_REPSTATE_NAME_MAX, false, &b, what, err, errlen) <
 			0 ||
-		    get_u64(v, "count", UINT32_MAX, &cnt, what, err, errlen) < 0 ||
-		    get_u64(v, "last_failure_ms", JSON_MAX_INT, &t, what, err, errlen) < 0)
+		    vg_js_u64(v, "count", UINT32_MAX, &cnt, what, err, errlen) < 0 ||
+		    vg_js_u64(v, "last_failure_ms", JSON_MAX_INT, &t, what, err, errlen) < 0)
 			goto fail;
 		size_t pos = find_failcount(s->failcounts, s->n_failcounts, a, b, &found);
 		if (found || pos != s->n_failcounts) {
@@ -534,11 +429,12 @@ static vg_repstate *state_from_json(const json_t *o, char *err, size_t errlen)
 			vg_seterr(err, errlen, "%s: must be an object", what);
 			goto fail;
 		}
-		if (!keys_allowed(v, ekeys, what, err, errlen) ||
-		    get_u64(v, "time_ms", JSON_MAX_INT, &t, what, err, errlen) < 0 ||
-		    get_str(v, "kind", true, VG_REPSTATE_NAME_MAX, false, &a, what, err, errlen) <
+		if (!vg_js_keys_allowed(v, ekeys, what, err, errlen) ||
+		    vg_js_u64(v, "time_ms", JSON_MAX_INT, &t, what, err, errlen) < 0 ||
+		    vg_js_str(v, "kind", true, VG_REPSTATE_NAME_MAX, false, &a, what, err, errlen) <
 			0 ||
-		    get_str(v, "text", true, VG_REPSTATE_TEXT_MAX, true, &b, what, err, errlen) < 0)
+		    vg_js_str(v, "text", true, VG_REPSTATE_TEXT_MAX, true, &b, what, err, errlen) <
+			0)
 			goto fail;
 		if (insert_slot((void **)&s->events, &s->n_events, sizeof(*s->events),
 				s->n_events) < 0)
@@ -556,23 +452,9 @@ fail:
 	return NULL;
 }
 
-static json_t *parse(const void *data, size_t len, const char *what, char *err, size_t errlen)
-{
-	if (len > VG_REPMSG_MAX) {
-		vg_seterr(err, errlen, "%s: too large (%zu bytes, limit %u)", what, len,
-			  VG_REPMSG_MAX);
-		return NULL;
-	}
-	json_error_t je;
-	json_t *j = json_loadb(data, len, JSON_REJECT_DUPLICATES, &je);
-	if (!j)
-		vg_seterr(err, errlen, "%s: line %d: %s", what, je.line, je.text);
-	return j;
-}
-
 vg_repstate *vg_repstate_decode(const char *data, size_t len, char *err, size_t errlen)
 {
-	json_t *j = parse(data, len, "state", err, errlen);
+	json_t *j = vg_js_parse(data, len, VG_REPMSG_MAX, "state", err, errlen);
 	if (!j)
 		return NULL;
 	vg_repstate *s = state_from_json(j, err, errlen);
@@ -691,7 +573,7 @@ vg_repmsg *vg_repmsg_decode(const void *data, size_t len, char *err, size_t errl
 	    [VG_REPMSG_EVENT] = {"kind", "time_ms", "event_kind", "text", NULL},
 	    [VG_REPMSG_STATE_SYNC] = {"kind", "state", NULL},
 	};
-	json_t *o = parse(data, len, "message", err, errlen);
+	json_t *o = vg_js_parse(data, len, VG_REPMSG_MAX, "message", err, errlen);
 	if (!o)
 		return NULL;
 	vg_repmsg *m = calloc(1, sizeof(*m));
@@ -706,7 +588,7 @@ vg_repmsg *vg_repmsg_decode(const void *data, size_t len, char *err, size_t errl
 		vg_seterr(err, errlen, "message: must be a JSON object");
 		goto fail;
 	}
-	if (get_str(o, "kind", true, VG_REPSTATE_NAME_MAX, false, &kind, "message", err, errlen) <
+	if (vg_js_str(o, "kind", true, VG_REPSTATE_NAME_MAX, false, &kind, "message", err, errlen) <
 	    0)
 		goto fail;
 	size_t k;
@@ -720,23 +602,23 @@ vg_repmsg *vg_repmsg_decode(const void *data, size_t len, char *err, size_t errl
 	m->kind = (vg_repmsg_kind)k;
 	char what[48];
 	snprintf(what, sizeof what, "message %s", kind_names[k]);
-	if (!keys_allowed(o, keys[k], what, err, errlen))
+	if (!vg_js_keys_allowed(o, keys[k], what, err, errlen))
 		goto fail;
 	switch (m->kind) {
 	case VG_REPMSG_CONFIG_COMMIT:
-		if (get_str(o, "yaml", true, VG_REPSTATE_YAML_MAX, true, &a, what, err, errlen) <
+		if (vg_js_str(o, "yaml", true, VG_REPSTATE_YAML_MAX, true, &a, what, err, errlen) <
 			0 ||
-		    get_u64(o, "base_version", JSON_MAX_INT, &m->base_version, what, err, errlen) <
-			0)
+		    vg_js_u64(o, "base_version", JSON_MAX_INT, &m->base_version, what, err,
+			      errlen) < 0)
 			goto fail;
 		if (dupstr(&m->yaml, a) < 0)
 			goto oom;
 		break;
 	case VG_REPMSG_NODE_ADMIN:
-		if (get_str(o, "node", true, VG_REPSTATE_NAME_MAX, false, &a, what, err, errlen) <
+		if (vg_js_str(o, "node", true, VG_REPSTATE_NAME_MAX, false, &a, what, err, errlen) <
 			0 ||
-		    get_optbool(o, "standby", &m->standby, what, err, errlen) < 0 ||
-		    get_optbool(o, "maintenance", &m->maintenance, what, err, errlen) < 0)
+		    vg_js_optbool(o, "standby", &m->standby, what, err, errlen) < 0 ||
+		    vg_js_optbool(o, "maintenance", &m->maintenance, what, err, errlen) < 0)
 			goto fail;
 		if (m->standby < 0 && m->maintenance < 0) {
 			vg_seterr(err, errlen, "%s: needs \"standby\" or \"maintenance\"", what);
@@ -746,43 +628,45 @@ vg_repmsg *vg_repmsg_decode(const void *data, size_t len, char *err, size_t errl
 			goto oom;
 		break;
 	case VG_REPMSG_FENCE_RECORD:
-		if (get_str(o, "node", true, VG_REPSTATE_NAME_MAX, false, &a, what, err, errlen) <
+		if (vg_js_str(o, "node", true, VG_REPSTATE_NAME_MAX, false, &a, what, err, errlen) <
 			0 ||
-		    get_u64(o, "time_ms", JSON_MAX_INT, &m->time_ms, what, err, errlen) < 0 ||
-		    get_str(o, "by", true, VG_REPSTATE_NAME_MAX, false, &b, what, err, errlen) <
+		    vg_js_u64(o, "time_ms", JSON_MAX_INT, &m->time_ms, what, err, errlen) < 0 ||
+		    vg_js_str(o, "by", true, VG_REPSTATE_NAME_MAX, false, &b, what, err, errlen) <
 			0 ||
-		    get_str(o, "method", true, VG_REPSTATE_NAME_MAX, false, &c, what, err, errlen) <
-			0)
+		    vg_js_str(o, "method", true, VG_REPSTATE_NAME_MAX, false, &c, what, err,
+			      errlen) < 0)
 			goto fail;
 		if (dupstr(&m->node, a) < 0 || dupstr(&m->by, b) < 0 || dupstr(&m->method, c) < 0)
 			goto oom;
 		break;
 	case VG_REPMSG_FAILCOUNT_SET:
-		if (get_str(o, "resource", true, VG_REPSTATE_NAME_MAX, false, &a, what, err,
-			    errlen) < 0 ||
-		    get_str(o, "node", true, VG_REPSTATE_NAME_MAX, false, &b, what, err, errlen) <
+		if (vg_js_str(o, "resource", true, VG_REPSTATE_NAME_MAX, false, &a, what, err,
+			      errlen) < 0 ||
+		    vg_js_str(o, "node", true, VG_REPSTATE_NAME_MAX, false, &b, what, err, errlen) <
 			0 ||
-		    get_u64(o, "count", UINT32_MAX, &u, what, err, errlen) < 0 ||
-		    get_u64(o, "last_failure_ms", JSON_MAX_INT, &m->time_ms, what, err, errlen) < 0)
+		    vg_js_u64(o, "count", UINT32_MAX, &u, what, err, errlen) < 0 ||
+		    vg_js_u64(o, "last_failure_ms", JSON_MAX_INT, &m->time_ms, what, err, errlen) <
+			0)
 			goto fail;
 		m->count = (uint32_t)u;
 		if (dupstr(&m->resource, a) < 0 || dupstr(&m->node, b) < 0)
 			goto oom;
 		break;
 	case VG_REPMSG_FAILCOUNT_CLEAR:
-		if (get_str(o, "resource", true, VG_REPSTATE_NAME_MAX, false, &a, what, err,
-			    errlen) < 0 ||
-		    get_str(o, "node", false, VG_REPSTATE_NAME_MAX, false, &b, what, err, errlen) <
-			0)
+		if (vg_js_str(o, "resource", true, VG_REPSTATE_NAME_MAX, false, &a, what, err,
+			      errlen) < 0 ||
+		    vg_js_str(o, "node", false, VG_REPSTATE_NAME_MAX, false, &b, what, err,
+			      errlen) < 0)
 			goto fail;
 		if (dupstr(&m->resource, a) < 0 || dupstr(&m->node, b) < 0)
 			goto oom;
 		break;
 	case VG_REPMSG_EVENT:
-		if (get_u64(o, "time_ms", JSON_MAX_INT, &m->time_ms, what, err, errlen) < 0 ||
-		    get_str(o, "event_kind", true, VG_REPSTATE_NAME_MAX, false, &a, what, err,
-			    errlen) < 0 ||
-		    get_str(o, "text", true, VG_REPSTATE_TEXT_MAX, true, &b, what, err, errlen) < 0)
+		if (vg_js_u64(o, "time_ms", JSON_MAX_INT, &m->time_ms, what, err, errlen) < 0 ||
+		    vg_js_str(o, "event_kind", true, VG_REPSTATE_NAME_MAX, false, &a, what, err,
+			      errlen) < 0 ||
+		    vg_js_str(o, "text", true, VG_REPSTATE_TEXT_MAX, true, &b, what, err, errlen) <
+			0)
 			goto fail;
 		if (dupstr(&m->event_kind, a) < 0 || dupstr(&m->text, b) < 0)
 			goto oom;

@@ -292,8 +292,8 @@ static void cannot_run_here(rsc *r, vg_op_kind op, bool probe, int exit_code, co
 	uv_timer_stop(&r->monitor_timer);
 	snprintf(r->last_error, sizeof r->last_error, "cannot run on this node: %s", what);
 	snprintf(r->unrunnable, sizeof r->unrunnable, "%s", what); /* reported with the reason */
-	vg_error("%s: %s: not running here, and may not start here until cleanup (no stop is "
-		 "attempted)",
+	vg_error("%s: cannot run on this node: %s: not running here, and may not start here until "
+		 "cleanup (no stop is attempted)",
 		 r->cfg->name, what);
 	if (s->managed && s->cbs.on_failure)
 		s->cbs.on_failure(s->cb_arg, r->cfg->name, r->last_error, true);

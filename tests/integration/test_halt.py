@@ -291,11 +291,11 @@ def test_not_installed_agent_is_failed_and_never_stopped(lab2):
     assert "start" not in acts, acts
     log = vigild_log(lab2, "n1")
     assert re.search(r"missing: .*not running here, and may not start here", log), log[-3000:]
-    # a hard failure: n1's failcount is at the threshold (the scheduler keeps it off n1), the
-    # resource is verifiably not running there, and n1's own view says why
+    # it cannot run on n1 (item 8: as when n1 lacks the agent): the instance there is failed,
+    # marked unrunnable (the scheduler keeps it off n1) with the reason, and never stopped
     r = n1.vigil_json("resource", "show", "missing")
     inst = [i for i in r["instances"] if i["node"] == "n1"]
-    assert inst and inst[0]["failcount"] >= r["migration_threshold"], r
-    assert inst[0]["state"] == "stopped", r
+    assert inst and inst[0]["state"] == "failed" and inst[0].get("unrunnable") is True, r
+    assert "not installed" in (inst[0].get("reason") or ""), r
     assert "cannot run on this node" in (r.get("last_error") or ""), r
     assert r["last_op"]["rc"] == 5, r

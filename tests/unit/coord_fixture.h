@@ -20,6 +20,7 @@
 #include "coordinator.h"
 #include "repstate.h"
 
+/* Unused parts are marked so: not every test uses all of it. */
 /* ---- a recording I/O ---------------------------------------------------------- */
 
 typedef struct {
@@ -28,7 +29,8 @@ typedef struct {
 	uint64_t rearm_ms;
 } rec;
 
-static void r_send(void *arg, const char *node, const char *res, vg_op_kind op, uint64_t id)
+static __attribute__((unused)) void r_send(void *arg, const char *node, const char *res,
+					   vg_op_kind op, uint64_t id)
 {
 	rec *r = arg;
 	size_t l = strlen(r->log);
@@ -36,14 +38,14 @@ static void r_send(void *arg, const char *node, const char *res, vg_op_kind op, 
 	r->last_id = id;
 }
 
-static void r_fence(void *arg, const char *node)
+static __attribute__((unused)) void r_fence(void *arg, const char *node)
 {
 	rec *r = arg;
 	size_t l = strlen(r->log);
 	snprintf(r->log + l, sizeof r->log - l, "fence %s; ", node);
 }
 
-static void r_rearm(void *arg, uint64_t ms)
+static __attribute__((unused)) void r_rearm(void *arg, uint64_t ms)
 {
 	rec *r = arg;
 	r->rearm_ms = ms;
@@ -53,7 +55,7 @@ static const vg_coord_io fx_io = {r_send, r_fence, r_rearm};
 
 /* ---- fixtures -------------------------------------------------------------------- */
 
-static vg_config *fx_load(const char *yaml)
+static __attribute__((unused)) vg_config *fx_load(const char *yaml)
 {
 	vg_config_errors errs = {0};
 	vg_config *c = vg_config_load_buffer("test.yaml", yaml, strlen(yaml), NULL, &errs);
@@ -71,10 +73,11 @@ typedef struct {
 	vg_coord *co;
 	vg_repstate *rs;
 	rec rec;
+	uint32_t wd_s; /* fx_report_ack: the watchdog timeout reports say was armed, 0: none */
 } fx;
 
 /* A coordinator on `local`, in step, with an empty replicated state. */
-static void fx_init(fx *f, const char *yaml, const char *local)
+static __attribute__((unused)) void fx_init(fx *f, const char *yaml, const char *local)
 {
 	memset(f, 0, sizeof *f);
 	f->cfg = fx_load(yaml);
@@ -84,7 +87,7 @@ static void fx_init(fx *f, const char *yaml, const char *local)
 	f->rs = vg_repstate_new();
 }
 
-static void fx_free(fx *f)
+static __attribute__((unused)) void fx_free(fx *f)
 {
 	vg_coord_free(f->co);
 	vg_config_free(f->cfg);
@@ -92,7 +95,7 @@ static void fx_free(fx *f)
 }
 
 /* "vip=running,db=stopped" as {"vip": "running", "db": "stopped"} (a new reference). */
-static json_t *fx_states(const char *states)
+static __attribute__((unused)) json_t *fx_states(const char *states)
 {
 	json_t *res = json_object();
 	char buf[256];
@@ -107,8 +110,9 @@ static json_t *fx_states(const char *states)
 
 /* A report of node in ring: its resources' states, the watchdog it armed (0: none) and what
  * it knows of lost nodes (JSON text or NULL). */
-static void fx_report(fx *f, const char *node, uint64_t ring, const char *states,
-		      uint32_t watchdog_s, const char *seen)
+static __attribute__((unused)) void fx_report(fx *f, const char *node, uint64_t ring,
+					      const char *states, uint32_t watchdog_s,
+					      const char *seen)
 {
 	json_t *res = fx_states(states);
 	json_t *sn = seen ? json_loads(seen, 0, NULL) : NULL;
@@ -123,14 +127,29 @@ static void fx_report(fx *f, const char *node, uint64_t ring, const char *states
 	json_decref(sn);
 }
 
+/* A report of node in ring with the highest action id it took (ack), the watchdog f->wd_s. */
+static __attribute__((unused)) void fx_report_ack(fx *f, const char *node, uint64_t ring,
+						  const char *states, uint64_t ack)
+{
+	json_t *res = fx_states(states);
+	vg_node_report r = {.ring = ring,
+			    .probed = true,
+			    .ack = ack,
+			    .resources = res,
+			    .watchdog = f->wd_s ? "/dev/watchdog" : NULL,
+			    .watchdog_s = f->wd_s};
+	vg_coord_report(f->co, node, &r);
+	json_decref(res);
+}
+
 /* A membership of ids, every one's Corosync in the ring too. */
-static void fx_members(fx *f, const uint32_t *ids, size_t n, bool quorate, uint64_t ring,
-		       uint64_t now)
+static __attribute__((unused)) void fx_members(fx *f, const uint32_t *ids, size_t n, bool quorate,
+					       uint64_t ring, uint64_t now)
 {
 	vg_coord_membership(f->co, ids, n, ids, n, quorate, ring, now, 1000000 + now);
 }
 
-static void fx_run(fx *f, uint64_t now)
+static __attribute__((unused)) void fx_run(fx *f, uint64_t now)
 {
 	f->rec.log[0] = '\0';
 	f->rec.rearm_ms = 0;
@@ -138,7 +157,7 @@ static void fx_run(fx *f, uint64_t now)
 }
 
 /* Apply one replicated change (JSON of the message codec) with quorum. */
-static void fx_apply(fx *f, const char *json)
+static __attribute__((unused)) void fx_apply(fx *f, const char *json)
 {
 	char err[256];
 	vg_repmsg *m = vg_repmsg_decode(json, strlen(json), err, sizeof err);
@@ -150,7 +169,8 @@ static void fx_apply(fx *f, const char *json)
 }
 
 /* A fencing record of node whose recorder's wall clock said time_ms. */
-static void fx_fence_record(fx *f, const char *node, uint64_t time_ms, const char *method)
+static __attribute__((unused)) void fx_fence_record(fx *f, const char *node, uint64_t time_ms,
+						    const char *method)
 {
 	char json[256];
 	snprintf(json, sizeof json,
@@ -161,13 +181,14 @@ static void fx_fence_record(fx *f, const char *node, uint64_t time_ms, const cha
 }
 
 /* Some other replicated change (moves the version on). */
-static void fx_event(fx *f)
+static __attribute__((unused)) void fx_event(fx *f)
 {
 	fx_apply(f, "{\"kind\":\"event\",\"time_ms\":1,\"event_kind\":\"x\",\"text\":\"y\"}");
 }
 
 /* The state shown for node in `vigil status --json`. */
-static const char *fx_node_state(fx *f, const char *node, uint64_t now, char *buf, size_t len)
+static __attribute__((unused)) const char *fx_node_state(fx *f, const char *node, uint64_t now,
+							 char *buf, size_t len)
 {
 	json_t *s = vg_coord_status(f->co, f->rs, now, 1000000 + now);
 	size_t i;

@@ -14,38 +14,9 @@
 #include "coordinator.h"
 #include "repstate.h"
 
-/* ---- a recording I/O ---------------------------------------------------------- */
+#include "coord_fixture.h"
 
-typedef struct {
-	char log[4096]; /* "start vip n2; fence n1; " ... */
-	uint64_t last_id;
-	uint64_t rearm_ms;
-} rec;
-
-static void r_send(void *arg, const char *node, const char *res, vg_op_kind op, uint64_t id)
-{
-	rec *r = arg;
-	size_t l = strlen(r->log);
-	snprintf(r->log + l, sizeof r->log - l, "%s %s %s; ", vg_op_name(op), res, node);
-	r->last_id = id;
-}
-
-static void r_fence(void *arg, const char *node)
-{
-	rec *r = arg;
-	size_t l = strlen(r->log);
-	snprintf(r->log + l, sizeof r->log - l, "fence %s; ", node);
-}
-
-static void r_rearm(void *arg, uint64_t ms)
-{
-	rec *r = arg;
-	r->rearm_ms = ms;
-}
-
-static const vg_coord_io io = {r_send, r_fence, r_rearm};
-
-/* ---- fixtures -------------------------------------------------------------------- */
+/* ---- configurations ------------------------------------------------------------ */
 
 #define NODES3                                                                                     \
 	"cluster: {name: t, quorum_loss_delay: 100ms}\n"                                           \
@@ -70,86 +41,6 @@ static const vg_coord_io io = {r_send, r_fence, r_rearm};
 	"resources:\n"                                                                             \
 	"  - {name: db, type: 'ocf:heartbeat:Dummy'}\n"
 
-static vg_config *load(const char *yaml)
-{
-	vg_config_errors errs = {0};
-	vg_config *c = vg_config_load_buffer("test.yaml", yaml, strlen(yaml), NULL, &errs);
-	if (!c) {
-		char line[512];
-		vg_config_error_format(&errs.items[0], line, sizeof line);
-		fail_msg("config: %s", line);
-	}
-	vg_config_errors_free(&errs);
-	return c;
-}
-
-typedef struct {
-	vg_config *cfg;
-	vg_coord *co;
-	vg_repstate *rs;
-	rec rec;
-	uint32_t wd_s; /* the watchdog timeout reports say was armed, 0: none */
-} fx;
-
-static void fx_init(fx *f, const char *yaml, const char *local)
-{
-	memset(f, 0, sizeof *f);
-	f->cfg = load(yaml);
-	f->co = vg_coord_new(local, &io, &f->rec);
-	vg_coord_set_config(f->co, f->cfg);
-	vg_coord_set_synced(f->co, true);
-	f->rs = vg_repstate_new();
-}
-
-static void fx_free(fx *f)
-{
-	vg_coord_free(f->co);
-	vg_config_free(f->cfg);
-	vg_repstate_free(f->rs);
-}
-
-/* Report resources of node in ring: "vip=running,db=stopped". */
-static void report(fx *f, const char *node, uint64_t ring, const char *states, uint64_t ack)
-{
-	json_t *res = json_object();
-	char buf[256];
-	snprintf(buf, sizeof buf, "%s", states);
-	for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
-		char *eq = strchr(tok, '=');
-		*eq = '\0';
-		json_object_set_new(res, tok, json_string(eq + 1));
-	}
-	vg_node_report r = {.ring = ring,
-			    .probed = true,
-			    .ack = ack,
-			    .resources = res,
-			    .watchdog = f->wd_s ? "/dev/watchdog" : NULL,
-			    .watchdog_s = f->wd_s};
-	vg_coord_report(f->co, node, &r);
-	json_decref(res);
-}
-
-static void members(fx *f, const uint32_t *ids, size_t n, bool quorate, uint64_t ring, uint64_t now)
-{
-	vg_coord_membership(f->co, ids, n, ids, n, quorate, ring, now, 1000000 + now);
-}
-
-static void run(fx *f, uint64_t now)
-{
-	f->rec.log[0] = '\0';
-	f->rec.rearm_ms = 0;
-	vg_coord_run(f->co, f->rs, now, 1000000 + now);
-}
-
-static void apply(fx *f, const char *json)
-{
-	char err[256];
-	vg_repmsg *m = vg_repmsg_decode(json, strlen(json), err, sizeof err);
-	assert_non_null(m);
-	assert_int_equal(vg_repstate_apply(f->rs, m, true, err, sizeof err), 0);
-	vg_repmsg_free(m);
-}
-
 /* ---- tests ------------------------------------------------------------------------ */
 
 static const uint32_t all3[] = {1, 2, 3};
@@ -165,10 +56,10 @@ static void lose_n1(fx *f, const char *res, loss how)
 	snprintf(on, sizeof on, "%s=%s", res, how == N1_SAYS_BYE ? "stopped" : "running");
 	snprintf(off, sizeof off, "%s=stopped", res);
 	bool in_ring = how == N1_VIGILD_DIES;
-	members(f, all3, 3, true, 5, 0);
-	report(f, "n1", 5, on, 0);
-	report(f, "n2", 5, off, 0);
-	report(f, "n3", 5, off, 0);
+	fx_members(f, all3, 3, true, 5, 0);
+	fx_report_ack(f, "n1", 5, on, 0);
+	fx_report_ack(f, "n2", 5, off, 0);
+	fx_report_ack(f, "n3", 5, off, 0);
 	if (how == N1_SAYS_BYE) {
 		json_t *bye = json_pack("{s:s}", res, "stopped");
 		assert_true(vg_coord_bye(f->co, "n1", bye));
@@ -176,8 +67,8 @@ static void lose_n1(fx *f, const char *res, loss how)
 	}
 	vg_coord_membership(f->co, all3 + 1, 2, all3 + (in_ring ? 0 : 1), in_ring ? 3 : 2, true, 6,
 			    1000, 1001000);
-	report(f, "n2", 6, off, 0);
-	report(f, "n3", 6, off, 0);
+	fx_report_ack(f, "n2", 6, off, 0);
+	fx_report_ack(f, "n3", 6, off, 0);
 }
 
 /* Two servers report (n1 with n1_states, n2 with n2_states), then the other one leaves at
@@ -187,11 +78,11 @@ static void split_two(fx *f, const char *local, const char *n1_states, const cha
 {
 	static const uint32_t both[] = {1, 2};
 	bool one = !strcmp(local, "n1");
-	members(f, both, 2, true, 5, 0);
-	report(f, "n1", 5, n1_states, 0);
-	report(f, "n2", 5, n2_states, 0);
-	members(f, both + (one ? 0 : 1), 1, quorate, 6, 1000);
-	report(f, local, 6, one ? n1_states : n2_states, 0);
+	fx_members(f, both, 2, true, 5, 0);
+	fx_report_ack(f, "n1", 5, n1_states, 0);
+	fx_report_ack(f, "n2", 5, n2_states, 0);
+	fx_members(f, both + (one ? 0 : 1), 1, quorate, 6, 1000);
+	fx_report_ack(f, local, 6, one ? n1_states : n2_states, 0);
 }
 
 static void test_leader_is_lowest_quorate_member(void **st)
@@ -199,13 +90,13 @@ static void test_leader_is_lowest_quorate_member(void **st)
 	(void)st;
 	fx f;
 	fx_init(&f, NODES3 VIP, "n2");
-	members(&f, all3 + 1, 2, true, 7, 0);
+	fx_members(&f, all3 + 1, 2, true, 7, 0);
 	assert_string_equal(vg_coord_leader(f.co), "n2");
 	assert_true(vg_coord_is_leader(f.co));
-	members(&f, all3, 3, true, 8, 10);
+	fx_members(&f, all3, 3, true, 8, 10);
 	assert_string_equal(vg_coord_leader(f.co), "n1");
 	assert_false(vg_coord_is_leader(f.co));
-	members(&f, all3 + 1, 1, false, 9, 20);
+	fx_members(&f, all3 + 1, 1, false, 9, 20);
 	assert_null(vg_coord_leader(f.co));
 	fx_free(&f);
 }
@@ -217,27 +108,27 @@ static void test_probe_first_then_one_request(void **st)
 	(void)st;
 	fx f;
 	fx_init(&f, NODES3 VIP, "n1");
-	members(&f, all3, 3, true, 5, 0);
-	report(&f, "n1", 5, "vip=stopped", 0);
-	report(&f, "n2", 5, "vip=stopped", 0);
-	run(&f, 1);
-	assert_string_equal(f.rec.log, ""); /* n3 has not reported */
-	members(&f, all3, 3, true, 5, 2);   /* a new view: the reports so far were of the last */
-	report(&f, "n1", 5, "vip=stopped", 0);
-	report(&f, "n3", 5, "vip=stopped", 0);
-	run(&f, 2);
+	fx_members(&f, all3, 3, true, 5, 0);
+	fx_report_ack(&f, "n1", 5, "vip=stopped", 0);
+	fx_report_ack(&f, "n2", 5, "vip=stopped", 0);
+	fx_run(&f, 1);
+	assert_string_equal(f.rec.log, "");  /* n3 has not reported */
+	fx_members(&f, all3, 3, true, 5, 2); /* a new view: the reports so far were of the last */
+	fx_report_ack(&f, "n1", 5, "vip=stopped", 0);
+	fx_report_ack(&f, "n3", 5, "vip=stopped", 0);
+	fx_run(&f, 2);
 	assert_string_equal(f.rec.log, ""); /* n2 has not reported in this view */
-	report(&f, "n2", 5, "vip=stopped", 0);
-	run(&f, 3);
+	fx_report_ack(&f, "n2", 5, "vip=stopped", 0);
+	fx_run(&f, 3);
 	assert_string_equal(f.rec.log, "start vip n1; ");
 	uint64_t id = f.rec.last_id;
-	run(&f, 4);
+	fx_run(&f, 4);
 	assert_string_equal(f.rec.log, ""); /* in flight: not asked again */
-	report(&f, "n1", 5, "vip=starting", id);
-	run(&f, 5);
+	fx_report_ack(&f, "n1", 5, "vip=starting", id);
+	fx_run(&f, 5);
 	assert_string_equal(f.rec.log, "");
-	report(&f, "n1", 5, "vip=running", id);
-	run(&f, 6);
+	fx_report_ack(&f, "n1", 5, "vip=running", id);
+	fx_run(&f, 6);
 	assert_string_equal(f.rec.log, "");
 	fx_free(&f);
 }
@@ -247,18 +138,18 @@ static void test_not_leader_or_not_synced_does_nothing(void **st)
 	(void)st;
 	fx f;
 	fx_init(&f, NODES3 VIP, "n2");
-	members(&f, all3, 3, true, 5, 0);
+	fx_members(&f, all3, 3, true, 5, 0);
 	for (int i = 0; i < 3; i++)
-		report(&f, (const char *[]){"n1", "n2", "n3"}[i], 5, "vip=stopped", 0);
-	run(&f, 1);
+		fx_report_ack(&f, (const char *[]){"n1", "n2", "n3"}[i], 5, "vip=stopped", 0);
+	fx_run(&f, 1);
 	assert_string_equal(f.rec.log, "");
 	fx_free(&f);
 	fx_init(&f, NODES3 VIP, "n1");
 	vg_coord_set_synced(f.co, false);
-	members(&f, all3, 3, true, 5, 0);
+	fx_members(&f, all3, 3, true, 5, 0);
 	for (int i = 0; i < 3; i++)
-		report(&f, (const char *[]){"n1", "n2", "n3"}[i], 5, "vip=stopped", 0);
-	run(&f, 1);
+		fx_report_ack(&f, (const char *[]){"n1", "n2", "n3"}[i], 5, "vip=stopped", 0);
+	fx_run(&f, 1);
 	assert_string_equal(f.rec.log, "");
 	fx_free(&f);
 }
@@ -267,12 +158,12 @@ static void test_not_leader_or_not_synced_does_nothing(void **st)
  * report again. */
 static void lose_n1_at(fx *f, const char *states, uint64_t heard, uint64_t lost)
 {
-	members(f, all3, 3, true, 5, 0);
-	report(f, "n1", 5, states, 0);
+	fx_members(f, all3, 3, true, 5, 0);
+	fx_report_ack(f, "n1", 5, states, 0);
 	vg_coord_heard(f->co, "n1", heard);
 	vg_coord_membership(f->co, all3 + 1, 2, all3 + 1, 2, true, 6, lost, 1000000 + lost);
-	report(f, "n2", 6, "vip=stopped,web=stopped,db=stopped", 0);
-	report(f, "n3", 6, "vip=stopped,web=stopped,db=stopped", 0);
+	fx_report_ack(f, "n2", 6, "vip=stopped,web=stopped,db=stopped", 0);
+	fx_report_ack(f, "n3", 6, "vip=stopped,web=stopped,db=stopped", 0);
 }
 
 /* requires: quorum: a lost node's VIP is recovered only once its lease has certainly run out
@@ -293,7 +184,7 @@ static void test_quorum_resource_waits_for_the_lost_side(void **st)
 		fx f;
 		fx_init(&f, NODES3 VIP, "n2");
 		lose_n1_at(&f, "vip=running", rows[i].heard, rows[i].lost);
-		run(&f, rows[i].at - 1);
+		fx_run(&f, rows[i].at - 1);
 		assert_null(strstr(f.rec.log, "start vip"));
 		assert_int_equal(f.rec.rearm_ms, 1);
 		json_t *s = vg_coord_status(f.co, f.rs, rows[i].at - 11, 1000000);
@@ -303,7 +194,7 @@ static void test_quorum_resource_waits_for_the_lost_side(void **st)
 		json_t *n1 = json_array_get(json_object_get(s, "nodes"), 0);
 		assert_string_equal(json_string_value(json_object_get(n1, "state")), "unclean");
 		json_decref(s);
-		run(&f, rows[i].at);
+		fx_run(&f, rows[i].at);
 		assert_non_null(strstr(f.rec.log, "start vip n2; "));
 		fx_free(&f);
 	}
@@ -315,17 +206,17 @@ static void test_lease_counts_from_the_last_message(void **st)
 	(void)st;
 	fx f;
 	fx_init(&f, NODES3 VIP, "n2");
-	members(&f, all3, 3, true, 5, 0);
-	report(&f, "n1", 5, "vip=running", 0);
+	fx_members(&f, all3, 3, true, 5, 0);
+	fx_report_ack(&f, "n1", 5, "vip=running", 0);
 	vg_coord_heard(f.co, "n1", 1950);
 	vg_coord_heard(f.co, "n1", 1900); /* delivered out of order in time: ignored */
 	vg_coord_membership(f.co, all3 + 1, 2, all3 + 1, 2, true, 6, 2000, 1002000);
-	report(&f, "n2", 6, "vip=stopped", 0);
-	report(&f, "n3", 6, "vip=stopped", 0);
-	run(&f, 2749); /* 1950 + 500 + 100 + 150 + 50 */
+	fx_report_ack(&f, "n2", 6, "vip=stopped", 0);
+	fx_report_ack(&f, "n3", 6, "vip=stopped", 0);
+	fx_run(&f, 2749); /* 1950 + 500 + 100 + 150 + 50 */
 	assert_null(strstr(f.rec.log, "start vip"));
 	assert_int_equal(f.rec.rearm_ms, 1);
-	run(&f, 2750);
+	fx_run(&f, 2750);
 	assert_non_null(strstr(f.rec.log, "start vip n2; "));
 	fx_free(&f);
 }
@@ -343,10 +234,10 @@ static void test_each_resource_waits_for_its_own_stop_bound(void **st)
 		       "  - {name: web, type: process, params: {command: /bin/true}}\n",
 		"n2");
 	lose_n1_at(&f, "vip=running,web=running", 900, 2000);
-	run(&f, 2000 + 150 + 50 - 1);
+	fx_run(&f, 2000 + 150 + 50 - 1);
 	assert_string_equal(f.rec.log, "");
 	assert_int_equal(f.rec.rearm_ms, 1);
-	run(&f, 2000 + 150 + 50);
+	fx_run(&f, 2000 + 150 + 50);
 	assert_non_null(strstr(f.rec.log, "start vip"));
 	assert_null(strstr(f.rec.log, "start web"));
 	assert_int_equal(f.rec.rearm_ms, 250);
@@ -354,9 +245,9 @@ static void test_each_resource_waits_for_its_own_stop_bound(void **st)
 	json_t *n1 = json_array_get(json_object_get(s, "nodes"), 0);
 	assert_false(json_is_true(json_object_get(n1, "self_stopped")));
 	json_decref(s);
-	run(&f, 2000 + 150 + 300 - 1);
+	fx_run(&f, 2000 + 150 + 300 - 1);
 	assert_null(strstr(f.rec.log, "start web"));
-	run(&f, 2000 + 150 + 300);
+	fx_run(&f, 2000 + 150 + 300);
 	assert_non_null(strstr(f.rec.log, "start web"));
 	fx_free(&f);
 }
@@ -374,7 +265,7 @@ static void test_unbounded_stop_needs_fencing_or_a_watchdog(void **st)
 	fx f;
 	fx_init(&f, yaml, "n2");
 	lose_n1_at(&f, "db=running", 900, 2000);
-	run(&f, 60000);
+	fx_run(&f, 60000);
 	assert_null(strstr(f.rec.log, "start db"));
 	json_t *s = vg_coord_status(f.co, f.rs, 60000, 1060000);
 	json_t *db = json_array_get(json_object_get(s, "resources"), 0);
@@ -393,9 +284,9 @@ static void test_unbounded_stop_needs_fencing_or_a_watchdog(void **st)
 	f.wd_s = 5; /* n1 reported its watchdog armed at 5 s: only that counts */
 	lose_n1_at(&f, "db=running", 900, 2000);
 	/* halt by 2000 + 20 + 30; reset 5 s + one feed interval (1 s) later */
-	run(&f, 8049);
+	fx_run(&f, 8049);
 	assert_null(strstr(f.rec.log, "start db"));
-	run(&f, 8050);
+	fx_run(&f, 8050);
 	assert_non_null(strstr(f.rec.log, "start db n2; "));
 	fx_free(&f);
 }
@@ -410,9 +301,9 @@ static void test_vigild_gone_then_corosync(void **st)
 	fx_init(&f, NODES3 VIP, "n2");
 	lose_n1(&f, "vip", N1_VIGILD_DIES);
 	vg_coord_membership(f.co, all3 + 1, 2, all3 + 1, 2, true, 7, 3000, 1003000);
-	report(&f, "n2", 7, "vip=stopped", 0);
-	report(&f, "n3", 7, "vip=stopped", 0);
-	run(&f, 600000);
+	fx_report_ack(&f, "n2", 7, "vip=stopped", 0);
+	fx_report_ack(&f, "n3", 7, "vip=stopped", 0);
+	fx_run(&f, 600000);
 	assert_null(strstr(f.rec.log, "start vip"));
 	json_t *s = vg_coord_status(f.co, f.rs, 600000, 1600000);
 	json_t *vip = json_array_get(json_object_get(s, "resources"), 0);
@@ -424,9 +315,9 @@ static void test_vigild_gone_then_corosync(void **st)
 	assert_non_null(strstr(json_string_value(json_object_get(n1, "reason")),
 			       "its vigild was gone when it left"));
 	json_decref(s);
-	apply(&f, "{\"kind\":\"fence_record\",\"node\":\"n1\",\"time_ms\":1600001,\"by\":"
-		  "\"operator\",\"method\":\"confirm-down\"}");
-	run(&f, 600002);
+	fx_apply(&f, "{\"kind\":\"fence_record\",\"node\":\"n1\",\"time_ms\":1600001,\"by\":"
+		     "\"operator\",\"method\":\"confirm-down\"}");
+	fx_run(&f, 600002);
 	assert_non_null(strstr(f.rec.log, "start vip n2; "));
 	fx_free(&f);
 }
@@ -439,12 +330,12 @@ static void test_never_seen_node_counts_from_quorum(void **st)
 	(void)st;
 	fx f;
 	fx_init(&f, NODES3 VIP, "n2");
-	members(&f, all3 + 1, 2, true, 5, 0);
-	report(&f, "n2", 5, "vip=stopped", 0);
-	report(&f, "n3", 5, "vip=stopped", 0);
-	run(&f, 799); /* 0 + 500 + 100 + 150 + 50 */
+	fx_members(&f, all3 + 1, 2, true, 5, 0);
+	fx_report_ack(&f, "n2", 5, "vip=stopped", 0);
+	fx_report_ack(&f, "n3", 5, "vip=stopped", 0);
+	fx_run(&f, 799); /* 0 + 500 + 100 + 150 + 50 */
 	assert_null(strstr(f.rec.log, "start vip"));
-	run(&f, 800);
+	fx_run(&f, 800);
 	assert_non_null(strstr(f.rec.log, "start vip n2; "));
 	fx_free(&f);
 }
@@ -461,10 +352,10 @@ static void test_long_corosync_hold_lengthens_the_wait(void **st)
 	assert_int_equal(vg_coord_quorum_loss_delay(f.co), 100 + 85 + VG_COORD_SKEW_MARGIN_MS);
 	assert_int_equal(vg_coord_lease_margin(f.co), 100 + 100 + 85 + VG_COORD_SKEW_MARGIN_MS);
 	lose_n1_at(&f, "vip=running", 900, 2000);
-	run(&f, 2000 + 215 + 49);
+	fx_run(&f, 2000 + 215 + 49);
 	assert_null(strstr(f.rec.log, "start vip"));
 	assert_int_equal(f.rec.rearm_ms, 1);
-	run(&f, 2000 + 215 + 50);
+	fx_run(&f, 2000 + 215 + 50);
 	assert_non_null(strstr(f.rec.log, "start vip n2; "));
 	fx_free(&f);
 }
@@ -482,7 +373,7 @@ static void test_freeze_means_the_lost_side_keeps_them(void **st)
 		"  - {name: n3, address: 10.9.0.3, role: server}\n" VIP,
 		"n2");
 	lose_n1(&f, "vip", N1_CRASHES);
-	run(&f, 60000);
+	fx_run(&f, 60000);
 	assert_null(strstr(f.rec.log, "start vip"));
 	fx_free(&f);
 }
@@ -495,19 +386,19 @@ static void test_fencing_resource_waits_for_fence(void **st)
 	fx f;
 	fx_init(&f, NODES3 DUMMY, "n2");
 	/* an old record (applied before the loss) does not count */
-	apply(&f, "{\"kind\":\"fence_record\",\"node\":\"n1\",\"time_ms\":900000,\"by\":\"x\","
-		  "\"method\":\"off\"}");
+	fx_apply(&f, "{\"kind\":\"fence_record\",\"node\":\"n1\",\"time_ms\":900000,\"by\":\"x\","
+		     "\"method\":\"off\"}");
 	lose_n1(&f, "db", N1_CRASHES);
-	run(&f, 5000);
+	fx_run(&f, 5000);
 	assert_null(strstr(f.rec.log, "start db"));
 	json_t *s = vg_coord_status(f.co, f.rs, 5000, 1005000);
 	json_t *db = json_array_get(json_object_get(s, "resources"), 0);
 	assert_non_null(
 	    strstr(json_string_value(json_object_get(db, "waiting")), "confirm-down n1"));
 	json_decref(s);
-	apply(&f, "{\"kind\":\"fence_record\",\"node\":\"n1\",\"time_ms\":1005001,\"by\":"
-		  "\"operator\",\"method\":\"confirm-down\"}");
-	run(&f, 5002);
+	fx_apply(&f, "{\"kind\":\"fence_record\",\"node\":\"n1\",\"time_ms\":1005001,\"by\":"
+		     "\"operator\",\"method\":\"confirm-down\"}");
+	fx_run(&f, 5002);
 	assert_non_null(strstr(f.rec.log, "start db n2; "));
 	fx_free(&f);
 }
@@ -520,19 +411,20 @@ static void test_fenced_node_is_not_fenced_twice(void **st)
 	fx f;
 	fx_init(&f, NODES2 DUMMY, "n1");
 	split_two(&f, "n1", "db=running", "db=stopped", true);
-	run(&f, 1001);
+	fx_run(&f, 1001);
 	assert_non_null(strstr(f.rec.log, "fence n2; "));
 	vg_coord_fence_done(f.co, "n2", true, NULL, 1050);
-	run(&f, 1051);
+	fx_run(&f, 1051);
 	assert_null(strstr(f.rec.log, "fence n2"));
-	run(&f, 3000);
+	fx_run(&f, 3000);
 	assert_null(strstr(f.rec.log, "fence n2"));
-	run(&f, 6051); /* no record arrived: fenced again */
+	fx_run(&f, 6051); /* no record arrived: fenced again */
 	assert_non_null(strstr(f.rec.log, "fence n2; "));
 	vg_coord_fence_done(f.co, "n2", true, NULL, 6100);
-	apply(&f, "{\"kind\":\"fence_record\",\"node\":\"n2\",\"time_ms\":1006100,\"by\":\"pdu\","
-		  "\"method\":\"off\"}");
-	run(&f, 20000);
+	fx_apply(&f,
+		 "{\"kind\":\"fence_record\",\"node\":\"n2\",\"time_ms\":1006100,\"by\":\"pdu\","
+		 "\"method\":\"off\"}");
+	fx_run(&f, 20000);
 	assert_null(strstr(f.rec.log, "fence n2"));
 	fx_free(&f);
 }
@@ -554,10 +446,10 @@ static void test_qnetd_lost_side_waits_for_fencing(void **st)
 		fx f;
 		fx_init(&f, yaml, "n2");
 		split_two(&f, "n2", "vip=running", "vip=stopped", quorate);
-		run(&f, 1001);
+		fx_run(&f, 1001);
 		if (!quorate) {
 			assert_string_equal(f.rec.log, "");
-			run(&f, 60000);
+			fx_run(&f, 60000);
 			assert_string_equal(f.rec.log, "");
 			fx_free(&f);
 			continue;
@@ -565,16 +457,17 @@ static void test_qnetd_lost_side_waits_for_fencing(void **st)
 		/* n1 ran more, yet n2 does not wait fence_delay: there is no race to break */
 		assert_non_null(strstr(f.rec.log, "fence n1; "));
 		assert_null(strstr(f.rec.log, "start vip"));
-		run(&f, 60000); /* long past quorum_loss_delay: still waiting for the fence */
+		fx_run(&f, 60000); /* long past quorum_loss_delay: still waiting for the fence */
 		assert_null(strstr(f.rec.log, "start vip"));
 		json_t *s = vg_coord_status(f.co, f.rs, 60000, 1060000);
 		json_t *vip = json_array_get(json_object_get(s, "resources"), 0);
 		assert_non_null(strstr(json_string_value(json_object_get(vip, "waiting")),
 				       "waiting for fencing of n1"));
 		json_decref(s);
-		apply(&f, "{\"kind\":\"fence_record\",\"node\":\"n1\",\"time_ms\":1060001,\"by\":"
-			  "\"n2\",\"method\":\"off\"}");
-		run(&f, 60002);
+		fx_apply(&f,
+			 "{\"kind\":\"fence_record\",\"node\":\"n1\",\"time_ms\":1060001,\"by\":"
+			 "\"n2\",\"method\":\"off\"}");
+		fx_run(&f, 60002);
 		assert_non_null(strstr(f.rec.log, "start vip n2; "));
 		fx_free(&f);
 	}
@@ -599,19 +492,19 @@ static void test_two_node_fence_delay_and_retry(void **st)
 		fx_init(&f, NODES2 DUMMY, rows[i].local);
 		split_two(&f, rows[i].local, rows[i].n1_states, rows[i].n2_states, true);
 		const char *other = strcmp(rows[i].local, "n1") ? "n1" : "n2";
-		run(&f, 1001);
+		fx_run(&f, 1001);
 		char want[64];
 		snprintf(want, sizeof want, "fence %s; ", other);
 		assert_null(strstr(f.rec.log, "start")); /* nothing before the fence */
 		if (rows[i].waits) {
 			assert_null(strstr(f.rec.log, "fence"));
 			assert_int_equal(f.rec.rearm_ms, 5000);
-			run(&f, 6001);
+			fx_run(&f, 6001);
 		}
 		assert_non_null(strstr(f.rec.log, want));
 		/* failure: retried after a while, reason shown */
 		vg_coord_fence_done(f.co, other, false, "exit 1", 7000);
-		run(&f, 7001);
+		fx_run(&f, 7001);
 		assert_null(strstr(f.rec.log, "fence"));
 		json_t *s = vg_coord_status(f.co, f.rs, 7001, 1007001);
 		size_t k;
@@ -625,7 +518,7 @@ static void test_two_node_fence_delay_and_retry(void **st)
 		}
 		assert_true(seen);
 		json_decref(s);
-		run(&f, 12001);
+		fx_run(&f, 12001);
 		assert_non_null(strstr(f.rec.log, want));
 		fx_free(&f);
 	}
@@ -641,14 +534,14 @@ static void test_vigild_gone_corosync_up(void **st)
 		NODES3 "fence_devices:\n  - {name: pdu, agent: fence_dummy, targets: [n1]}\n" VIP,
 		"n2");
 	lose_n1(&f, "vip", N1_VIGILD_DIES);
-	run(&f, 5000);
+	fx_run(&f, 5000);
 	assert_string_equal(f.rec.log, ""); /* no start, no fence yet */
 	assert_int_equal(f.rec.rearm_ms, 6000);
 	json_t *s = vg_coord_status(f.co, f.rs, 5000, 1005000);
 	json_t *n1 = json_array_get(json_object_get(s, "nodes"), 0);
 	assert_non_null(strstr(json_string_value(json_object_get(n1, "reason")), "vigild"));
 	json_decref(s);
-	run(&f, 11000);
+	fx_run(&f, 11000);
 	assert_string_equal(f.rec.log, "fence n1; ");
 	fx_free(&f);
 }
@@ -669,14 +562,14 @@ static void test_watchdog_deadline_counts_as_fenced(void **st)
 	f.wd_s = 5;
 	lose_n1(&f, "db", N1_CRASHES);
 	/* deadline: 1000 (lost) + 50 (quorum_loss_delay) + 5000 + 1000 (feed interval) */
-	run(&f, 7049);
+	fx_run(&f, 7049);
 	assert_null(strstr(f.rec.log, "start db"));
 	assert_int_equal(f.rec.rearm_ms, 1);
 	json_t *s = vg_coord_status(f.co, f.rs, 7049, 1007049);
 	json_t *n1 = json_array_get(json_object_get(s, "nodes"), 0);
 	assert_non_null(strstr(json_string_value(json_object_get(n1, "reason")), "watchdog"));
 	json_decref(s);
-	run(&f, 7050);
+	fx_run(&f, 7050);
 	assert_string_equal(f.rec.log, "start db n2; ");
 	s = vg_coord_status(f.co, f.rs, 7050, 1007050);
 	n1 = json_array_get(json_object_get(s, "nodes"), 0);
@@ -697,17 +590,17 @@ static void test_group_waits_for_a_start_in_flight(void **st)
 		       "groups:\n  - {name: g, members: [web, vip]}\n"
 		       "constraints:\n  - location: {resource: g, node: n1, score: 100}\n",
 		"n1");
-	members(&f, all3, 3, true, 5, 0);
-	report(&f, "n2", 5, "web=stopped,vip=stopped", 0);
-	report(&f, "n3", 5, "web=stopped,vip=stopped", 0);
-	report(&f, "n1", 5, "web=stopped,vip=stopped", 0);
-	run(&f, 1);
+	fx_members(&f, all3, 3, true, 5, 0);
+	fx_report_ack(&f, "n2", 5, "web=stopped,vip=stopped", 0);
+	fx_report_ack(&f, "n3", 5, "web=stopped,vip=stopped", 0);
+	fx_report_ack(&f, "n1", 5, "web=stopped,vip=stopped", 0);
+	fx_run(&f, 1);
 	assert_string_equal(f.rec.log, "start web n1; ");
-	report(&f, "n1", 5, "web=starting,vip=stopped", f.rec.last_id);
-	run(&f, 2);
+	fx_report_ack(&f, "n1", 5, "web=starting,vip=stopped", f.rec.last_id);
+	fx_run(&f, 2);
 	assert_string_equal(f.rec.log, "");
-	report(&f, "n1", 5, "web=running,vip=stopped", f.rec.last_id);
-	run(&f, 3);
+	fx_report_ack(&f, "n1", 5, "web=running,vip=stopped", f.rec.last_id);
+	fx_run(&f, 3);
 	assert_string_equal(f.rec.log, "start vip n1; ");
 	fx_free(&f);
 }
@@ -719,7 +612,7 @@ static void test_bye_is_clean(void **st)
 	fx f;
 	fx_init(&f, NODES3 DUMMY, "n2");
 	lose_n1(&f, "db", N1_SAYS_BYE);
-	run(&f, 1001);
+	fx_run(&f, 1001);
 	assert_string_equal(f.rec.log, "start db n2; ");
 	fx_free(&f);
 }
@@ -736,7 +629,7 @@ static void test_unrunnable_kept_off_and_shown(void **st)
 		NODES3 DUMMY "constraints:\n"
 			     "  - location: {resource: db, node: n1, score: 100}\n",
 		"n1");
-	members(&f, all3, 3, true, 5, 0);
+	fx_members(&f, all3, 3, true, 5, 0);
 	json_t *res = json_pack("{s:s}", "db", "stopped");
 	json_t *why = json_pack("{s:s}", "db", "OCF agent ocf:heartbeat:Dummy is not installed");
 	vg_node_report r = {.ring = 5, .probed = true, .resources = res, .unrunnable = why};
@@ -747,7 +640,7 @@ static void test_unrunnable_kept_off_and_shown(void **st)
 	vg_coord_report(f.co, "n3", &r);
 	json_decref(res);
 	json_decref(why);
-	run(&f, 1);
+	fx_run(&f, 1);
 	assert_string_equal(f.rec.log, "start db n2; ");
 
 	json_t *s = vg_coord_status(f.co, f.rs, 2, 1000002);
@@ -770,7 +663,7 @@ static void test_unrunnable_kept_off_and_shown(void **st)
 	r = (vg_node_report){.ring = 5, .probed = true, .resources = res, .ack = f.rec.last_id};
 	vg_coord_report(f.co, "n2", &r);
 	json_decref(res);
-	run(&f, 3);
+	fx_run(&f, 3);
 	assert_string_equal(f.rec.log, "");
 	fx_free(&f);
 }
