@@ -147,6 +147,17 @@ static void cnode_free(cnode *n)
 	free((char *)n->rep.stale_config);
 }
 
+/* Forget cn's last report: it may run anything (what a node never heard from may). */
+static void drop_report(cnode *cn)
+{
+	json_decref(cn->rep.resources);
+	free((char *)cn->rep.watchdog);
+	json_decref(cn->rep.unrunnable);
+	free((char *)cn->rep.stale_config);
+	memset(&cn->rep, 0, sizeof cn->rep);
+	cn->has_report = false;
+}
+
 void vg_coord_free(vg_coord *c)
 {
 	if (!c)
@@ -193,7 +204,12 @@ void vg_coord_membership(vg_coord *c, const uint32_t *members, size_t n,
 			 uint64_t now, uint64_t wall)
 {
 	(void)wall; /* no safety decision reads a clock of another machine, nor this one's wall */
-	if (quorate && !c->quorate)
+	/* back in a quorate view after one without quorum (or at start-up): what this server
+	 * knows of a node that is not with it now nor was in its last view is from before that
+	 * time away, while the node may have been in the quorate partition with the members of
+	 * this view until this very change, running what its coordinator gave it */
+	bool regained = quorate && !c->quorate;
+	if (regained)
 		c->quorate_since = now;
 	c->quorate = quorate;
 	c->ring = ring;
@@ -231,6 +247,15 @@ void vg_coord_membership(vg_coord *c, const uint32_t *members, size_t n,
 						    : "");
 		} else if (!cn->ever_member && quorate && cn->lost_at < c->quorate_since) {
 			cn->lost_at = c->quorate_since; /* never seen: count from quorum */
+		} else if (cn->ever_member && regained) {
+			/* so it left that partition now, as far as this server can tell (its halt
+			 * is counted from here), and what it runs is not known: its last report
+			 * here may say "stopped" of what it started since */
+			if (cn->lost_at < now)
+				cn->lost_at = now;
+			if (cn->heard_at < now)
+				cn->heard_at = now; /* the others may have heard it until now */
+			drop_report(cn);
 		}
 	}
 }

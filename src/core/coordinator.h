@@ -71,7 +71,10 @@ void vg_coord_free(vg_coord *c);
 void vg_coord_set_config(vg_coord *c, const vg_config *cfg); /* cfg outlives its use */
 /* A new membership: members (node ids whose vigild is in the group), ring (node ids whose
  * Corosync is in the totem ring: a node there but not a member has lost its vigild, not
- * quorum), quorum; now: monotonic ms, wall: ms since the epoch. */
+ * quorum), quorum; now: monotonic ms, wall: ms since the epoch. Back in a quorate view after
+ * one without quorum, a node that is not a member now nor was in the last view counts as
+ * lost and last heard from at this change and its last report is forgotten: it may have
+ * been in the quorate partition until now, running what that partition gave it. */
 void vg_coord_membership(vg_coord *c, const uint32_t *members, size_t n,
 			 const uint32_t *ring_members, size_t n_ring, bool quorate, uint64_t ring,
 			 uint64_t now, uint64_t wall);

@@ -12,9 +12,12 @@
  * from the links then; a one-way cut breaks a pair's ring like a symmetric one; a hung
  * Corosync, when it runs again, forms a new ring detect_ms later and vigild's queued sends
  * then go out in it (membership.c's TRY_AGAIN queue).
- * Simplifications, said once: no monitors or resource failures, no watchdog, no operator
- * commands, no connect grace at start-up, the committed configuration is the one every node
- * was started with (no switch).
+ * The node side follows issue 8's: heartbeats and the lease (the real vg_lease), the halt
+ * stopping everything at once within its bounds, the view rules of actions and reports
+ * (the real vg_view_accepts_*), view-bound messages dropped when queued past their view.
+ * Simplifications, said once: no monitors or resource failures, no watchdog (reports say wd:
+ * null), no operator commands, no connect grace at start-up, the committed configuration is
+ * the one every node was started with (no switch).
  * Must not: read a clock, sleep, do I/O (other than printing the trace on a violation) or keep
  * global mutable state.
  */
@@ -30,6 +33,7 @@
 #include "config.h"
 #include "coordinator.h"
 #include "member_msg.h"
+#include "lease.h"
 #include "repstate.h"
 
 #define FX_MAX_NODES 8
@@ -67,6 +71,10 @@ typedef struct fxmsg {
 	uint64_t change; /* 'R': the change's id in the fixture (its identity for invariant b) */
 	uint64_t *hist;	 /* state_sync: the sender's history, carried with its state */
 	size_t n_hist;
+	/* vg_membership_send_view(): counts only in the sender's view of then (view_seq); if it
+	 * is still queued when that view has changed, it is dropped, not sent */
+	bool view_bound;
+	uint64_t view;
 } fxmsg;
 
 typedef struct {
@@ -132,6 +140,11 @@ struct fxnode {
 	size_t nq, capq;
 	fxmsg **outbox; /* sends Corosync could not take (hung, gathering): sent later */
 	size_t n_out;
+	/* a view is on its way to vigild (membership.c's change_pending): the queue waits for it */
+	bool view_pending;
+	/* the last moment its Corosync answered a request (vg_membership_answered_at), while it
+	 * does not answer (hung or dead); while it works it answers at every moment */
+	uint64_t cs_answered_at;
 	int64_t wall_off;
 	phys ph[FX_MAX_RES];
 	uint64_t stop_ms[FX_MAX_RES], start_ms[FX_MAX_RES];
@@ -166,6 +179,13 @@ struct fxnode {
 	json_t *last_action; /* the last action delivered, the ring it came in, its sender */
 	uint64_t last_action_ring;
 	int last_action_from;
+	/* cluster.c's lease (the real vg_lease), its heartbeat and lease timers */
+	vg_lease lease;
+	uint64_t hb_due;    /* the heartbeat timer's next tick (see member_heartbeat) */
+	uint64_t lease_at;  /* the lease timer (lease_update), NEVER when not armed */
+	bool ring_majority; /* on_m_ring(): the latest ring holds a majority of the servers */
+	uint64_t ring_seen; /* the ring on_m_ring() last told it (0: none since it connected) */
+	uint64_t view_seq;  /* membership.c's view: +1 at every change reported to vigild */
 };
 
 struct fx {
@@ -292,6 +312,7 @@ static void q_clear(fxnode *n)
 	for (size_t i = 0; i < n->nq; i++)
 		msg_unref(n->q[i].m);
 	n->nq = 0;
+	n->view_pending = false; /* whatever view was on its way went with the queue */
 }
 
 static void q_push(fxnode *n, qent e)
@@ -338,7 +359,9 @@ static void ad_free(fxnode *n);
  * whose Corosync is in the same ring and whose vigild is in the group (agreed order: every
  * member gets the messages of a ring in the same order). A Corosync that cannot take it now
  * (hung, or forming a ring after a hang) leaves it in vigild's queue (membership.c's
- * TRY_AGAIN queue), sent as it is once Corosync takes messages again. */
+ * TRY_AGAIN queue), sent once Corosync takes messages again and the view it leads to has
+ * reached vigild (membership.c's flush waits while a change is pending); a view-bound message
+ * of an older view is then dropped (vg_sendq_head). */
 static void cs_send(fxnode *s, fxmsg *m)
 {
 	fx *f = s->f;
@@ -357,17 +380,30 @@ static void cs_send(fxnode *s, fxmsg *m)
 	msg_unref(m);
 }
 
+static bool cs_may_flush(const fxnode *n)
+{
+	return n->n_out && corosync_works(n) && !n->gathering && n->vd_alive && !n->view_pending;
+}
+
 static void cs_flush_outbox(fxnode *n)
 {
-	if (!n->n_out || !corosync_works(n) || n->gathering || !n->vd_alive)
+	if (!cs_may_flush(n))
 		return;
 	fxmsg **out = n->outbox;
-	size_t k = n->n_out;
+	size_t k = n->n_out, dropped = 0;
 	n->outbox = NULL;
 	n->n_out = 0;
-	tr(n->f, "%s: Corosync takes %zu queued message(s) again", n->name, k);
 	for (size_t i = 0; i < k; i++)
-		cs_send(n, out[i]);
+		if (out[i]->view_bound && out[i]->view != n->view_seq) {
+			msg_unref(out[i]);
+			out[i] = NULL;
+			dropped++;
+		}
+	tr(n->f, "%s: Corosync takes %zu queued message(s) again (%zu of an older view dropped)",
+	   n->name, k - dropped, dropped);
+	for (size_t i = 0; i < k; i++)
+		if (out[i])
+			cs_send(n, out[i]);
 	free(out);
 }
 
@@ -486,8 +522,10 @@ static void cs_reform(fx *f)
 			m->ring_quorate = v.quorate;
 			m->gathering = false;
 			q_prune(m, g, ng);
-			if (m->vd_alive && m->connected)
+			if (m->vd_alive && m->connected) {
 				q_push(m, (qent){f->now + lag, Q_VIEW, NULL, v});
+				m->view_pending = true;
+			}
 		}
 	}
 }
@@ -506,12 +544,35 @@ static void cs_group_change(fxnode *n)
 	fill_group(f, &v);
 	for (size_t k = 0; k < v.n; k++) {
 		fxnode *m = node_of(f, (int)v.members[k]);
-		if (m->ring == n->ring)
+		if (m->ring == n->ring) {
 			q_push(m, (qent){f->now + f->o.latency_ms, Q_VIEW, NULL, v});
+			m->view_pending = true;
+		}
 	}
 }
 
 /* ==== the supervisor model (supervisor.c, managed mode) ====================================== */
+
+/* From SIGKILL of a process group to its members gone (stop_bound.h allows
+ * VG_STOP_BOUND_KILL_MS; measured on namespaces: about 11 ms). */
+#define FX_KILL_MS 11u
+
+/* How long a stop begun now takes on n: its configured time (the agent's stop, or how long
+ * the service takes to exit after SIGTERM); on a halt a process gets cluster.halt_grace after
+ * SIGTERM and is then killed with its group (process_grace(), on_process_kill()); a vip goes
+ * by one netlink request whatever else happens. Outside a halt the stop timeout would kill a
+ * process too, but the slow stops drawn here stay below it. */
+static uint64_t sv_stop_time(const fxnode *n, size_t i)
+{
+	const vg_resource *res = &n->f->cfg->resources[i];
+	uint64_t ms = n->stop_ms[i];
+	if (res->cls == VG_CLASS_VIP)
+		return n->default_stop_ms[i]; /* vip_op(): one netlink request, never slow */
+	if (n->sv_halted && res->cls == VG_CLASS_PROCESS &&
+	    ms > n->f->cfg->halt_grace_ms + FX_KILL_MS)
+		ms = n->f->cfg->halt_grace_ms + FX_KILL_MS;
+	return ms;
+}
 
 /* run_op(): the operation begins; what actually runs changes with it. */
 static void sv_run_op(fxnode *n, size_t i, vg_op_kind op)
@@ -522,7 +583,7 @@ static void sv_run_op(fxnode *n, size_t i, vg_op_kind op)
 	r->busy_op = op;
 	p->op = (int)op + 1;
 	p->gen = n->vd_gen;
-	p->until = n->f->now + (op == VG_OP_START ? n->start_ms[i] : n->stop_ms[i]);
+	p->until = n->f->now + (op == VG_OP_START ? n->start_ms[i] : sv_stop_time(n, i));
 	if (op == VG_OP_START)
 		p->active = true;
 	tr(n->f, "%s: %s %s begins (ends at %llu)", n->name, vg_op_name(op),
@@ -546,38 +607,59 @@ static void sv_op_done(fxnode *n, size_t i, vg_op_kind op)
 	sv_reconcile(n);
 }
 
-/* is_down() and stop_allowed() while halted: strictly in reverse order of the config. */
+/* is_down() and stop_allowed() of a clean shutdown: strictly in reverse order of the config
+ * (a halt has no order: stop_allowed() answers true). */
 static bool sv_is_down(const sres *r)
 {
 	return r->obs == OBS_STOPPED && !(r->busy && r->busy_op == VG_OP_START);
 }
 
-static bool sv_stop_allowed_halted(const fxnode *n, size_t i)
+static bool sv_stop_allowed(const fxnode *n, size_t i)
 {
+	if (n->sv_halted)
+		return true;
 	for (size_t j = i + 1; j < n->f->cfg->n_resources; j++)
 		if (!sv_is_down(&n->sv[j]) && !n->sv[j].blocked)
 			return false;
 	return true;
 }
 
+/* halt_stops(): every stop at once, the addresses first, then the rest, all in parallel. */
+static void sv_halt_stops(fxnode *n)
+{
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < n->f->cfg->n_resources; i++) {
+			sres *r = &n->sv[i];
+			if ((n->f->cfg->resources[i].cls == VG_CLASS_VIP) != (pass == 0))
+				continue;
+			if (r->busy || r->blocked || r->probing)
+				continue;
+			if (r->obs == OBS_RUNNING || r->obs == OBS_UNCLEAN)
+				sv_run_op(n, i, VG_OP_STOP);
+		}
+}
+
 /* reconcile() + reconcile_managed(): run what the coordinator asked for, one operation per
- * resource; when halted, stop everything one at a time in reverse order. notify() ->
- * cluster.c's sv_change() -> schedule_report(). */
+ * resource; a clean shutdown stops everything in reverse order, a halt everything at once
+ * (halt_stops(); probes are not waited for). notify() -> cluster.c's sv_change() ->
+ * schedule_report(). */
 static void sv_reconcile(fxnode *n)
 {
 	n->report_due = true;
-	if (!n->sv_started || n->probes_pending > 0)
+	if (!n->sv_started || (n->probes_pending > 0 && !n->sv_halted))
 		return;
+	if (n->sv_halted)
+		sv_halt_stops(n);
 	size_t nr = n->f->cfg->n_resources;
 	bool stopping_all = n->sv_halted || n->sv_shutting_down;
 	for (size_t k = 0; k < nr; k++) {
 		size_t i = stopping_all ? nr - 1 - k : k;
 		sres *r = &n->sv[i];
-		if (r->busy || r->blocked)
+		if (r->busy || r->blocked || r->probing)
 			continue;
 		bool up = r->obs == OBS_RUNNING || r->obs == OBS_UNCLEAN;
 		if (stopping_all) {
-			if (up && sv_stop_allowed_halted(n, i))
+			if (up && sv_stop_allowed(n, i))
 				sv_run_op(n, i, VG_OP_STOP);
 			continue;
 		}
@@ -636,15 +718,55 @@ static void sv_probe_done(fxnode *n, size_t i)
 	sv_reconcile(n);
 }
 
+/* halt_resource(): nothing new begins and what is in flight ends now. A probe or a start is
+ * cancelled (an agent's process group killed, a process not yet ready left to the stop); the
+ * resource may be (partly) running, so it is unclean and the halt stops it. A process being
+ * stopped gets cluster.halt_grace from now (then SIGKILL); an agent's stop or a vip's runs
+ * on. Cancelled and stopped alike, what actually runs stays active until the stop ends. */
+static void sv_halt_resource(fxnode *n, size_t i)
+{
+	sres *r = &n->sv[i];
+	phys *p = &n->ph[i];
+	const vg_resource *res = &n->f->cfg->resources[i];
+	if (r->probing) {
+		r->probing = false;
+		n->probes_pending--;
+		r->obs = OBS_UNCLEAN;
+		tr(n->f, "%s: probe of %s cancelled by the halt", n->name, res->name);
+		return;
+	}
+	if (!r->busy)
+		return;
+	if (r->busy_op == VG_OP_STOP) {
+		uint64_t kill = n->f->now + n->f->cfg->halt_grace_ms + FX_KILL_MS;
+		if (res->cls == VG_CLASS_PROCESS && p->op && p->gen == n->vd_gen &&
+		    p->until > kill) {
+			p->until = kill;
+			tr(n->f, "%s: stop of %s: killed at halt_grace (ends at %llu)", n->name,
+			   res->name, (unsigned long long)kill);
+		}
+		return;
+	}
+	r->busy = false; /* a start: cancelled */
+	r->obs = OBS_UNCLEAN;
+	if (p->op && p->gen == n->vd_gen)
+		p->op = 0; /* its end never comes; p->active stays until the stop ends */
+	tr(n->f, "%s: start of %s cancelled by the halt", n->name, res->name);
+}
+
 /* vg_supervisor_halt() */
 static void sv_halt(fxnode *n, bool halt)
 {
 	if (n->sv_halted == halt)
 		return;
 	n->sv_halted = halt;
-	tr(n->f, "%s: %s", n->name, halt ? "halt: stopping every resource" : "may run again");
+	tr(n->f, "%s: %s", n->name,
+	   halt ? "halt: stopping every resource at once" : "may run again");
 	for (size_t i = 0; i < n->f->cfg->n_resources; i++)
 		n->sv[i].target = TGT_NONE;
+	if (halt && n->sv_started)
+		for (size_t i = 0; i < n->f->cfg->n_resources; i++)
+			sv_halt_resource(n, i);
 	sv_reconcile(n);
 }
 
@@ -706,9 +828,11 @@ static json_t *member_encode(json_t *o)
 	return c;
 }
 
-static void member_send_c(fxnode *n, json_t *o)
+/* send_json(): send_c() (view false) or send_cv() (view true: reports, actions, summaries,
+ * heartbeats, vg_membership_send_view) */
+static void member_send_json(fxnode *n, json_t *o, bool view)
 {
-	if (!n->connected) { /* send_prefixed() fails without a connection */
+	if (!n->connected) { /* send_tagged() fails without a connection */
 		json_decref(o);
 		return;
 	}
@@ -716,7 +840,19 @@ static void member_send_c(fxnode *n, json_t *o)
 	m->refs = 1;
 	m->from = n->id;
 	m->c = member_encode(o);
+	m->view_bound = view;
+	m->view = n->view_seq;
 	cs_send(n, m);
+}
+
+static void member_send_c(fxnode *n, json_t *o)
+{
+	member_send_json(n, o, false);
+}
+
+static void member_send_cv(fxnode *n, json_t *o)
+{
+	member_send_json(n, o, true);
 }
 
 static void member_send_r(fxnode *n, const vg_repmsg *rm)
@@ -760,15 +896,19 @@ static void schedule_run(fxnode *n, uint64_t ms)
 		n->run_at = n->f->now + ms;
 }
 
-/* send_report() */
+static json_t *ad_seen(fxnode *n);
+
+/* send_report(): no watchdog is modelled, so wd is null; seen is the coordinator view's
+ * (vg_coord_seen) */
 static void member_send_report(fxnode *n)
 {
 	if (!n->in_ring || !n->connected)
 		return;
 	bool probed = n->sv_started && n->probes_pending == 0;
-	json_t *o = json_pack("{s:s, s:I, s:b, s:b, s:I, s:o}", "kind", "report", "ring",
+	/* no watchdog is modelled: cluster.c leaves "wd" out then */
+	json_t *o = json_pack("{s:s, s:I, s:b, s:b, s:I, s:o, s:o}", "kind", "report", "ring",
 			      (json_int_t)n->cur_ring, "probed", probed, "leaving", n->leaving,
-			      "ack", (json_int_t)n->ack, "res", sv_report(n));
+			      "ack", (json_int_t)n->ack, "res", sv_report(n), "seen", ad_seen(n));
 	char *s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
 	if (n->last_report && !strcmp(s, n->last_report)) {
 		free(s);
@@ -788,7 +928,7 @@ static void member_send_report(fxnode *n)
 	tr(n->f, "%s: reports %s (ring %llu, ack %llu%s%s)", n->name, res,
 	   (unsigned long long)n->cur_ring, (unsigned long long)n->ack, probed ? "" : ", probing",
 	   n->leaving ? ", leaving" : "");
-	member_send_c(n, o);
+	member_send_cv(n, o);
 }
 
 /* The invariant (b) bookkeeping: every node's state carries a shadow history, the ids of the
@@ -819,14 +959,20 @@ static void commit(fxnode *n, const fxmsg *m)
 }
 
 static void ad_set_synced(fxnode *n, bool synced);
+static void ad_in_step(fxnode *n);
+static void member_lease_update(fxnode *n);
 
-/* set_synced() */
+/* set_synced(): the losses are ordered at this version (vg_coord_in_step) before the held
+ * changes go on top; a report says what it knows of lost nodes; the lease may resume. */
 static void member_set_synced(fxnode *n)
 {
 	n->synced = true;
 	ad_set_synced(n, true);
+	ad_in_step(n);
+	n->report_due = true;
 	tr(n->f, "%s: state in step (epoch %llu, version %llu)", n->name,
 	   (unsigned long long)n->rs->epoch, (unsigned long long)n->rs->version);
+	member_lease_update(n);
 }
 
 static void member_hold(fxnode *n, fxmsg *m)
@@ -1009,10 +1155,12 @@ static void member_on_summary(fxnode *n, uint32_t from, json_t *o)
 }
 
 static void ad_report(fxnode *n, const char *from, json_t *o);
+static void ad_heard(fxnode *n, const char *from, uint64_t at);
 static void ad_bye(fxnode *n, const char *from, const json_t *res);
 static void ad_membership(fxnode *n, const fxview *v);
 static void ad_run(fxnode *n);
 static bool ad_is_leader(const fxnode *n);
+static const char *ad_leader(const fxnode *n);
 static void ad_fence_done(fxnode *n, const char *target, bool ok);
 
 /* on_action() */
@@ -1022,8 +1170,18 @@ static void member_on_action(fxnode *n, json_t *o, int from)
 	const char *res = json_string_value(json_object_get(o, "res"));
 	const char *op = json_string_value(json_object_get(o, "op"));
 	uint64_t id = (uint64_t)json_integer_value(json_object_get(o, "id"));
+	uint64_t ring = (uint64_t)json_integer_value(json_object_get(o, "ring"));
 	if (!node || !res || !op || strcmp(node, n->name))
 		return;
+	const char *fname = node_of(n->f, from)->name;
+	if (!vg_view_accepts_action(n->cur_ring, ad_leader(n), ring, fname)) {
+		tr(n->f,
+		   "%s: ignores %s %s from %s (ring %llu): not the coordinator of this view "
+		   "(ring %llu)",
+		   n->name, op, res, fname, (unsigned long long)ring,
+		   (unsigned long long)n->cur_ring);
+		return;
+	}
 	json_decref(n->last_action);
 	n->last_action = json_incref(o);
 	n->last_action_ring = n->cur_ring;
@@ -1041,28 +1199,48 @@ static void member_on_action(fxnode *n, json_t *o, int from)
 	n->report_due = true;
 }
 
-/* on_m_message() */
+/* on_m_message(): every message delivered from a node is told to the coordinator view
+ * (vg_coord_heard); this node's own heartbeat renews its lease when it comes back in a view
+ * it believes quorate; a report counts only in its ring (on_report). */
 static void member_on_msg(fxnode *n, fxmsg *m)
 {
+	const char *fname = node_of(n->f, m->from)->name;
+	ad_heard(n, fname, n->f->now);
 	if (m->is_r) {
 		member_on_r(n, m);
 		return;
 	}
-	const char *fname = node_of(n->f, m->from)->name;
 	char *s = json_dumps(m->c, JSON_COMPACT);
 	vg_member_msg *mm = s ? vg_mm_decode(s, strlen(s), NULL, 0) : NULL;
 	free(s);
 	if (!mm) /* cluster.c drops what its codec refuses */
 		return;
-	if (mm->kind == VG_MM_REPORT)
-		ad_report(n, fname, m->c);
-	else if (mm->kind == VG_MM_ACTION)
-		member_on_action(n, m->c, m->from);
-	else if (mm->kind == VG_MM_SUMMARY)
-		member_on_summary(n, (uint32_t)m->from, m->c);
-	else if (mm->kind == VG_MM_BYE)
-		ad_bye(n, fname, mm->resources);
 	vg_mm_free(mm);
+	const char *kind = json_string_value(json_object_get(m->c, "kind"));
+	if (!kind)
+		return;
+	if (!strcmp(kind, "heartbeat")) {
+		if (m->from == n->id) {
+			vg_lease_delivered(&n->lease,
+					   (uint64_t)json_integer_value(json_object_get(m->c, "t")),
+					   n->connected && n->quorate && n->ring_majority);
+			member_lease_update(n);
+		}
+		return; /* no run */
+	}
+	if (!strcmp(kind, "report")) {
+		uint64_t ring = (uint64_t)json_integer_value(json_object_get(m->c, "ring"));
+		if (vg_view_accepts_report(n->cur_ring, ring))
+			ad_report(n, fname, m->c);
+		else
+			tr(n->f, "%s: drops a report of ring %llu from %s (ring %llu)", n->name,
+			   (unsigned long long)ring, fname, (unsigned long long)n->cur_ring);
+	} else if (!strcmp(kind, "action"))
+		member_on_action(n, m->c, m->from);
+	else if (!strcmp(kind, "summary"))
+		member_on_summary(n, (uint32_t)m->from, m->c);
+	else if (!strcmp(kind, "bye"))
+		ad_bye(n, fname, json_object_get(m->c, "res"));
 	schedule_run(n, 0);
 }
 
@@ -1078,6 +1256,7 @@ static void member_on_ring(fxnode *n, const fxview *v)
 		for (size_t k = 0; k < v->n_ring; k++)
 			in += v->ring_members[k] == cfg->nodes[i].id;
 	}
+	n->ring_majority = servers == 2 || in * 2 > servers || cfg->qnetd.host;
 	if (servers == 2 || in * 2 > servers || cfg->no_quorum != VG_NO_QUORUM_STOP ||
 	    cfg->qnetd.host)
 		return;
@@ -1095,8 +1274,13 @@ static void member_on_view(fxnode *n, const fxview *v)
 	tr(f, "%s: membership [%s], %s, ring %llu%s", n->name, list,
 	   v->quorate ? "quorate" : "NO QUORUM", (unsigned long long)v->ring,
 	   v->group_only ? " (group change)" : "");
-	if (!v->group_only)
+	n->view_seq++; /* membership.c: m->view++ before on_change */
+	n->view_pending = false;
+	/* on_m_ring() for every new ring, and on joining (CPG_MODEL_V1_DELIVER_INITIAL_TOTEM_CONF:
+	 * a vigild that joins an existing ring is told it too) */
+	if (!v->group_only || n->ring_seen != v->ring)
 		member_on_ring(n, v);
+	n->ring_seen = v->ring;
 	uint32_t before[FX_MAX_NODES];
 	size_t n_before = n->n_members;
 	memcpy(before, n->members, sizeof before);
@@ -1126,7 +1310,7 @@ static void member_on_view(fxnode *n, const fxview *v)
 		member_send_event(n, "quorum", list);
 	if (!v->quorate && f->cfg->no_quorum == VG_NO_QUORUM_STOP)
 		sv_halt(n, true);
-	else if (v->quorate)
+	else if (v->quorate && !n->leaving && !n->lease.halted)
 		sv_halt(n, false);
 	n->ack = 0;
 	n->n_sums = 0;
@@ -1137,15 +1321,16 @@ static void member_on_view(fxnode *n, const fxview *v)
 	ad_membership(n, v);
 	char hex[VG_HID_HEX];
 	vg_hid_hex(&n->rs->hist.id, hex);
-	member_send_c(n, json_pack("{s:s, s:I, s:I, s:I, s:s, s:o, s:I}", "kind", "summary", "ring",
-				   (json_int_t)v->ring, "epoch", (json_int_t)n->rs->epoch,
-				   "version", (json_int_t)n->rs->version, "history", hex, "recent",
-				   vg_history_ring_json(n->rs->hist.ring, n->rs->hist.n), "prev",
-				   (json_int_t)n_before));
+	member_send_cv(n, json_pack("{s:s, s:I, s:I, s:I, s:s, s:o, s:I}", "kind", "summary",
+				    "ring", (json_int_t)v->ring, "epoch", (json_int_t)n->rs->epoch,
+				    "version", (json_int_t)n->rs->version, "history", hex, "recent",
+				    vg_history_ring_json(n->rs->hist.ring, n->rs->hist.n), "prev",
+				    (json_int_t)n_before));
 	free(n->last_report);
 	n->last_report = NULL;
 	n->report_due = true;
 	schedule_run(n, 0);
+	member_lease_update(n);
 }
 
 /* on_m_connection(false): Corosync went away under a running vigild. */
@@ -1153,6 +1338,7 @@ static void member_lost_corosync(fxnode *n)
 {
 	tr(n->f, "%s: lost Corosync: stopping local resources", n->name);
 	n->connected = false;
+	n->ring_seen = 0;
 	n->in_ring = false;
 	n->quorate = false;
 	n->synced = false;
@@ -1161,6 +1347,118 @@ static void member_lost_corosync(fxnode *n)
 	ad_membership(n, &none);
 	sv_halt(n, true);
 	outbox_clear(n);
+}
+
+/* ---- the lease (cluster.c's heartbeat_ms, on_hb_timer, lease_update) ---- */
+
+static uint64_t heartbeat_ms(const fxnode *n)
+{
+	uint64_t ms = n->f->cfg->lease_ms / VG_LEASE_BEATS;
+	return ms ? ms : 1;
+}
+
+/* When its Corosync last answered a request (vg_membership_answered_at: a thread asks every
+ * heartbeat period). One that works answers at every moment here; one that hangs or died
+ * answered last at that moment (the latest it may have, which keeps the node running the
+ * longest). */
+static uint64_t cs_answered(const fxnode *n)
+{
+	return corosync_works(n) ? n->f->now : n->cs_answered_at;
+}
+
+/* lease_update(): halt when the lease has run out and the local Corosync has not answered for
+ * a lease; resume when it is held again and this node is a synced quorate member; arm the
+ * lease timer for when that may next change. The timer is armed only while Corosync answers
+ * nothing: while it answers vg_lease_check cannot halt, so a timer would change nothing. */
+static void member_lease_update(fxnode *n)
+{
+	fx *f = n->f;
+	n->lease_at = NEVER;
+	n->lease.lease_ms = f->cfg->lease_ms;
+	vg_lease_answered(&n->lease, cs_answered(n));
+	if (f->cfg->no_quorum != VG_NO_QUORUM_STOP)
+		return;
+	bool was = n->lease.halted;
+	if (vg_lease_check(&n->lease, f->now) && !was) {
+		tr(f, "%s: lease expired (held until %llu, Corosync last answered at %llu): halt",
+		   n->name, (unsigned long long)n->lease.until,
+		   (unsigned long long)n->lease.answered_at);
+		sv_halt(n, true);
+	}
+	if (n->lease.halted &&
+	    vg_lease_resume(&n->lease, f->now, n->synced && n->quorate && n->in_ring)) {
+		tr(f, "%s: lease held again (until %llu): resumes", n->name,
+		   (unsigned long long)n->lease.until);
+		if (n->connected && n->quorate && !n->leaving)
+			sv_halt(n, false);
+		schedule_run(n, 0);
+	}
+	if (n->lease.until && !n->lease.halted && !corosync_works(n))
+		n->lease_at = f->now + vg_lease_next_check(&n->lease, f->now);
+}
+
+/* Whether the heartbeat n sends now would reach every vigild of its ring at once and after
+ * nothing else: its ring works, nothing waits in its queue nor in theirs, no view is on its
+ * way. Nothing changes between steps, so this held since the last one. */
+static bool hb_quiet(const fxnode *n)
+{
+	const fx *f = n->f;
+	if (!corosync_works(n) || n->gathering || !n->ring || ring_broken(n) || n->n_out ||
+	    n->view_pending)
+		return false;
+	for (size_t i = 0; i < f->n; i++) {
+		const fxnode *d = &f->nodes[i];
+		if (d->ring == n->ring && corosync_works(d) && d->vd_alive && d->connected &&
+		    (d->nq || d->view_pending || d->gathering))
+			return false;
+	}
+	return true;
+}
+
+/* on_hb_timer(): the heartbeat, every lease/5 while connected and in a ring. Modelled
+ * cheaply, so that long quiet stretches cost nothing: the timer's ticks are looked at only
+ * when something happens (at every step and before every fault), and only the latest tick
+ * since the last look counts (a heartbeat's effects are a latest time: the sender's lease
+ * until, the others' vg_coord_heard). In a quiet ring (hb_quiet) that tick's heartbeat is
+ * delivered at once to every vigild of the ring (to the sender: vg_lease_delivered, to all:
+ * vg_coord_heard at its delivery time), as the real one was; otherwise it is sent now as a
+ * message, in agreed order with the rest. Only while the lease is halted (resuming waits for
+ * a heartbeat) is each tick an event of its own (next_time). */
+static void member_heartbeat(fxnode *n)
+{
+	fx *f = n->f;
+	uint64_t p = heartbeat_ms(n);
+	uint64_t tick = n->hb_due + (f->now - n->hb_due) / p * p;
+	n->hb_due = tick + p;
+	if (!n->connected || !n->in_ring)
+		return;
+	if (!hb_quiet(n)) {
+		member_send_cv(
+		    n, json_pack("{s:s, s:I}", "kind", "heartbeat", "t", (json_int_t)f->now));
+		return;
+	}
+	uint64_t at = tick + f->o.latency_ms < f->now ? tick + f->o.latency_ms : f->now;
+	for (size_t i = 0; i < f->n; i++) {
+		fxnode *d = &f->nodes[i];
+		if (d->ring != n->ring || !corosync_works(d) || !d->vd_alive || !d->connected)
+			continue;
+		ad_heard(d, n->name, at);
+		if (d == n) {
+			vg_lease_delivered(&n->lease, tick,
+					   n->connected && n->quorate && n->ring_majority);
+			member_lease_update(n);
+		}
+	}
+}
+
+/* Every vigild's heartbeat timer, looked at now (see member_heartbeat). */
+static void heartbeats(fx *f)
+{
+	for (size_t i = 0; i < f->n; i++) {
+		fxnode *n = &f->nodes[i];
+		if (n->powered && n->vd_alive && n->hb_due <= f->now)
+			member_heartbeat(n);
+	}
 }
 
 /* on_run_timer(): the coordinator runs; a new cluster's coordinator commits its file. */
@@ -1244,6 +1542,11 @@ static void vigild_start(fxnode *n)
 	n->n_members = n->n_sums = 0;
 	n->run_at = NEVER;
 	n->report_due = false;
+	vg_lease_init(&n->lease, f->cfg->lease_ms);
+	n->hb_due = f->now; /* uv_timer_start(hb_timer, 0, period) */
+	n->lease_at = NEVER;
+	n->ring_majority = false;
+	n->ring_seen = 0;
 	ad_new(n);
 	sv_start(n);
 	tr(f, "%s: vigild starts (state epoch %llu version %llu)", n->name,
@@ -1274,12 +1577,23 @@ static void vigild_gone(fxnode *n)
 	q_clear(n);
 }
 
-/* on_all_down(): everything is stopped: the goodbye goes out, and vigild exits after it. */
+/* on_all_down(): the goodbye goes out only when every resource is stopped
+ * (vg_supervisor_all_stopped; a blocked one is not), with res saying so; otherwise vigild
+ * leaves without one and the others treat this node as unclean. vigild exits after it. */
 static void member_all_down(fxnode *n)
 {
-	tr(n->f, "%s: everything stopped: says goodbye and exits", n->name);
-	if (n->connected)
-		member_send_c(n, json_pack("{s:s, s:o}", "kind", "bye", "res", sv_report(n)));
+	bool clean = true;
+	for (size_t i = 0; i < n->f->cfg->n_resources; i++)
+		clean = clean && !n->sv[i].busy && n->sv[i].obs == OBS_STOPPED;
+	tr(n->f, "%s: %s", n->name,
+	   clean ? "everything stopped: says goodbye and exits"
+		 : "not everything stopped: exits without a goodbye");
+	if (!clean || !n->connected)
+		return;
+	json_t *bye = json_object();
+	for (size_t i = 0; i < n->f->cfg->n_resources; i++)
+		json_object_set_new(bye, n->f->cfg->resources[i].name, json_string("stopped"));
+	member_send_c(n, json_pack("{s:s, s:o}", "kind", "bye", "res", bye));
 }
 
 /* ==== ADAPTER: every call into the coordinator (vg_coord_*) is in this section =================
@@ -1291,9 +1605,9 @@ static void ad_io_send_action(void *arg, const char *node, const char *resource,
 	fxnode *n = arg;
 	tr(n->f, "%s: coordinator asks %s to %s %s (id %llu)", n->name, node, vg_op_name(op),
 	   resource, (unsigned long long)id);
-	member_send_c(n, json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "kind", "action", "node", node,
-				   "res", resource, "op", vg_op_name(op), "id", (json_int_t)id,
-				   "ring", (json_int_t)n->cur_ring));
+	member_send_cv(n, json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "kind", "action", "node",
+				    node, "res", resource, "op", vg_op_name(op), "id",
+				    (json_int_t)id, "ring", (json_int_t)n->cur_ring));
 }
 
 static void ad_io_fence(void *arg, const char *node)
@@ -1338,7 +1652,10 @@ static void ad_report(fxnode *n, const char *from, json_t *o)
 	    .leaving = json_is_true(json_object_get(o, "leaving")),
 	    .ack = (uint64_t)json_integer_value(json_object_get(o, "ack")),
 	    .resources = json_object_get(o, "res"),
+	    .seen = json_object_get(o, "seen"),
 	};
+	if (!json_is_object(r.seen))
+		r.seen = NULL; /* wd: null, no watchdog is modelled */
 	if (json_is_object(r.resources))
 		vg_coord_report(n->co, from, &r);
 }
@@ -1356,6 +1673,21 @@ static void ad_fence_done(fxnode *n, const char *target, bool ok)
 static void ad_set_synced(fxnode *n, bool synced)
 {
 	vg_coord_set_synced(n->co, synced);
+}
+
+static void ad_in_step(fxnode *n)
+{
+	vg_coord_in_step(n->co, n->rs);
+}
+
+static json_t *ad_seen(fxnode *n)
+{
+	return vg_coord_seen(n->co, n->rs);
+}
+
+static void ad_heard(fxnode *n, const char *from, uint64_t at)
+{
+	vg_coord_heard(n->co, from, at);
 }
 
 static void ad_run(fxnode *n)
@@ -1518,6 +1850,7 @@ static void power_off(fx *f, fxnode *t, const char *why)
 
 void fx_crash(fx *f, int node)
 {
+	heartbeats(f); /* what the timers did up to now, before the fault */
 	fxnode *n = node_of(f, node);
 	if (n && n->powered)
 		power_off(f, n, "CRASH");
@@ -1525,6 +1858,7 @@ void fx_crash(fx *f, int node)
 
 void fx_boot(fx *f, int node)
 {
+	heartbeats(f); /* what the timers did up to now, before the fault */
 	fxnode *n = node_of(f, node);
 	if (!n || n->powered)
 		return;
@@ -1539,6 +1873,7 @@ void fx_boot(fx *f, int node)
 
 void fx_partition(fx *f, const int *side, size_t k)
 {
+	heartbeats(f); /* what the timers did up to now, before the fault */
 	bool in[FX_MAX_NODES] = {0};
 	char list[64] = "";
 	for (size_t i = 0; i < k; i++) {
@@ -1557,6 +1892,7 @@ void fx_partition(fx *f, const int *side, size_t k)
 
 void fx_cut_oneway(fx *f, int from, int to)
 {
+	heartbeats(f); /* what the timers did up to now, before the fault */
 	if (!node_of(f, from) || !node_of(f, to) || from == to)
 		return;
 	tr(f, "CUT one way: n%d -> n%d", from, to);
@@ -1566,6 +1902,7 @@ void fx_cut_oneway(fx *f, int from, int to)
 
 void fx_heal(fx *f)
 {
+	heartbeats(f); /* what the timers did up to now, before the fault */
 	tr(f, "HEAL every link");
 	memset(f->cut, 0, sizeof f->cut);
 	schedule_reform(f, f->now + f->o.detect_ms);
@@ -1573,6 +1910,7 @@ void fx_heal(fx *f)
 
 void fx_kill_vigild(fx *f, int node)
 {
+	heartbeats(f); /* what the timers did up to now, before the fault */
 	fxnode *n = node_of(f, node);
 	if (!n || !n->vd_alive)
 		return;
@@ -1583,6 +1921,7 @@ void fx_kill_vigild(fx *f, int node)
 
 void fx_shutdown_vigild(fx *f, int node)
 {
+	heartbeats(f); /* what the timers did up to now, before the fault */
 	fxnode *n = node_of(f, node);
 	if (!n || !n->vd_alive || n->sv_shutting_down)
 		return;
@@ -1596,6 +1935,7 @@ void fx_shutdown_vigild(fx *f, int node)
 
 void fx_start_vigild(fx *f, int node)
 {
+	heartbeats(f); /* what the timers did up to now, before the fault */
 	fxnode *n = node_of(f, node);
 	if (n && n->powered && !n->vd_alive)
 		vigild_start(n);
@@ -1603,10 +1943,12 @@ void fx_start_vigild(fx *f, int node)
 
 void fx_kill_corosync(fx *f, int node)
 {
+	heartbeats(f); /* what the timers did up to now, before the fault */
 	fxnode *n = node_of(f, node);
 	if (!n || !n->powered || !n->cs_running)
 		return;
 	tr(f, "%s: COROSYNC KILLED", n->name);
+	n->cs_answered_at = f->now;
 	n->cs_running = false;
 	n->hung_until = NEVER;
 	n->gathering = false;
@@ -1615,11 +1957,14 @@ void fx_kill_corosync(fx *f, int node)
 	q_clear(n);
 	if (n->vd_alive && n->connected)
 		member_lost_corosync(n);
+	if (n->vd_alive)
+		member_lease_update(n); /* the lease timer runs on */
 	schedule_reform(f, f->now + f->o.detect_ms);
 }
 
 void fx_start_corosync(fx *f, int node)
 {
+	heartbeats(f); /* what the timers did up to now, before the fault */
 	fxnode *n = node_of(f, node);
 	if (!n || !n->powered || n->cs_running)
 		return;
@@ -1633,12 +1978,16 @@ void fx_start_corosync(fx *f, int node)
 
 void fx_hang_corosync(fx *f, int node, uint64_t ms)
 {
+	heartbeats(f); /* what the timers did up to now, before the fault */
 	fxnode *n = node_of(f, node);
 	if (!n || !corosync_works(n))
 		return;
 	tr(f, "%s: COROSYNC HANGS for %llu ms (its vigild keeps running)", n->name,
 	   (unsigned long long)ms);
 	n->hung_until = f->now + ms;
+	n->cs_answered_at = f->now;
+	if (n->vd_alive)
+		member_lease_update(n);
 	schedule_reform(f, f->now + f->o.detect_ms);
 }
 
@@ -1656,6 +2005,7 @@ void fx_set_stop_ms(fx *f, int node, const char *resource, uint64_t ms)
 
 int fx_replay_stale_action(fx *f, int node)
 {
+	heartbeats(f); /* what the timers did up to now, before the fault */
 	fxnode *n = node_of(f, node);
 	if (!n || !n->vd_alive || !n->last_action || n->last_action_ring >= n->cur_ring)
 		return -1;
@@ -1787,11 +2137,15 @@ static uint64_t next_time(const fx *f)
 		if (n->vd_alive) {
 			if (n->run_at < t)
 				t = n->run_at;
+			if (n->lease_at < t)
+				t = n->lease_at;
+			if (n->lease.halted && n->connected && n->in_ring && n->hb_due < t)
+				t = n->hb_due;
 			if (n->report_due || n->exit_due)
 				t = f->now < t ? f->now : t;
 			if (n->fence_target && n->fence_end < t)
 				t = n->fence_end;
-			if (n->n_out && corosync_works(n) && !n->gathering)
+			if (cs_may_flush(n))
 				t = f->now < t ? f->now : t;
 		}
 	}
@@ -1858,6 +2212,7 @@ static void check_invariants(fx *f)
 static bool run_due(fx *f, uint64_t t)
 {
 	bool any = false;
+	heartbeats(f);
 	for (size_t i = 0; i < f->n_reforms;) {
 		if (f->reforms[i] <= t) {
 			f->reforms[i] = f->reforms[--f->n_reforms];
@@ -1920,6 +2275,10 @@ static bool run_due(fx *f, uint64_t t)
 			member_fenced(n);
 			any = true;
 		}
+		if (n->vd_alive && n->lease_at <= t) {
+			member_lease_update(n);
+			any = true;
+		}
 		if (n->vd_alive && n->run_at <= t) {
 			n->run_at = NEVER;
 			member_run(n);
@@ -1930,7 +2289,7 @@ static bool run_due(fx *f, uint64_t t)
 			member_send_report(n);
 			any = true;
 		}
-		if (n->vd_alive && n->n_out && corosync_works(n) && !n->gathering) {
+		if (cs_may_flush(n)) {
 			cs_flush_outbox(n);
 			any = true;
 		}

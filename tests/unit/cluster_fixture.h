@@ -62,8 +62,11 @@ enum {
 	FX_F_CLOCK_STEP = 1u << 8,    /* a node's wall clock jumps */
 	FX_F_COROSYNC_KILL = 1u << 9, /* a Corosync dies, its vigild runs (later restarted) */
 };
-/* What today's coordinator is expected to survive. */
-#define FX_F_SURVIVABLE (FX_F_CRASH | FX_F_PARTITION | FX_F_COORD_CRASH)
+/* What today's coordinator and node side are expected to survive (issue 8's fixes: the lease
+ * and its bounded halt, the view rules of messages). */
+#define FX_F_SURVIVABLE                                                                            \
+	(FX_F_CRASH | FX_F_PARTITION | FX_F_COORD_CRASH | FX_F_VIGILD_DEATH | FX_F_COROSYNC_HANG | \
+	 FX_F_COROSYNC_KILL | FX_F_SLOW_STOP | FX_F_STALE)
 
 /* Loads yaml (NULL: FX_YAML_DEFAULT) as fx_new does; NULL (said on stderr) when invalid.
  * Free with vg_config_free. */
@@ -102,7 +105,9 @@ void fx_kill_corosync(fx *f, int node);
 void fx_start_corosync(fx *f, int node);
 /* Corosync on node stops delivering and sending for ms (SIGSTOP); its vigild keeps running. */
 void fx_hang_corosync(fx *f, int node, uint64_t ms);
-/* From now on a stop of resource (NULL: every resource) on node takes ms. */
+/* From now on a stop of resource (NULL: every resource) on node takes ms (the agent's stop, or
+ * how long the service takes to exit after SIGTERM). A vip's stop stays one netlink request;
+ * on a halt a process is killed halt_grace after SIGTERM. */
 void fx_set_stop_ms(fx *f, int node, const char *resource, uint64_t ms);
 /* The last action node's vigild received in an older ring is delivered again, now (as a
  * message queued during TRY_AGAIN and replayed). Returns 0, or -1 when there is none. */

@@ -1,12 +1,10 @@
 /* Unit tests: the safety scenarios of issue 8 on the deterministic cluster fixture
- * (cluster_fixture.h). Each one is a fault that puts a must-run-once resource on two live
- * nodes with the coordinator as it was when this file was written; each asserts that it does
- * not. They FAIL until the fixes land (issue 8, items 1, 2, 3, 6 and 7), which is why this file
- * is not in meson's test list yet: the lead adds 'safety_scenarios' to the cmocka foreach once
- * the fixes are merged. What each one showed before the fixes is said above it.
- * The fixture models cluster.c and supervisor.c (its member and supervisor sections): fixes on
- * the node's side (the lease and its halt, parallel bounded stops, dropping actions of older
- * rings) must be mirrored there for these to pass; the coordinator is the real one. */
+ * (cluster_fixture.h). Each one is a fault that put a must-run-once resource on two live
+ * nodes with the coordinator and node side as they were before issue 8's fixes (items 1, 2,
+ * 3, 6 and 7); each asserts that it does not. What each one showed before the fixes is said
+ * above it. The fixture models cluster.c and supervisor.c (its member and supervisor
+ * sections: the lease and its halt, parallel bounded stops, the view rules of actions and
+ * reports); the coordinator is the real one. VIGIL_FIXTURE_TRACE=1 prints every trace. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -175,12 +173,20 @@ static void test_stale_action_of_an_older_ring(void **st)
  * now lost quorum, is still stopping it. Before the fix: "(a) vip is active on two live
  * nodes: nH (running) and nX (starting)" 2 ms after the new view. A lease counted "since the
  * last message delivered from it" (item 2) must use the last message any member of the new
- * view got from it, not only the coordinator's own. */
+ * view got from it, not only the coordinator's own. The fix (vg_coord_membership): a server
+ * back in a quorate view counts every node not with it now nor in its last view as lost (and
+ * last heard from) at this change, its last report forgotten (it may run anything); so the group
+ * waits for the holder's halt (its loss + quorum_loss_delay, plus each resource's stop bound). */
 static void test_coordinator_back_from_a_minority_uses_a_stale_view(void **st)
 {
-	fx *f = boot(st, NULL);
+	/* the side that loses quorum sees the change 30 ms later (inside the delay), and the
+	 * holder's app takes its whole halt_grace to go: a coordinator that waits for nothing
+	 * is caught whatever the order of events within a millisecond */
+	fx_opts o = {.minority_lag_ms = 30};
+	fx *f = boot(st, &o);
 	int h = fx_holder(f, "vip");
 	assert_int_not_equal(h, 1); /* the schedule needs the group away from n1 */
+	fx_set_stop_ms(f, h, "app", 2000);
 	int only_n1[] = {1};
 	fx_partition(f, only_n1, 1);
 	STEP_OK(f, 3000);
@@ -198,7 +204,7 @@ static void test_coordinator_back_from_a_minority_uses_a_stale_view(void **st)
  * and n1 is coordinator again, it starts the group at once, no delay at all, while the holder,
  * which only now lost quorum, still runs it. Before the fix: "(a) vip is active on two live
  * nodes: n1 (starting) and nH (running)". A coordinator must not plan on reports of a node
- * from before a view in which it could not hear from it. */
+ * from before a view in which it could not hear from it (the same fix as above). */
 static void test_coordinator_back_from_a_minority_uses_stale_reports(void **st)
 {
 	static const char yaml[] =
@@ -214,7 +220,7 @@ static void test_coordinator_back_from_a_minority_uses_stale_reports(void **st)
 	    "  - {name: app, type: process, params: {command: /bin/sleep 9}}\n"
 	    "groups:\n"
 	    "  - {name: svc, members: [vip, app]}\n";
-	fx_opts o = {.yaml = yaml};
+	fx_opts o = {.yaml = yaml, .minority_lag_ms = 30}; /* as above */
 	fx *f = fx_new(&o);
 	assert_non_null(f);
 	*st = f;
@@ -229,6 +235,7 @@ static void test_coordinator_back_from_a_minority_uses_stale_reports(void **st)
 	int h2 = fx_holder(f, "vip");
 	assert_int_not_equal(h2, 1);
 	assert_int_not_equal(h2, h);
+	fx_set_stop_ms(f, h2, "app", 2000);
 	fx_heal(f);
 	int only_h2[] = {h2};
 	fx_partition(f, only_h2, 1);
@@ -267,8 +274,11 @@ static void test_two_node_split_loses_a_committed_change(void **st)
 	assert_runs_once(f, "vip");
 }
 
+/* VIGIL_FIXTURE_TRACE=1 prints each scenario's trace, to read why it passes. */
 static int teardown(void **st)
 {
+	if (*st && getenv("VIGIL_FIXTURE_TRACE"))
+		fprintf(stderr, "---- trace ----\n%s---- end ----\n", fx_trace(*st));
 	fx_free(*st);
 	*st = NULL;
 	return 0;
