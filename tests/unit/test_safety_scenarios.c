@@ -15,24 +15,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cluster_fixture.h"
+#include "fixture_cmocka.h"
 #include "log.h"
 #include "repstate.h"
-
-#define STEP_OK(f, ms)                                                                             \
-	do {                                                                                       \
-		if (fx_advance((f), (ms)) != 0)                                                    \
-			fail_msg("invariant violated: %s", fx_violation(f));                       \
-	} while (0)
 
 /* The fixture of a test lives in its cmocka state, so that teardown frees it also when the
  * test fails. */
 static fx *boot(void **st, const fx_opts *o)
 {
-	fx *f = fx_new(o);
-	assert_non_null(f);
-	*st = f;
-	STEP_OK(f, 3000);
+	fx *f = fx_boot_in(st, o);
 	assert_int_equal(fx_active_count(f, "vip"), 1);
 	assert_int_equal(fx_active_count(f, "db"), 1);
 	return f;
