@@ -32,20 +32,6 @@ SLOW = "  - name: slow\n    type: ocf:vigiltest:SlowMeta\n"
 DUMMY = "  - name: db\n    type: ocf:heartbeat:Dummy\n"
 DUMMY2 = "  - name: db2\n    type: ocf:heartbeat:Dummy\n"
 SWITCH = "switching to the committed configuration"
-# `vigil apply` straight to the control socket, without the CLI's own check of the file
-RAW_APPLY = """import json, socket, sys
-s = socket.socket(socket.AF_UNIX)
-s.connect("/run/vigil/vigild.sock")
-y = open(sys.argv[1]).read()
-s.sendall((json.dumps({"cmd": "apply", "args": {"yaml": y, "file": sys.argv[1]}}) + "\\n").encode())
-b = b""
-while not b.endswith(b"\\n"):
-    c = s.recv(65536)
-    if not c:
-        break
-    b += c
-print(b.decode())
-"""
 
 
 @pytest.fixture
@@ -147,7 +133,7 @@ def test_apply_reads_metadata_off_the_loop_and_caches_it(lab3):
 
 
 def raw_apply(node, path):
-    node.write("/etc/vigil/raw_apply.py", RAW_APPLY)
+    node.write("/etc/vigil/raw_apply.py", cl.RAW_APPLY)
     p = node.run(["/usr/bin/python3", "/etc/vigil/raw_apply.py", path], check=False, timeout=60)
     assert p.returncode == 0, (p.stdout, p.stderr)
     return json.loads(p.stdout)

@@ -29,19 +29,6 @@ import netlab  # noqa: E402
 NAMES = ["n1", "n2", "n3"]
 DUMMY = "  - name: db\n    type: ocf:heartbeat:Dummy\n"
 MISSING = "Recorder"
-RAW_APPLY = """import json, socket, sys
-s = socket.socket(socket.AF_UNIX)
-s.connect("/run/vigil/vigild.sock")
-y = open(sys.argv[1]).read()
-s.sendall((json.dumps({"cmd": "apply", "args": {"yaml": y, "file": sys.argv[1]}}) + "\\n").encode())
-b = b""
-while not b.endswith(b"\\n"):
-    c = s.recv(65536)
-    if not c:
-        break
-    b += c
-print(b.decode())
-"""
 
 
 @pytest.fixture
@@ -107,7 +94,7 @@ def test_node_without_an_agent_applies_the_committed_config(lab3):
 
     # on n2 itself the daemon refuses it: apply checks with the applying node's agents
     n2.write("/etc/vigil/next.yaml", new)
-    n2.write("/etc/vigil/raw_apply.py", RAW_APPLY)
+    n2.write("/etc/vigil/raw_apply.py", cl.RAW_APPLY)
     p = n2.run(["/usr/bin/python3", "/etc/vigil/raw_apply.py", "/etc/vigil/next.yaml"],
                check=False, timeout=60)
     r = json.loads(p.stdout)
