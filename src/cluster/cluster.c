@@ -1369,6 +1369,11 @@ static void lease_update(vg_cluster *c)
 			 "every resource",
 			 (unsigned long long)c->lease.lease_ms);
 		vg_supervisor_halt(c->sv, true);
+		/* What this server heard while its Corosync was silent is not to be trusted: its
+		 * view is empty until the next membership change, which then counts every node
+		 * not in it from that change (a node that was away from us may have run things
+		 * we never heard of). */
+		vg_coord_membership(c->co, NULL, 0, NULL, 0, false, 0, now, wall_ms());
 		wd_update(c);
 	}
 	if (c->lease.halted &&

@@ -531,6 +531,11 @@ static void conv_cluster(ld *l)
 	c->quorum_loss_delay_ms = get_duration(l, "cluster.quorum_loss_delay", y->quorum_loss_delay,
 					       DEFAULT_QUORUM_LOSS_DELAY_MS, false);
 	c->lease_ms = get_duration(l, "cluster.lease", y->lease, c->token_ms, true);
+	if (c->lease_ms < c->token_ms)
+		lerr(l, "cluster.lease",
+		     "must be at least cluster.token (%llu ms): a shorter lease would halt a node "
+		     "for a Corosync pause that does not even break the ring",
+		     (unsigned long long)c->token_ms);
 	c->halt_grace_ms =
 	    get_duration(l, "cluster.halt_grace", y->halt_grace, DEFAULT_HALT_GRACE_MS, false);
 	c->watchdog = xstrdup(y->watchdog);

@@ -1158,6 +1158,7 @@ static void ad_report(fxnode *n, const char *from, json_t *o);
 static void ad_heard(fxnode *n, const char *from, uint64_t at);
 static void ad_bye(fxnode *n, const char *from, const json_t *res);
 static void ad_membership(fxnode *n, const fxview *v);
+static void ad_membership_none(fxnode *n);
 static void ad_run(fxnode *n);
 static bool ad_is_leader(const fxnode *n);
 static const char *ad_leader(const fxnode *n);
@@ -1384,6 +1385,7 @@ static void member_lease_update(fxnode *n)
 		   n->name, (unsigned long long)n->lease.until,
 		   (unsigned long long)n->lease.answered_at);
 		sv_halt(n, true);
+		ad_membership_none(n); /* as lease_update() does */
 	}
 	if (n->lease.halted &&
 	    vg_lease_resume(&n->lease, f->now, n->synced && n->quorate && n->in_ring)) {
@@ -1641,6 +1643,12 @@ static void ad_membership(fxnode *n, const fxview *v)
 {
 	vg_coord_membership(n->co, v->members, v->n, v->ring_members, v->n_ring, v->quorate,
 			    v->ring, n->f->now, wall(n));
+}
+
+/* lease_update(): a lease that ran out empties the view until the next membership change */
+static void ad_membership_none(fxnode *n)
+{
+	vg_coord_membership(n->co, NULL, 0, NULL, 0, false, 0, n->f->now, wall(n));
 }
 
 /* on_report() */

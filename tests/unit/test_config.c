@@ -443,6 +443,35 @@ static void expect_one(vg_config *c, vg_config_errors *e, const char *want)
 	vg_config_errors_free(e);
 }
 
+/* cluster.lease: at least the token; 0 is not a duration it takes */
+static void test_lease_at_least_token(void **state)
+{
+	(void)state;
+	static const char *const base = "cluster: {name: t, token: 500ms%s}\n"
+					"nodes:\n"
+					"  - {name: n1, address: 10.9.0.1, role: server}\n";
+	char yaml[256];
+	vg_config_errors e;
+	snprintf(yaml, sizeof yaml, base, ", lease: 200ms");
+	vg_config *c = vg_config_load_buffer("a.yaml", yaml, strlen(yaml), NULL, &e);
+	expect_one(c, &e,
+		   "a.yaml:1: cluster.lease: must be at least cluster.token (500 ms): a shorter "
+		   "lease would halt a node for a Corosync pause that does not even break the "
+		   "ring");
+	snprintf(yaml, sizeof yaml, base, ", lease: 2s");
+	c = vg_config_load_buffer("a.yaml", yaml, strlen(yaml), NULL, &e);
+	assert_non_null(c);
+	assert_int_equal(c->lease_ms, 2000);
+	vg_config_free(c);
+	vg_config_errors_free(&e);
+	snprintf(yaml, sizeof yaml, base, "");
+	c = vg_config_load_buffer("a.yaml", yaml, strlen(yaml), NULL, &e);
+	assert_non_null(c);
+	assert_int_equal(c->lease_ms, 500); /* the token */
+	vg_config_free(c);
+	vg_config_errors_free(&e);
+}
+
 static void test_agents_from_provider(void **state)
 {
 	(void)state;
@@ -779,6 +808,7 @@ int main(void)
 	    cmocka_unit_test(test_all_schema_errors_collected),
 	    cmocka_unit_test(test_missing_file_and_format),
 	    cmocka_unit_test(test_buffer_ok),
+	    cmocka_unit_test(test_lease_at_least_token),
 	    cmocka_unit_test(test_agents_from_provider),
 	    cmocka_unit_test(test_config_agents),
 	    cmocka_unit_test(test_agents_local),
