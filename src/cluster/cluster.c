@@ -1369,17 +1369,16 @@ static void lease_update(vg_cluster *c)
 			 "every resource",
 			 (unsigned long long)c->lease.lease_ms);
 		vg_supervisor_halt(c->sv, true);
-		/* What this server heard while its Corosync was silent is not to be trusted: its
-		 * view is empty until the next membership change, which then counts every node
-		 * not in it from that change (a node that was away from us may have run things
-		 * we never heard of). */
-		vg_coord_membership(c->co, NULL, 0, NULL, 0, false, 0, now, wall_ms());
+		/* what this server heard before its Corosync went silent is old news by the next
+		 * membership change: a node away from it may have run things meanwhile */
+		vg_coord_silenced(c->co, true);
 		wd_update(c);
 	}
 	if (c->lease.halted &&
 	    vg_lease_resume(&c->lease, now, c->synced && c->quorate && c->in_ring)) {
 		vg_info("lease held again (heartbeat back in a quorate view, state in step): "
 			"resuming");
+		vg_coord_silenced(c->co, false);
 		if (c->connected && c->quorate && !c->leaving)
 			vg_supervisor_halt(c->sv, false);
 		wd_update(c);

@@ -92,6 +92,9 @@ struct vg_coord {
 	uint64_t ring;
 	uint64_t view; /* +1 at every membership change: reports count in the view they came in */
 	bool quorate;
+	bool silenced;		/* heard nothing for a while: see vg_coord_silenced */
+	bool halted;		/* ... and is still halted: it does not act */
+	uint64_t silenced_view; /* the view it was silenced in */
 	uint64_t quorate_since;
 	bool synced;
 	uint32_t corosync_hold_ms; /* the local Corosync's totem hold, 0 when not known */
@@ -208,7 +211,9 @@ void vg_coord_membership(vg_coord *c, const uint32_t *members, size_t n,
 	 * knows of a node that is not with it now nor was in its last view is from before that
 	 * time away, while the node may have been in the quorate partition with the members of
 	 * this view until this very change, running what its coordinator gave it */
-	bool regained = quorate && !c->quorate;
+	bool regained = quorate && (!c->quorate || c->silenced);
+	bool silenced = c->silenced;
+	c->silenced = false;
 	if (regained)
 		c->quorate_since = now;
 	c->quorate = quorate;
@@ -241,6 +246,13 @@ void vg_coord_membership(vg_coord *c, const uint32_t *members, size_t n,
 			/* its node left with its vigild in the group (crash, cut, hung Corosync)
 			 * or only its vigild left (its Corosync stays): then it halts nothing */
 			cn->left_live = !cn->in_ring;
+			if (silenced && !cn->bye) {
+				/* we heard nothing of it for a while: it may have run things since,
+				 * with the others, until this very change */
+				if (cn->heard_at < now)
+					cn->heard_at = now;
+				drop_report(cn);
+			}
 			if (!cn->bye)
 				vg_warn("node %s left the membership%s", cn->name,
 					cn->in_ring ? " (its vigild left; its Corosync is still up)"
@@ -258,6 +270,19 @@ void vg_coord_membership(vg_coord *c, const uint32_t *members, size_t n,
 			drop_report(cn);
 		}
 	}
+}
+
+void vg_coord_silenced(vg_coord *c, bool silent)
+{
+	if (silent) {
+		c->silenced = true;
+		c->halted = true;
+		c->silenced_view = c->view;
+		return;
+	}
+	c->halted = false;
+	if (c->view == c->silenced_view)
+		c->silenced = false; /* no change came meanwhile: nothing was missed */
 }
 
 void vg_coord_report(vg_coord *c, const char *node, const vg_node_report *r)
@@ -398,6 +423,8 @@ const char *vg_coord_leader(const vg_coord *c)
 
 bool vg_coord_is_leader(const vg_coord *c)
 {
+	if (c->halted)
+		return false; /* its lease ran out: it acts on nothing (see vg_coord_silenced) */
 	const char *l = vg_coord_leader(c);
 	return l && !strcmp(l, c->local);
 }

@@ -79,6 +79,14 @@ void vg_coord_membership(vg_coord *c, const uint32_t *members, size_t n,
 			 const uint32_t *ring_members, size_t n_ring, bool quorate, uint64_t ring,
 			 uint64_t now, uint64_t wall);
 void vg_coord_report(vg_coord *c, const char *node, const vg_node_report *r);
+/* silent: this server heard nothing for a while (its lease ran out: its Corosync was hung or
+ * dead). Until vg_coord_silenced(c, false) (its lease is held again) it acts on nothing,
+ * not even as the coordinator (vg_coord_is_leader is false). At the next membership change,
+ * every node not in the new view counts as last heard at that change and what it last
+ * reported here is forgotten: while this server heard nothing, it may have run things with
+ * the others until that very change. If no change came by the time the lease is held again,
+ * nothing was missed (Corosync delivers what was sent meanwhile) and that is dropped. */
+void vg_coord_silenced(vg_coord *c, bool silent);
 /* The node says goodbye before it leaves: resources is its own report of what it runs
  * ({"name": "state"}). The goodbye counts (the node is offline, not unclean, once gone) only
  * when every entry is "stopped"; otherwise it is ignored and false returned. */

@@ -1158,7 +1158,7 @@ static void ad_report(fxnode *n, const char *from, json_t *o);
 static void ad_heard(fxnode *n, const char *from, uint64_t at);
 static void ad_bye(fxnode *n, const char *from, const json_t *res);
 static void ad_membership(fxnode *n, const fxview *v);
-static void ad_membership_none(fxnode *n);
+static void ad_silenced(fxnode *n, bool silent);
 static void ad_run(fxnode *n);
 static bool ad_is_leader(const fxnode *n);
 static const char *ad_leader(const fxnode *n);
@@ -1385,12 +1385,13 @@ static void member_lease_update(fxnode *n)
 		   n->name, (unsigned long long)n->lease.until,
 		   (unsigned long long)n->lease.answered_at);
 		sv_halt(n, true);
-		ad_membership_none(n); /* as lease_update() does */
+		ad_silenced(n, true); /* as lease_update() does */
 	}
 	if (n->lease.halted &&
 	    vg_lease_resume(&n->lease, f->now, n->synced && n->quorate && n->in_ring)) {
 		tr(f, "%s: lease held again (until %llu): resumes", n->name,
 		   (unsigned long long)n->lease.until);
+		ad_silenced(n, false);
 		if (n->connected && n->quorate && !n->leaving)
 			sv_halt(n, false);
 		schedule_run(n, 0);
@@ -1645,10 +1646,10 @@ static void ad_membership(fxnode *n, const fxview *v)
 			    v->ring, n->f->now, wall(n));
 }
 
-/* lease_update(): a lease that ran out empties the view until the next membership change */
-static void ad_membership_none(fxnode *n)
+/* lease_update(): what was heard before a lease ran out is old news by the next change */
+static void ad_silenced(fxnode *n, bool silent)
 {
-	vg_coord_membership(n->co, NULL, 0, NULL, 0, false, 0, n->f->now, wall(n));
+	vg_coord_silenced(n->co, silent);
 }
 
 /* on_report() */

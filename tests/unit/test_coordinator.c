@@ -166,6 +166,42 @@ static void lose_n1_at(fx *f, const char *states, uint64_t heard, uint64_t lost)
 	fx_report_ack(f, "n3", 6, "vip=stopped,web=stopped,db=stopped", 0);
 }
 
+/* n2 is the coordinator; its own lease runs out (its Corosync hung) while n1 holds the VIP.
+ * Silenced, it acts on nothing. The next view (n1 gone) counts n1 from that change, not from
+ * what n2 heard before its silence: n1 may have run things with n3 meanwhile. Without a
+ * change, a lease held again forgets the silence. */
+static void test_silenced_coordinator(void **st)
+{
+	(void)st;
+	fx f;
+	fx_init(&f, NODES3 VIP, "n2");
+	uint32_t n23[] = {2, 3};
+	fx_members(&f, all3 + 1, 2, true, 5, 0); /* n1 is away: n2 coordinates */
+	vg_coord_silenced(f.co, true);
+	fx_run(&f, 100);
+	assert_string_equal(f.rec.log, ""); /* would start the VIP: it acts on nothing */
+	assert_false(vg_coord_is_leader(f.co));
+	vg_coord_silenced(f.co, false);
+	assert_true(vg_coord_is_leader(f.co));
+	fx_free(&f);
+
+	fx_init(&f, NODES3 VIP, "n2");
+	fx_members(&f, all3, 3, true, 5, 0);
+	fx_report_ack(&f, "n1", 5, "vip=running", 0);
+	fx_report_ack(&f, "n3", 5, "vip=stopped", 0);
+	vg_coord_silenced(f.co, true); /* at t=1000; n1 last heard at 0 */
+	vg_coord_membership(f.co, n23, 2, n23, 2, true, 9, 10000, 1010000);
+	vg_coord_silenced(f.co, false);
+	fx_report_ack(&f, "n2", 9, "vip=stopped", 0);
+	fx_report_ack(&f, "n3", 9, "vip=stopped", 0);
+	/* counted from the change: lease 500 + heartbeat 100 + skew 150, then the VIP's 50 */
+	fx_run(&f, 10000 + 799);
+	assert_null(strstr(f.rec.log, "start vip"));
+	fx_run(&f, 10000 + 800);
+	assert_non_null(strstr(f.rec.log, "start vip"));
+	fx_free(&f);
+}
+
 /* requires: quorum: a lost node's VIP is recovered only once its lease has certainly run out
  * and its halt has certainly ended, counted from the last message delivered from it: lease
  * (500 ms, the token) + one heartbeat interval (100 ms) + the skew (quorum_loss_delay 100 ms
@@ -687,6 +723,7 @@ int main(void)
 	    cmocka_unit_test(test_watchdog_deadline_counts_as_fenced),
 	    cmocka_unit_test(test_unrunnable_kept_off_and_shown),
 	    cmocka_unit_test(test_lease_counts_from_the_last_message),
+	    cmocka_unit_test(test_silenced_coordinator),
 	    cmocka_unit_test(test_each_resource_waits_for_its_own_stop_bound),
 	    cmocka_unit_test(test_unbounded_stop_needs_fencing_or_a_watchdog),
 	    cmocka_unit_test(test_vigild_gone_then_corosync),
