@@ -215,7 +215,7 @@ class Campaign:
             p99 = times[math.ceil(0.99 * len(times)) - 1]  # nearest rank
             heal = f"median {statistics.median(times):.2f}s, p99 {p99:.2f}s"
         elif times:
-            heal = f"median {statistics.median(times):.2f}s, max of {len(times)} {times[-1]:.2f}s"
+            heal = f"max of {len(times)} {times[-1]:.2f}s"
         else:
             heal = "no fault healed"
         rep = self.watcher.report()
