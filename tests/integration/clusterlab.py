@@ -616,12 +616,18 @@ class VipSampler:
         with self._lock:
             return [c for c in self.changes if c[0] >= since]
 
-    def first_holder_after(self, t, exclude=()):
-        """(time, holder) of the first sample after t where one node not in exclude held it."""
-        for ct, holders in self.history(t):
-            if len(holders) == 1 and holders[0] not in exclude:
-                return ct, holders[0]
-        return None
+    def first_holder_after(self, t, exclude=(), wait=2.0):
+        """(time, holder) of the first sample after t where one node not in exclude held it,
+        waiting up to `wait` s for one: a client can get its answer before the next sample
+        (one pass over every node can take longer than the interval on a loaded machine)."""
+        deadline = time.monotonic() + wait
+        while True:
+            for ct, holders in self.history(t):
+                if len(holders) == 1 and holders[0] not in exclude:
+                    return ct, holders[0]
+            if time.monotonic() >= deadline or not self._thread.is_alive():
+                return None
+            time.sleep(self.interval)
 
     def assert_never_two(self):
         with self._lock:
