@@ -34,7 +34,8 @@ web service needs to start on the new node is then out of the measurement.
 Prints, for each token setting, median / p99 / max of every part and of the end-to-end time,
 the budgets of SPEC.md "Performance budgets" and the ratios against the peers it names.
 `--soak MINUTES` instead runs the idle cluster under `stress-ng --cpu 2 --vm 1 --vm-bytes 1G
---hdd 1` and counts membership changes (there must be none; exit 1 otherwise).
+--hdd 1` and counts membership changes and lease expiries (there must be none of either;
+exit 1 otherwise).
 
 Must not: leave anything behind (netlab closes the lab, also at exit; stress-ng is ended by its
 PID; SIGTERM/SIGHUP become an exit so the with-blocks unwind), or wait without a bound.
@@ -662,15 +663,19 @@ def soak(minutes, token):
                     raise netlab.LabError(f"stress-ng exited early ({stress.returncode})")
                 rings = membership_changes(b, t0)
                 print(f"  {(time.time() - t0) / 60:5.1f} min: membership changes so far "
-                      f"{len(rings)}", flush=True)
+                      f"{len(rings)}, lease expiries {len(lease_expiries(b, t0))}",
+                      flush=True)
             stop_stress(stress)
             rings = membership_changes(b, t0)
+            expiries = lease_expiries(b, t0)
             recs = b.prober.snapshot(t0)
             failed = [r for r in recs if r[2] is None]
             holders = b.holders()
             print(f"\nsoak: {minutes:g} min, token {token_ms(token)} ms, under stress-ng")
             print(f"  membership changes: {len(rings)} (must be 0)"
                   + (f": rings {sorted(rings)}" if rings else ""))
+            print(f"  lease expiries: {len(expiries)} (must be 0)"
+                  + "".join(f"\n    {n} at {t:.3f}" for t, n in expiries))
             print(f"  client requests: {len(recs)}, failed: {len(failed)}; VIP holders now: "
                   f"{holders}")
             if rings:
@@ -679,7 +684,7 @@ def soak(minutes, token):
             if stress is not None:
                 stop_stress(stress)
             b.close()
-    return not rings and holders == [holder]
+    return not rings and not expiries and holders == [holder]
 
 
 def print_membership_story(b, since):
@@ -712,6 +717,16 @@ def membership_changes(b, since):
             if m:
                 rings.add(int(m.group(3)))
     return rings
+
+
+def lease_expiries(b, since):
+    """[(time, node)] of every "lease expired" line in a vigild log since `since`."""
+    out = []
+    for n in NAMES:
+        for t, node, _lvl, msg in log_lines(b.cluster.vigild[n].log_path, since):
+            if msg.startswith("lease expired"):
+                out.append((t, node))
+    return sorted(out)
 
 
 def stop_stress(p):
