@@ -16,6 +16,7 @@
 #include <sodium.h>
 
 #include "cli_output.h"
+#include "commands.h"
 #include "config.h"
 #include "config_diff.h"
 #include "control.h"
@@ -26,6 +27,9 @@
 #include "simulate.h"
 
 enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3 };
+/* A command's name on the control socket (the one table: commands.h). */
+#define CMD(id) (vg_cmd_get(id)->name)
+
 enum { CALL_TIMEOUT_MS = 30000, FENCE_TIMEOUT_MS = 300000, KEY_BYTES = 64 };
 /* The control socket takes requests of up to 2 MiB (control.c); keep room for the framing. */
 enum { MAX_REQUEST = 2 * 1024 * 1024 - 1024 };
@@ -128,7 +132,7 @@ static int cmd_status(const cli *c, bool watch)
 {
 	for (;;) {
 		json_t *st = NULL;
-		int rc = call(c, "status", NULL, &st);
+		int rc = call(c, CMD(VG_CMD_STATUS), NULL, &st);
 		if (rc != EXIT_OK)
 			return rc;
 		if (watch)
@@ -152,7 +156,7 @@ static int cmd_resource(const cli *c)
 	const char *sub = c->argv[1];
 	if (!strcmp(sub, "list")) {
 		json_t *st = NULL;
-		int rc = call(c, "status", NULL, &st);
+		int rc = call(c, CMD(VG_CMD_STATUS), NULL, &st);
 		if (rc == EXIT_OK) {
 			if (c->json)
 				print_json(json_object_get(st, "resources"));
@@ -166,8 +170,9 @@ static int cmd_resource(const cli *c)
 		return usage_error("unknown resource subcommand '%s'", sub);
 	if (c->argc != 3)
 		return usage_error("resource %s needs exactly one resource NAME", sub);
-	char cmd[64];
-	snprintf(cmd, sizeof cmd, "resource.%s", sub);
+	const char *cmd = CMD(!strcmp(sub, "show")	? VG_CMD_RESOURCE_SHOW
+			      : !strcmp(sub, "restart") ? VG_CMD_RESOURCE_RESTART
+							: VG_CMD_RESOURCE_CLEANUP);
 	json_t *res = NULL;
 	int rc = call(c, cmd, json_pack("{s:s}", "name", c->argv[2]), &res);
 	if (rc == EXIT_OK) {
@@ -347,7 +352,7 @@ static int cmd_apply(const cli *c, const char *file)
 		return EXIT_USAGE;
 	}
 	json_t *res = NULL;
-	int rc = call(c, "apply", args, &res);
+	int rc = call(c, CMD(VG_CMD_APPLY), args, &res);
 	if (rc == EXIT_OK) {
 		const char *diff = json_string_value(json_object_get(res, "diff"));
 		if (c->json)
@@ -365,7 +370,7 @@ static int cmd_apply(const cli *c, const char *file)
 static int get_committed(const cli *c, json_t **out)
 {
 	*out = NULL;
-	int rc = call(c, "config.show", NULL, out);
+	int rc = call(c, CMD(VG_CMD_CONFIG_SHOW), NULL, out);
 	if (rc == EXIT_OK && !json_is_object(*out)) {
 		fprintf(stderr, "vigil: vigild sent no configuration\n");
 		json_decref(*out);
@@ -468,7 +473,7 @@ static int cmd_config(const cli *c)
 static int cmd_node_list(const cli *c)
 {
 	json_t *st = NULL;
-	int rc = call(c, "status", NULL, &st);
+	int rc = call(c, CMD(VG_CMD_STATUS), NULL, &st);
 	if (rc == EXIT_OK) {
 		if (c->json)
 			print_json(json_object_get(st, "nodes"));
@@ -498,13 +503,15 @@ static int cmd_node(const cli *c)
 		return EXIT_FAILED;
 	}
 	static const struct {
-		const char *sub, *cmd, *done;
+		const char *sub;
+		vg_cmd_id cmd;
+		const char *done;
 	} acts[] = {
-	    {"standby", "node.standby", "is now in standby"},
-	    {"unstandby", "node.unstandby", "is no longer in standby"},
-	    {"maintenance", "node.maintenance", "is now in maintenance"},
-	    {"fence", "node.fence", "fenced"},
-	    {"confirm-down", "node.confirm-down", "confirmed down"},
+	    {"standby", VG_CMD_NODE_STANDBY, "is now in standby"},
+	    {"unstandby", VG_CMD_NODE_UNSTANDBY, "is no longer in standby"},
+	    {"maintenance", VG_CMD_NODE_MAINTENANCE, "is now in maintenance"},
+	    {"fence", VG_CMD_NODE_FENCE, "fenced"},
+	    {"confirm-down", VG_CMD_NODE_CONFIRM_DOWN, "confirmed down"},
 	};
 	size_t a = 0;
 	while (a < sizeof acts / sizeof *acts && strcmp(acts[a].sub, sub))
@@ -518,7 +525,7 @@ static int cmd_node(const cli *c)
 	if (!strcmp(sub, "maintenance"))
 		json_object_set_new(args, "on", json_boolean(!c->off));
 	json_t *res = NULL;
-	int rc = call_timeout(c, acts[a].cmd, args,
+	int rc = call_timeout(c, CMD(acts[a].cmd), args,
 			      !strcmp(sub, "fence") ? FENCE_TIMEOUT_MS : CALL_TIMEOUT_MS, &res);
 	if (rc == EXIT_OK) {
 		if (c->json) {
@@ -542,7 +549,7 @@ static int cmd_events(const cli *c)
 	if (c->argc != 1)
 		return usage_error("events takes no %s", "arguments");
 	json_t *res = NULL;
-	int rc = call(c, "events", NULL, &res);
+	int rc = call(c, CMD(VG_CMD_EVENTS), NULL, &res);
 	if (rc == EXIT_OK) {
 		if (c->json)
 			print_json(res);

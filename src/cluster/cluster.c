@@ -41,6 +41,7 @@
  * Must not: decide placement, or block the loop (the state is saved by store.c off the loop).
  */
 #include "cluster.h"
+#include "commands.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -1679,26 +1680,21 @@ void vg_cluster_free(vg_cluster *c)
 
 /* ---- control commands --------------------------------------------------------------- */
 
-static void fail(vg_control_reply *r, int code, const char *fmt, const char *arg)
-{
-	r->code = code;
-	snprintf(r->error, sizeof r->error, fmt, arg);
-}
-
 /* Changes need a quorate member in step with the cluster. */
 static bool may_change(vg_cluster *c, vg_control_reply *r)
 {
 	if (!c->connected || !c->quorate) {
-		fail(r, 3, "%s", "this node has no quorum: nothing was changed");
+		vg_cmd_fail(r, 3, "%s", "this node has no quorum: nothing was changed");
 		return false;
 	}
 	if (!c->synced) {
-		fail(r, 3, "%s",
-		     "this node is catching up with the cluster's state; try again in a moment");
+		vg_cmd_fail(
+		    r, 3, "%s",
+		    "this node is catching up with the cluster's state; try again in a moment");
 		return false;
 	}
 	if (c->n_waiters >= PENDING_MAX) {
-		fail(r, 1, "%s", "too many requests in flight");
+		vg_cmd_fail(r, 1, "%s", "too many requests in flight");
 		return false;
 	}
 	return true;
@@ -1795,14 +1791,14 @@ static void cmd_apply(vg_cluster *c, json_t *args, vg_control_reply *r)
 	const char *yaml = json_string_value(json_object_get(args, "yaml"));
 	const char *file = json_string_value(json_object_get(args, "file"));
 	if (!yaml) {
-		fail(r, 2, "%s", "apply: missing \"yaml\"");
+		vg_cmd_fail(r, 2, "%s", "apply: missing \"yaml\"");
 		return;
 	}
 	size_t waiting = 0;
 	for (struct apply_wait *w = c->applies; w; w = w->next)
 		waiting++;
 	if (waiting >= PENDING_MAX) {
-		fail(r, 1, "%s", "too many requests in flight");
+		vg_cmd_fail(r, 1, "%s", "too many requests in flight");
 		return;
 	}
 	struct apply_wait *a = calloc(1, sizeof *a);
@@ -1834,27 +1830,29 @@ static bool is_member(const vg_cluster *c, const char *node)
 	return false;
 }
 
-static void cmd_node(vg_cluster *c, const char *cmd, json_t *args, vg_control_reply *r)
+static void cmd_node(void *ctx, const vg_cmd *cmd, const char *node, json_t *args,
+		     vg_control_reply *r)
 {
-	const char *node = json_string_value(json_object_get(args, "node"));
-	if (!node || !vg_config_node(c->cfg, node)) {
-		fail(r, 2, "no node named '%s'", node ? node : "");
-		return;
-	}
+	vg_cluster *c = ctx;
 	json_t *on = json_object_get(args, "on");
 	int flag = on && json_is_false(on) ? 0 : 1;
 	vg_repmsg m = {
 	    .kind = VG_REPMSG_NODE_ADMIN, .node = (char *)node, .standby = -1, .maintenance = -1};
-	if (!strcmp(cmd, "node.standby")) {
+	switch (cmd->id) {
+	case VG_CMD_NODE_STANDBY:
 		m.standby = flag;
-	} else if (!strcmp(cmd, "node.unstandby")) {
+		break;
+	case VG_CMD_NODE_UNSTANDBY:
 		m.standby = 0;
-	} else if (!strcmp(cmd, "node.maintenance")) {
+		break;
+	case VG_CMD_NODE_MAINTENANCE:
 		m.maintenance = flag;
-	} else if (!strcmp(cmd, "node.confirm-down")) {
+		break;
+	case VG_CMD_NODE_CONFIRM_DOWN:
 		if (is_member(c, node)) {
-			fail(r, 1, "%s is a member of the cluster (it is up): not confirmed down",
-			     node);
+			vg_cmd_fail(r, 1,
+				    "%s is a member of the cluster (it is up): not confirmed down",
+				    node);
 			return;
 		}
 		m = (vg_repmsg){.kind = VG_REPMSG_FENCE_RECORD,
@@ -1869,11 +1867,11 @@ static void cmd_node(vg_cluster *c, const char *cmd, json_t *args, vg_control_re
 			send_event(c, "fenced", text);
 		}
 		return;
-	} else { /* node.fence */
+	default: /* VG_CMD_NODE_FENCE */
 		if (!may_change(c, r))
 			return;
 		if (!vg_fence_configured(c->cfg, node)) {
-			fail(r, 1, "no fence device targets %s", node);
+			vg_cmd_fail(r, 1, "no fence device targets %s", node);
 			return;
 		}
 		waiter_add(c, r, PEND_FENCE, node);
@@ -1883,84 +1881,126 @@ static void cmd_node(vg_cluster *c, const char *cmd, json_t *args, vg_control_re
 	cmd_change(c, &m, r);
 }
 
+static void cmd_status(void *ctx, const vg_cmd *cmd, const char *target, json_t *args,
+		       vg_control_reply *r)
+{
+	vg_cluster *c = ctx;
+	(void)cmd, (void)target, (void)args;
+	r->result = vg_coord_status(c->co, c->rs, mono_ms(), wall_ms());
+	json_object_set_new(json_object_get(r->result, "cluster"), "node", json_string(c->node));
+}
+
+static void cmd_ping(void *ctx, const vg_cmd *cmd, const char *target, json_t *args,
+		     vg_control_reply *r)
+{
+	vg_cluster *c = ctx;
+	(void)cmd, (void)target, (void)args;
+	r->result = json_pack("{s:s}", "node", c->node);
+}
+
+static void cmd_config_show(void *ctx, const vg_cmd *cmd, const char *target, json_t *args,
+			    vg_control_reply *r)
+{
+	vg_cluster *c = ctx;
+	(void)cmd, (void)target, (void)args;
+	char hex[VG_HID_HEX];
+	vg_hid_hex(&c->rs->hist.id, hex);
+	r->result = json_pack("{s:s?, s:I, s:I, s:s}", "yaml",
+			      c->rs->config_yaml ? c->rs->config_yaml : c->file_yaml, "epoch",
+			      (json_int_t)c->rs->epoch, "version", (json_int_t)c->rs->version,
+			      "history", hex);
+}
+
+static void cmd_events(void *ctx, const vg_cmd *cmd, const char *target, json_t *args,
+		       vg_control_reply *r)
+{
+	vg_cluster *c = ctx;
+	(void)cmd, (void)target, (void)args;
+	json_t *ev = json_array();
+	for (size_t i = 0; i < c->rs->n_events; i++)
+		json_array_append_new(ev, json_pack("{s:I, s:s, s:s}", "time_ms",
+						    (json_int_t)c->rs->events[i].time_ms, "kind",
+						    c->rs->events[i].kind, "text",
+						    c->rs->events[i].text));
+	r->result = json_pack("{s:o}", "events", ev);
+}
+
+static void cmd_resource_show(void *ctx, const vg_cmd *cmd, const char *name, json_t *args,
+			      vg_control_reply *r)
+{
+	vg_cluster *c = ctx;
+	(void)cmd, (void)args;
+	r->result = vg_supervisor_resource(c->sv, name);
+	json_t *st = vg_coord_status(c->co, c->rs, mono_ms(), wall_ms());
+	size_t i;
+	json_t *v;
+	json_array_foreach(json_object_get(st, "resources"), i, v)
+	{
+		if (strcmp(json_string_value(json_object_get(v, "name")), name))
+			continue;
+		const char *keys[] = {"state", "instances", "failcount", "waiting"};
+		for (size_t k = 0; k < 4; k++)
+			json_object_set(r->result, keys[k], json_object_get(v, keys[k]));
+	}
+	json_decref(st);
+}
+
+static void cmd_resource_cleanup(void *ctx, const vg_cmd *cmd, const char *name, json_t *args,
+				 vg_control_reply *r)
+{
+	vg_cluster *c = ctx;
+	(void)cmd, (void)args;
+	vg_repmsg m = {.kind = VG_REPMSG_FAILCOUNT_CLEAR, .resource = (char *)name};
+	if (!may_change(c, r))
+		return;
+	send_c(c, &(vg_member_msg){.kind = VG_MM_CLEANUP, .resource = (char *)name});
+	cmd_change(c, &m, r);
+}
+
+static void cmd_resource_restart(void *ctx, const vg_cmd *cmd, const char *name, json_t *args,
+				 vg_control_reply *r)
+{
+	vg_cluster *c = ctx;
+	(void)cmd, (void)args;
+	if (!may_change(c, r))
+		return;
+	send_c(c, &(vg_member_msg){.kind = VG_MM_RESTART, .resource = (char *)name});
+}
+
+static void cmd_apply_fn(void *ctx, const vg_cmd *cmd, const char *target, json_t *args,
+			 vg_control_reply *r)
+{
+	(void)cmd, (void)target;
+	cmd_apply(ctx, args, r);
+}
+
+static bool cmd_exists(void *ctx, vg_cmd_target kind, const char *name)
+{
+	vg_cluster *c = ctx;
+	return kind == VG_TARGET_RESOURCE ? vg_config_resource(c->cfg, name) != NULL
+					  : vg_config_node(c->cfg, name) != NULL;
+}
+
+/* What a cluster node serves (commands.h). */
+static const vg_cmd_handlers cluster_cmds = {
+    .mode = "a cluster node",
+    .fn = {[VG_CMD_PING] = cmd_ping,
+	   [VG_CMD_STATUS] = cmd_status,
+	   [VG_CMD_CONFIG_SHOW] = cmd_config_show,
+	   [VG_CMD_EVENTS] = cmd_events,
+	   [VG_CMD_APPLY] = cmd_apply_fn,
+	   [VG_CMD_RESOURCE_SHOW] = cmd_resource_show,
+	   [VG_CMD_RESOURCE_RESTART] = cmd_resource_restart,
+	   [VG_CMD_RESOURCE_CLEANUP] = cmd_resource_cleanup,
+	   [VG_CMD_NODE_STANDBY] = cmd_node,
+	   [VG_CMD_NODE_UNSTANDBY] = cmd_node,
+	   [VG_CMD_NODE_MAINTENANCE] = cmd_node,
+	   [VG_CMD_NODE_FENCE] = cmd_node,
+	   [VG_CMD_NODE_CONFIRM_DOWN] = cmd_node},
+    .exists = cmd_exists,
+};
+
 void vg_cluster_handle(vg_cluster *c, const char *cmd, json_t *args, vg_control_reply *r)
 {
-	const char *name = json_string_value(json_object_get(args, "name"));
-	if (!strcmp(cmd, "status")) {
-		r->result = vg_coord_status(c->co, c->rs, mono_ms(), wall_ms());
-		json_object_set_new(json_object_get(r->result, "cluster"), "node",
-				    json_string(c->node));
-		return;
-	}
-	if (!strcmp(cmd, "ping")) {
-		r->result = json_pack("{s:s}", "node", c->node);
-		return;
-	}
-	if (!strcmp(cmd, "apply")) {
-		cmd_apply(c, args, r);
-		return;
-	}
-	if (!strcmp(cmd, "config.show")) {
-		char hex[VG_HID_HEX];
-		vg_hid_hex(&c->rs->hist.id, hex);
-		r->result = json_pack("{s:s?, s:I, s:I, s:s}", "yaml",
-				      c->rs->config_yaml ? c->rs->config_yaml : c->file_yaml,
-				      "epoch", (json_int_t)c->rs->epoch, "version",
-				      (json_int_t)c->rs->version, "history", hex);
-		return;
-	}
-	if (!strcmp(cmd, "events")) {
-		json_t *ev = json_array();
-		for (size_t i = 0; i < c->rs->n_events; i++)
-			json_array_append_new(ev, json_pack("{s:I, s:s, s:s}", "time_ms",
-							    (json_int_t)c->rs->events[i].time_ms,
-							    "kind", c->rs->events[i].kind, "text",
-							    c->rs->events[i].text));
-		r->result = json_pack("{s:o}", "events", ev);
-		return;
-	}
-	if (!strncmp(cmd, "node.", 5)) {
-		cmd_node(c, cmd, args, r);
-		return;
-	}
-	if (!strncmp(cmd, "resource.", 9)) {
-		if (!name || !vg_config_resource(c->cfg, name)) {
-			fail(r, 2, "no resource named '%s'", name ? name : "");
-			return;
-		}
-		if (!strcmp(cmd, "resource.show")) {
-			r->result = vg_supervisor_resource(c->sv, name);
-			json_t *st = vg_coord_status(c->co, c->rs, mono_ms(), wall_ms());
-			size_t i;
-			json_t *v;
-			json_array_foreach(json_object_get(st, "resources"), i, v)
-			{
-				if (strcmp(json_string_value(json_object_get(v, "name")), name))
-					continue;
-				const char *keys[] = {"state", "instances", "failcount", "waiting"};
-				for (size_t k = 0; k < 4; k++)
-					json_object_set(r->result, keys[k],
-							json_object_get(v, keys[k]));
-			}
-			json_decref(st);
-			return;
-		}
-		if (!strcmp(cmd, "resource.cleanup")) {
-			vg_repmsg m = {.kind = VG_REPMSG_FAILCOUNT_CLEAR, .resource = (char *)name};
-			if (!may_change(c, r))
-				return;
-			send_c(c,
-			       &(vg_member_msg){.kind = VG_MM_CLEANUP, .resource = (char *)name});
-			cmd_change(c, &m, r);
-			return;
-		}
-		if (!strcmp(cmd, "resource.restart")) {
-			if (!may_change(c, r))
-				return;
-			send_c(c,
-			       &(vg_member_msg){.kind = VG_MM_RESTART, .resource = (char *)name});
-			return;
-		}
-	}
-	fail(r, 2, "unknown command '%s'", cmd);
+	vg_cmd_dispatch(&cluster_cmds, c, false, cmd, args, r);
 }

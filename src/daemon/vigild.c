@@ -18,6 +18,7 @@
 #include <uv.h>
 
 #include "cluster.h"
+#include "commands.h"
 #include "config.h"
 #include "control.h"
 #include "file.h"
@@ -83,63 +84,66 @@ static int mkdir_p(const char *path)
 
 /* ---- control commands ------------------------------------------------------ */
 
-static void fail(vg_control_reply *r, int code, const char *fmt, const char *arg)
+static void sa_ping(void *ctx, const vg_cmd *cmd, const char *target, json_t *args,
+		    vg_control_reply *r)
 {
-	r->code = code;
-	snprintf(r->error, sizeof r->error, fmt, arg);
+	daemon_ctx *d = ctx;
+	(void)cmd, (void)target, (void)args;
+	r->result = d->sv ? json_pack("{s:s}", "node", d->node)
+			  : json_pack("{s:s, s:b}", "node", d->node, "starting", 1);
 }
+
+static void sa_status(void *ctx, const vg_cmd *cmd, const char *target, json_t *args,
+		      vg_control_reply *r)
+{
+	daemon_ctx *d = ctx;
+	(void)cmd, (void)target, (void)args;
+	r->result = vg_supervisor_status(d->sv);
+}
+
+static void sa_resource(void *ctx, const vg_cmd *cmd, const char *target, json_t *args,
+			vg_control_reply *r)
+{
+	daemon_ctx *d = ctx;
+	(void)args;
+	if (cmd->id == VG_CMD_RESOURCE_SHOW) {
+		r->result = vg_supervisor_resource(d->sv, target);
+		return;
+	}
+	if (d->stopping) {
+		vg_cmd_fail(r, 1, "vigild is shutting down; %s refused", cmd->name);
+		return;
+	}
+	int rc = cmd->id == VG_CMD_RESOURCE_RESTART ? vg_supervisor_restart(d->sv, target)
+						    : vg_supervisor_cleanup(d->sv, target);
+	if (rc == -2)
+		vg_cmd_fail(r, 1, "an operation on '%s' is in progress; try again", target);
+}
+
+static bool sa_exists(void *ctx, vg_cmd_target kind, const char *name)
+{
+	daemon_ctx *d = ctx;
+	return kind == VG_TARGET_RESOURCE && d->config && vg_config_resource(d->config, name);
+}
+
+/* What a standalone node serves; the cluster's are in cluster.c. */
+static const vg_cmd_handlers standalone_cmds = {
+    .mode = "a standalone node (one server: no cluster to change)",
+    .fn = {[VG_CMD_PING] = sa_ping,
+	   [VG_CMD_STATUS] = sa_status,
+	   [VG_CMD_RESOURCE_SHOW] = sa_resource,
+	   [VG_CMD_RESOURCE_RESTART] = sa_resource,
+	   [VG_CMD_RESOURCE_CLEANUP] = sa_resource},
+    .exists = sa_exists,
+};
 
 static void handle(void *arg, const char *cmd, json_t *args, vg_control_reply *r)
 {
 	daemon_ctx *d = arg;
-	if (d->cl) {
+	if (d->cl)
 		vg_cluster_handle(d->cl, cmd, args, r);
-		return;
-	}
-	if (!d->sv) { /* starting: the agents' meta-data is being read */
-		if (!strcmp(cmd, "ping"))
-			r->result = json_pack("{s:s, s:b}", "node", d->node, "starting", 1);
-		else
-			fail(r, 1, "vigild is starting (reading its agents' meta-data); %s refused",
-			     cmd);
-		return;
-	}
-	const char *name = json_string_value(json_object_get(args, "name"));
-	if (!strcmp(cmd, "status")) {
-		r->result = vg_supervisor_status(d->sv);
-		return;
-	}
-	if (!strcmp(cmd, "ping")) {
-		r->result = json_pack("{s:s}", "node", d->node);
-		return;
-	}
-	bool needs_name = !strcmp(cmd, "resource.show") || !strcmp(cmd, "resource.restart") ||
-			  !strcmp(cmd, "resource.cleanup");
-	if (!needs_name) {
-		fail(r, 2, "unknown command '%s'", cmd);
-		return;
-	}
-	if (!name) {
-		fail(r, 2, "%s needs a resource name", cmd);
-		return;
-	}
-	if (d->stopping) {
-		fail(r, 1, "vigild is shutting down; %s refused", cmd);
-		return;
-	}
-	int rc = 0;
-	if (!strcmp(cmd, "resource.show")) {
-		r->result = vg_supervisor_resource(d->sv, name);
-		rc = r->result ? 0 : -1;
-	} else if (!strcmp(cmd, "resource.restart")) {
-		rc = vg_supervisor_restart(d->sv, name);
-	} else {
-		rc = vg_supervisor_cleanup(d->sv, name);
-	}
-	if (rc == -1)
-		fail(r, 2, "no resource named '%s'", name);
-	else if (rc == -2)
-		fail(r, 1, "an operation on '%s' is in progress; try again", name);
+	else
+		vg_cmd_dispatch(&standalone_cmds, d, !d->sv, cmd, args, r);
 }
 
 /* ---- lifecycle ---------------------------------------------------------------- */
