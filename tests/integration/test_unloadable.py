@@ -70,6 +70,17 @@ def ops_of(log, res):
             and ("probe" in line or "start" in line or "stop" in line or "monitor" in line)]
 
 
+def wait_kept_off_n2(nodes, name):
+    """Wait until `name` runs once, not on n2 (which cannot run it: failed there, unrunnable),
+    while db2 runs on n2 (so n2 did take the configuration); the statuses by node."""
+    def settled(st):
+        i = instance(st, name, "n2")
+        return (len(running_on(st, name)) == 1 and running_on(st, name) != ["n2"]
+                and running_on(st, "db2") == ["n2"] and i is not None
+                and i.get("state") == "failed" and i.get("unrunnable") is True)
+    return wait_status(nodes, settled, 60, f"{name} runs off n2, db2 on n2, {name} failed on n2")
+
+
 def test_node_without_an_agent_applies_the_committed_config(lab3):
     cluster = cl.start(lab3, yaml_text=cl.cluster_yaml(lab3, resources=DUMMY), vigild=False)
     alt = ocf_root_without(lab3, MISSING)
@@ -105,12 +116,7 @@ def test_node_without_an_agent_applies_the_committed_config(lab3):
     p = cl.vigil(n1, "apply", "/etc/vigil/next.yaml", timeout=60)
     assert p.returncode == 0, (p.returncode, p.stdout, p.stderr)
 
-    def settled(st):
-        i = instance(st, "rec", "n2")
-        return (len(running_on(st, "rec")) == 1 and running_on(st, "rec") != ["n2"]
-                and running_on(st, "db2") == ["n2"] and i is not None
-                and i.get("state") == "failed" and i.get("unrunnable") is True)
-    sts = wait_status(nodes, settled, 60, "rec runs off n2, db2 on n2, rec failed on n2")
+    sts = wait_kept_off_n2(nodes, "rec")
     for name, st in sts.items():
         i = instance(st, "rec", "n2")
         assert "is not installed" in (i.get("reason") or ""), (name, i)
@@ -142,7 +148,7 @@ def test_node_without_an_agent_applies_the_committed_config(lab3):
     cluster.vigild["n2"] = d
     d.wait_pid()
     cluster.wait_answering(["n2"])
-    wait_status(nodes, settled, 60, "after n2's restart: rec off n2, db2 on n2")
+    wait_kept_off_n2(nodes, "rec")
     log2 = d.log()
     assert ops_of(log2, "db2"), log2[-3000:]  # the pattern sees operations
     assert ops_of(log2, "rec") == [], ops_of(log2, "rec")
@@ -181,12 +187,7 @@ def test_probe_answering_not_installed(lab3):
     p = cl.vigil(n1, "apply", "/etc/vigil/next.yaml", timeout=60)
     assert p.returncode == 0, (p.returncode, p.stdout, p.stderr)
 
-    def settled(st):
-        i = instance(st, "nt", "n2")
-        return (len(running_on(st, "nt")) == 1 and running_on(st, "nt") != ["n2"]
-                and running_on(st, "db2") == ["n2"] and i is not None
-                and i.get("state") == "failed" and i.get("unrunnable") is True)
-    sts = wait_status(nodes, settled, 60, "nt runs off n2, db2 on n2, nt failed on n2")
+    sts = wait_kept_off_n2(nodes, "nt")
     for name, st in sts.items():
         assert "not installed" in (instance(st, "nt", "n2").get("reason") or ""), (name, st)
     time.sleep(3)

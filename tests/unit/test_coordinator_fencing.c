@@ -32,6 +32,20 @@
 
 static const uint32_t all3[] = {1, 2, 3};
 
+/* fx_members, then every member reports in that ring: db running on db_on (NULL: nowhere),
+ * stopped elsewhere, no watchdog. */
+static void in_view(fx *f, const uint32_t *m, size_t n, bool quorate, uint64_t ring, uint64_t t,
+		    const char *db_on)
+{
+	fx_members(f, m, n, quorate, ring, t);
+	for (size_t i = 0; i < n; i++) {
+		char name[16];
+		snprintf(name, sizeof name, "n%u", m[i]);
+		bool on = db_on && !strcmp(name, db_on);
+		fx_report(f, name, ring, on ? "db=running" : "db=stopped", 0, NULL);
+	}
+}
+
 /* All three are members in ring 5 (n1 runs db), then n1 leaves at t=1000 (its Corosync too):
  * n2 and n3 report again in ring 6. watchdog_s: what n1 reported armed. */
 static void lose_n1(fx *f, uint32_t watchdog_s)
@@ -90,9 +104,7 @@ static void test_confirm_down_after_start_counts(void **st)
 	fx_init(&f, NODES3 DB, "n1");
 	fx_fence_record(&f, "n3", 2000000, "confirm-down"); /* from the state file */
 	static const uint32_t n12[] = {1, 2};
-	fx_members(&f, n12, 2, true, 5, 0);
-	fx_report(&f, "n1", 5, "db=stopped", 0, NULL);
-	fx_report(&f, "n2", 5, "db=stopped", 0, NULL);
+	in_view(&f, n12, 2, true, 5, 0, NULL);
 	fx_run(&f, 1);
 	assert_string_equal(f.rec.log, "");
 	assert_non_null(strstr(fx_node_state(&f, "n3", 1, buf, sizeof buf), "confirm-down n3"));
@@ -131,10 +143,7 @@ static void test_loss_seen_while_behind_is_ordered_when_in_step(void **st)
 	fx f;
 	char buf[512];
 	fx_init(&f, NODES3 DB, "n2");
-	fx_members(&f, all3, 3, true, 5, 0);
-	fx_report(&f, "n1", 5, "db=running", 0, NULL);
-	fx_report(&f, "n2", 5, "db=stopped", 0, NULL);
-	fx_report(&f, "n3", 5, "db=stopped", 0, NULL);
+	in_view(&f, all3, 3, true, 5, 0, "n1");
 	vg_coord_set_synced(f.co, false);
 	fx_members(&f, all3 + 1, 2, true, 6, 1000);
 	/* the state sync brings history this server missed, with a record of n1 in it */
@@ -161,10 +170,7 @@ static void test_record_held_for_after_the_sync_counts(void **st)
 	(void)st;
 	fx f;
 	fx_init(&f, NODES3 DB, "n2");
-	fx_members(&f, all3, 3, true, 5, 0);
-	fx_report(&f, "n1", 5, "db=running", 0, NULL);
-	fx_report(&f, "n2", 5, "db=stopped", 0, NULL);
-	fx_report(&f, "n3", 5, "db=stopped", 0, NULL);
+	in_view(&f, all3, 3, true, 5, 0, "n1");
 	vg_coord_set_synced(f.co, false);
 	fx_members(&f, all3 + 1, 2, true, 6, 1000);
 	fx_event(&f); /* the state received */
@@ -188,14 +194,9 @@ static void test_a_server_that_was_away_learns_the_later_loss(void **st)
 	fx f;
 	char buf[512];
 	fx_init(&f, NODES3 DB, "n1");
-	fx_members(&f, all3, 3, true, 5, 0);
-	fx_report(&f, "n1", 5, "db=stopped", 0, NULL);
-	fx_report(&f, "n2", 5, "db=stopped", 0, NULL);
-	fx_report(&f, "n3", 5, "db=running", 0, NULL);
+	in_view(&f, all3, 3, true, 5, 0, "n3");
 	static const uint32_t n12[] = {1, 2};
-	fx_members(&f, n12, 2, true, 6, 1000);
-	fx_report(&f, "n1", 6, "db=stopped", 0, NULL);
-	fx_report(&f, "n2", 6, "db=stopped", 0, NULL);
+	in_view(&f, n12, 2, true, 6, 1000, NULL);
 	fx_run(&f, 1001);
 	assert_null(strstr(f.rec.log, "start db"));
 	fx_fence_record(&f, "n3", 1000000 + 1500, "off");
@@ -205,8 +206,7 @@ static void test_a_server_that_was_away_learns_the_later_loss(void **st)
 	assert_int_equal(json_integer_value(json_object_get(seen, "n3")), 0);
 	json_decref(seen);
 	/* cut off, halts db; meanwhile n3 is back with n2 and lost again */
-	fx_members(&f, n12, 1, false, 7, 2000);
-	fx_report(&f, "n1", 7, "db=stopped", 0, NULL);
+	in_view(&f, n12, 1, false, 7, 2000, NULL);
 	fx_members(&f, n12, 2, true, 9, 3000);
 	fx_report(&f, "n1", 9, "db=stopped", 0, NULL);
 	fx_report(&f, "n2", 9, "db=stopped", 0, "{\"n3\": 1}");
@@ -362,16 +362,11 @@ static void test_goodbye_counts_only_with_everything_stopped(void **st)
 		fx f;
 		char buf[512];
 		fx_init(&f, NODES3 DB, "n2");
-		fx_members(&f, all3, 3, true, 5, 0);
-		fx_report(&f, "n1", 5, "db=running", 0, NULL);
-		fx_report(&f, "n2", 5, "db=stopped", 0, NULL);
-		fx_report(&f, "n3", 5, "db=stopped", 0, NULL);
+		in_view(&f, all3, 3, true, 5, 0, "n1");
 		json_t *res = rows[i].bye ? fx_states(rows[i].bye) : NULL;
 		assert_int_equal(vg_coord_bye(f.co, "n1", res), rows[i].clean);
 		json_decref(res);
-		fx_members(&f, all3 + 1, 2, true, 6, 1000);
-		fx_report(&f, "n2", 6, "db=stopped", 0, NULL);
-		fx_report(&f, "n3", 6, "db=stopped", 0, NULL);
+		in_view(&f, all3 + 1, 2, true, 6, 1000, NULL);
 		fx_run(&f, 1001);
 		const char *state = fx_node_state(&f, "n1", 1001, buf, sizeof buf);
 		if (rows[i].clean) {

@@ -40,6 +40,20 @@ static char *enc(const vg_repstate *s)
 	return t;
 }
 
+/* What the store has on disk in dir loads back as exactly s: same JSON, same history id. */
+static void assert_loads_as(const char *dir, const vg_repstate *s)
+{
+	char err[512];
+	vg_repstate *l;
+	assert_int_equal(vg_store_load(dir, &l, NULL, NULL, err, sizeof err), 0);
+	char *a = enc(s), *b = enc(l);
+	assert_string_equal(a, b);
+	assert_true(vg_hid_equal(&s->hist.id, &l->hist.id));
+	free(a);
+	free(b);
+	vg_repstate_free(l);
+}
+
 /* Apply one change as cluster.c does: decode, apply, queue its record. */
 static void apply_store(vg_repstate *s, vg_store *st, const char *json)
 {
@@ -252,13 +266,7 @@ static void test_snapshot_and_replay_equal_live(void **state)
 	/* only the log so far */
 	assert_int_equal(file_size(dir, "state.json"), -1);
 	assert_true(file_size(dir, "changes.log") > 0);
-	vg_repstate *l;
-	assert_int_equal(vg_store_load(dir, &l, NULL, NULL, err, sizeof err), 0);
-	char *a = enc(s), *b = enc(l);
-	assert_string_equal(a, b);
-	free(a);
-	free(b);
-	vg_repstate_free(l);
+	assert_loads_as(dir, s);
 	/* enough changes to pass VG_STORE_LOG_MAX: a snapshot, then a log again */
 	char text[3001];
 	memset(text, 'x', 3000);
@@ -276,14 +284,8 @@ static void test_snapshot_and_replay_equal_live(void **state)
 	drain(&loop, st);
 	assert_true(file_size(dir, "state.json") > 0);
 	assert_true(file_size(dir, "changes.log") < VG_STORE_LOG_MAX);
-	assert_int_equal(vg_store_load(dir, &l, NULL, NULL, err, sizeof err), 0);
-	a = enc(s);
-	b = enc(l);
-	assert_string_equal(a, b);
-	assert_true(vg_hid_equal(&s->hist.id, &l->hist.id));
-	assert_int_equal(l->version, N_SEQ + 500);
-	free(b);
-	vg_repstate_free(l);
+	assert_loads_as(dir, s);
+	assert_int_equal(s->version, N_SEQ + 500);
 	/* a whole state replaced (state_sync): a snapshot, the log emptied */
 	vg_store_snapshot(st, s);
 	drain(&loop, st);
@@ -292,14 +294,7 @@ static void test_snapshot_and_replay_equal_live(void **state)
 	apply_store(s, st, sequence[1]);
 	vg_store_close(st);
 	uv_run(&loop, UV_RUN_DEFAULT);
-	assert_int_equal(vg_store_load(dir, &l, NULL, NULL, err, sizeof err), 0);
-	free(a);
-	a = enc(s);
-	b = enc(l);
-	assert_string_equal(a, b);
-	free(a);
-	free(b);
-	vg_repstate_free(l);
+	assert_loads_as(dir, s);
 	vg_repstate_free(s);
 	assert_int_equal(uv_loop_close(&loop), 0);
 	remove_dir(dir);
