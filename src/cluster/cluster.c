@@ -15,7 +15,8 @@
  *   restart {res} / cleanup {res} / fence {node}   operator requests, for the coordinator
  *   bye     {res}                            clean shutdown: sent only when every
  *                                            resource is stopped (res says so)
- * After a membership change every member sends its summary; when the last one is delivered
+ * After a membership change every member sends its summary (the protocol is member_sync.h's;
+ * this file runs it over Corosync); when the last one is delivered
  * (the same moment in the agreed order everywhere) every member judges the histories alike
  * (vg_history_pick, vg_history_relation): the member picked sends its whole state if anyone
  * is behind or diverged, and records what each diverged member loses (history_diverged).
@@ -59,6 +60,7 @@
 #include "lease.h"
 #include "log.h"
 #include "member_msg.h"
+#include "member_sync.h"
 #include "membership.h"
 #include "repstate.h"
 #include "store.h"
@@ -84,18 +86,6 @@ typedef struct {
 typedef struct {
 	int waiter; /* index into waiters, or -1 */
 } sent_change;
-
-/* A member's summary as delivered; recent points into ring (owned). */
-typedef struct {
-	vg_repstate_summary s;
-	vg_hist_entry *ring;
-} summary;
-
-typedef struct {
-	uint32_t from;
-	char *data;
-	size_t len;
-} held_msg;
 
 struct vg_cluster {
 	uv_loop_t *loop;
@@ -141,14 +131,7 @@ struct vg_cluster {
 
 	/* state transfer after a membership change */
 	vg_chunk_asm chunks; /* a chunked state_sync being received */
-	summary *sums;
-	size_t n_sums;
-	bool sync_point; /* every summary of this ring delivered */
-	bool synced;
-	uint64_t max_epoch, max_version;
-	vg_hid max_id;
-	held_msg *held; /* 'R' messages kept after the sync point until the state arrives */
-	size_t n_held;
+	vg_msync *ms;	     /* summaries, the sync point, held changes (member_sync.h) */
 
 	/* actions */
 	uint64_t ack; /* highest action id taken on in this view */
@@ -213,7 +196,6 @@ static void fatal(vg_cluster *c);
 static void wd_update(vg_cluster *c);
 static void coord_membership(vg_cluster *c);
 static void schedule_report(vg_cluster *c);
-static void set_synced(vg_cluster *c);
 static void lease_update(vg_cluster *c);
 
 /* ---- sending -------------------------------------------------------------- */
@@ -546,7 +528,7 @@ static void apply_r(vg_cluster *c, const char *data, size_t len, bool mine)
 		return;
 	}
 	bool was_sync = m->kind == VG_REPMSG_STATE_SYNC;
-	if (was_sync && c->synced && m->state && !vg_hid_is_zero(&m->state->hist.id) &&
+	if (was_sync && vg_msync_synced(c->ms) && m->state && !vg_hid_is_zero(&m->state->hist.id) &&
 	    m->state->epoch == c->rs->epoch && m->state->version == c->rs->version &&
 	    vg_hid_equal(&m->state->hist.id, &c->rs->hist.id)) {
 		vg_repmsg_free(m); /* the very state this in-step member has: nothing to do */
@@ -575,44 +557,13 @@ static void apply_r(vg_cluster *c, const char *data, size_t len, bool mine)
 		after_change(c, m);
 	}
 	vg_repmsg_free(m);
-	if (was_sync && !c->synced && c->sync_point &&
-	    (c->rs->epoch > c->max_epoch ||
-	     (c->rs->epoch == c->max_epoch && c->rs->version > c->max_version) ||
-	     (c->rs->epoch == c->max_epoch && c->rs->version == c->max_version &&
-	      vg_hid_equal(&c->rs->hist.id, &c->max_id)))) {
-		set_synced(c);
-		/* what was delivered after the sync point, on top of the state received */
-		held_msg *h = c->held;
-		size_t n = c->n_held;
-		c->held = NULL;
-		c->n_held = 0;
-		for (size_t i = 0; i < n; i++) {
-			apply_r(c, h[i].data, h[i].len, h[i].from == my_id(c));
-			free(h[i].data);
-		}
-		free(h);
-	}
+	vg_msync_applied(c->ms, was_sync, c->rs); /* in step now? then the held ones on top */
 }
 
-static void hold(vg_cluster *c, uint32_t from, const char *data, size_t len)
+/* member_sync.h: in step, before the held changes are applied on top. */
+static void ms_synced(void *arg)
 {
-	c->held = realloc(c->held, (c->n_held + 1) * sizeof *c->held);
-	char *copy = malloc(len + 1);
-	memcpy(copy, data, len);
-	copy[len] = '\0';
-	c->held[c->n_held++] = (held_msg){from, copy, len};
-}
-
-static void held_clear(vg_cluster *c)
-{
-	for (size_t i = 0; i < c->n_held; i++)
-		free(c->held[i].data);
-	c->n_held = 0;
-}
-
-static void set_synced(vg_cluster *c)
-{
-	c->synced = true;
+	vg_cluster *c = arg;
 	c->been_synced = true;
 	vg_coord_set_synced(c->co, true);
 	vg_coord_in_step(c->co, c->rs); /* before the held changes are applied on top */
@@ -623,23 +574,19 @@ static void set_synced(vg_cluster *c)
 	lease_update(c);
 }
 
-static bool is_state_sync(const char *data, size_t len)
+/* member_sync.h: a change held after the sync point, on top of the state received. */
+static void ms_apply_held(void *arg, uint32_t from, const char *data, size_t len, void *tag)
 {
-	json_t *o = json_loadb(data, len, 0, NULL);
-	const char *k = json_string_value(json_object_get(o, "kind"));
-	bool yes = k && !strcmp(k, "state_sync");
-	json_decref(o);
-	return yes;
+	vg_cluster *c = arg;
+	(void)tag;
+	apply_r(c, data, len, from == my_id(c));
 }
 
 static void on_r_message(vg_cluster *c, uint32_t from, const char *data, size_t len)
 {
-	if (!c->synced && c->sync_point && !is_state_sync(data, len)) {
-		/* behind: keep it for after the state arrives (my own are answered then) */
-		hold(c, from, data, len);
-		return;
-	}
-	apply_r(c, data, len, from == my_id(c));
+	/* behind at the sync point: held for after the state (my own are answered then) */
+	if (!vg_msync_r(c->ms, from, data, len, NULL))
+		apply_r(c, data, len, from == my_id(c));
 }
 
 /* This node's whole state to the members behind: one 'R' state_sync when it fits a chunk,
@@ -685,162 +632,34 @@ static void on_chunk(vg_cluster *c, uint32_t from, const void *data, size_t len)
 		return;
 	size_t n;
 	char *buf = (char *)vg_chunk_take(&c->chunks, &n);
-	if (is_state_sync(buf, n))
+	if (vg_msync_is_state_sync(buf, n))
 		apply_r(c, buf, n, from == my_id(c));
 	else
 		vg_warn("dropped a state transfer from node id %u: not a state_sync", from);
 	free(buf);
 }
 
-static void sums_clear(vg_cluster *c)
+/* member_sync.h: the summary this node sends after a membership change. */
+static void ms_send_summary(void *arg, const vg_member_msg *m)
 {
-	for (size_t i = 0; i < c->n_sums; i++)
-		free(c->sums[i].ring);
-	c->n_sums = 0;
+	send_cv(arg, m);
 }
 
-/* The summary this node sends after a membership change (prev: its previous view's size). */
-static void send_summary(vg_cluster *c, size_t prev)
+static int ms_send_state(void *arg)
 {
-	vg_member_msg m = {.kind = VG_MM_SUMMARY,
-			   .ring = c->ring,
-			   .epoch = c->rs->epoch,
-			   .version = c->rs->version,
-			   .history = c->rs->hist.id,
-			   .recent = vg_history_ring_json(c->rs->hist.ring, c->rs->hist.n),
-			   .prev = prev};
-	send_cv(c, &m);
-	json_decref(m.recent);
+	return send_state(arg);
 }
 
-/* A delivered summary (decoded, so well-formed) into *out; a summary without a history has
- * the zero id and no ring, and is compared by counts. -1 when its ring cannot be read
- * (out->ring may then still need freeing). */
-static int summary_parse(const vg_member_msg *m, uint32_t from, summary *out)
+/* member_sync.h: the source records what a member loses at a merge. */
+static void ms_record_lost(void *arg, uint32_t who, const char *kind, const char *text)
 {
-	*out = (summary){0};
-	out->s.nodeid = from;
-	out->s.epoch = m->epoch;
-	out->s.version = m->version;
-	out->s.id = m->history;
-	out->s.prev_members = (uint32_t)m->prev; /* at most VG_MM_PREV_MAX */
-	if (m->recent) {
-		out->ring = calloc(VG_HIST_RING, sizeof *out->ring);
-		int n = out->ring ? vg_history_ring_parse(m->recent, out->ring, NULL, 0) : -1;
-		if (n < 0) {
-			free(out->ring);
-			out->ring = NULL;
-			return -1;
-		}
-		out->s.recent = out->ring;
-		out->s.n_recent = (size_t)n;
-	}
-	return 0;
+	(void)who;
+	send_event(arg, kind, text);
 }
 
-/* What a member loses at a merge, for the events (sent by the source). */
-typedef struct {
-	const char *kind; /* history_diverged or history_unverified */
-	char text[VG_REPSTATE_TEXT_MAX];
-} lost_report;
-
-/* The sync point: compare every member's history with the one picked, log (and, from the
- * source, record as an event) what a diverged member loses. Returns whether any member is
- * not exactly at the picked state; *me_behind for this node. */
-static bool judge_histories(vg_cluster *c, size_t src, bool *me_behind, lost_report *lost,
-			    size_t *n_lost)
+static const char *ms_node_name(void *arg, uint32_t id)
 {
-	const vg_repstate_summary *ss = &c->sums[src].s;
-	const char *sname = node_name(c, ss->nodeid);
-	bool behind_any = false;
-	*me_behind = true;
-	*n_lost = 0;
-	for (size_t i = 0; i < c->n_sums; i++) {
-		const vg_repstate_summary *m = &c->sums[i].s;
-		uint64_t fork;
-		bool known;
-		vg_hist_rel rel = vg_history_relation(ss, m, &fork, &known);
-		const char *nm = node_name(c, m->nodeid);
-		if (m->nodeid == my_id(c))
-			*me_behind = rel != VG_HIST_SAME;
-		behind_any = behind_any || rel != VG_HIST_SAME;
-		if (rel == VG_HIST_UNVERIFIED && !vg_hid_is_zero(&m->id)) {
-			/* recorded too: had it committed apart, that is lost unseen by a check */
-			lost[*n_lost].kind = "history_unverified";
-			char *t = lost[(*n_lost)++].text;
-			snprintf(t, VG_REPSTATE_TEXT_MAX,
-				 "%s (epoch %llu, version %llu) is further behind %s (epoch %llu, "
-				 "version %llu) than its recent history reaches: its state is "
-				 "replaced without a history check",
-				 nm ? nm : "?", (unsigned long long)m->epoch,
-				 (unsigned long long)m->version, sname ? sname : "?",
-				 (unsigned long long)ss->epoch, (unsigned long long)ss->version);
-			vg_warn("%s", t);
-		}
-		if (rel != VG_HIST_DIVERGED)
-			continue;
-		lost[*n_lost].kind = "history_diverged";
-		char *t = lost[(*n_lost)++].text;
-		vg_history_lost_text(ss, sname ? sname : "?", m, nm ? nm : "?", fork, known, t,
-				     VG_REPSTATE_TEXT_MAX);
-		vg_error("diverged cluster history: %s", t);
-	}
-	return behind_any;
-}
-
-static void on_summary(vg_cluster *c, uint32_t from, const vg_member_msg *o)
-{
-	if (c->sync_point)
-		return; /* the first summary of each member since the change counts */
-	for (size_t i = 0; i < c->n_sums; i++)
-		if (c->sums[i].s.nodeid == from)
-			return;
-	summary got;
-	if (summary_parse(o, from, &got) < 0) {
-		/* still counted (or the sync point never comes), as an empty, unknown history */
-		vg_warn("a malformed summary from node id %u: taken as an empty state", from);
-		free(got.ring);
-		got = (summary){.s = {.nodeid = from}};
-	}
-	c->sums = realloc(c->sums, (c->n_sums + 1) * sizeof *c->sums);
-	c->sums[c->n_sums++] = got;
-	for (size_t k = 0; k < c->n_members; k++) {
-		bool have = false;
-		for (size_t i = 0; i < c->n_sums; i++)
-			have = have || c->sums[i].s.nodeid == c->members[k];
-		if (!have)
-			return;
-	}
-	/* the sync point: the same moment in the agreed order on every member */
-	c->sync_point = true;
-	vg_repstate_summary *ss = calloc(c->n_sums, sizeof *ss);
-	for (size_t i = 0; i < c->n_sums; i++)
-		ss[i] = c->sums[i].s;
-	size_t src = vg_repstate_pick_source(ss, c->n_sums);
-	free(ss);
-	c->max_epoch = c->sums[src].s.epoch;
-	c->max_version = c->sums[src].s.version;
-	c->max_id = c->sums[src].s.id;
-	bool me_behind;
-	size_t n_lost;
-	lost_report *lost = malloc(c->n_sums * sizeof *lost);
-	bool behind_any = judge_histories(c, src, &me_behind, lost, &n_lost);
-	if (behind_any && c->sums[src].s.nodeid == my_id(c)) {
-		vg_info("sending the cluster state (epoch %llu, version %llu) to members behind",
-			(unsigned long long)c->rs->epoch, (unsigned long long)c->rs->version);
-		if (send_state(c) != 0)
-			vg_error("cannot send the cluster state");
-		/* after the state, so the record is part of the history everyone continues */
-		for (size_t i = 0; i < n_lost; i++)
-			send_event(c, lost[i].kind, lost[i].text);
-	}
-	free(lost);
-	if (!me_behind)
-		set_synced(c);
-	else
-		vg_info("this node's state is behind (epoch %llu, version %llu): waiting for "
-			"the cluster's",
-			(unsigned long long)c->rs->epoch, (unsigned long long)c->rs->version);
+	return node_name(arg, id);
 }
 
 /* ---- reports and actions ------------------------------------------------------ */
@@ -1037,8 +856,8 @@ static void on_run_timer(uv_timer_t *t)
 		return; /* the switch's end runs it again */
 	vg_coord_run(c->co, c->rs, mono_ms(), wall_ms());
 	/* a new cluster: the coordinator commits the file it was started with */
-	if (vg_coord_is_leader(c->co) && c->synced && c->rs->epoch == 0 && !c->bootstrap_sent &&
-	    c->file_yaml) {
+	if (vg_coord_is_leader(c->co) && vg_msync_synced(c->ms) && c->rs->epoch == 0 &&
+	    !c->bootstrap_sent && c->file_yaml) {
 		c->bootstrap_sent = true;
 		vg_info("no committed configuration yet: committing %s", c->config_path);
 		vg_repmsg m = {.kind = VG_REPMSG_CONFIG_COMMIT,
@@ -1111,13 +930,10 @@ static void on_m_change(void *arg, const uint32_t *members, size_t n, bool quora
 	c->ack = 0; /* a new view: the coordinator's requests start afresh */
 	/* state transfer round; a transfer of the old view is dropped */
 	vg_chunk_reset(&c->chunks);
-	sums_clear(c);
-	c->sync_point = false;
-	c->synced = false;
-	held_clear(c);
+	vg_msync_view(c->ms, my_id(c), c->members, c->n_members);
 	vg_coord_set_synced(c->co, false);
 	coord_membership(c);
-	send_summary(c, n_before);
+	vg_msync_send_summary(c->ms, c->rs, c->ring, n_before);
 	free(c->last_report);
 	c->last_report = NULL;
 	schedule_report(c);
@@ -1203,7 +1019,7 @@ static void on_m_message(void *arg, uint32_t from, const void *data, size_t len)
 		on_action(c, fname, o);
 		break;
 	case VG_MM_SUMMARY:
-		on_summary(c, from, o);
+		vg_msync_summary(c->ms, from, o, c->rs);
 		break;
 	case VG_MM_BYE:
 		vg_coord_bye(c->co, fname, o->resources);
@@ -1323,7 +1139,7 @@ static void on_m_connection(void *arg, bool connected)
 		 "in the quorate partition)");
 	c->in_ring = false;
 	c->quorate = false;
-	c->synced = false;
+	vg_msync_disconnected(c->ms);
 	vg_coord_set_synced(c->co, false);
 	vg_coord_membership(c->co, NULL, 0, NULL, 0, false, 0, mono_ms(), wall_ms());
 	vg_supervisor_halt(c->sv, true);
@@ -1376,7 +1192,7 @@ static void lease_update(vg_cluster *c)
 		wd_update(c);
 	}
 	if (c->lease.halted &&
-	    vg_lease_resume(&c->lease, now, c->synced && c->quorate && c->in_ring)) {
+	    vg_lease_resume(&c->lease, now, vg_msync_synced(c->ms) && c->quorate && c->in_ring)) {
 		vg_info("lease held again (heartbeat back in a quorate view, state in step): "
 			"resuming");
 		vg_coord_silenced(c->co, false);
@@ -1504,6 +1320,13 @@ vg_cluster *vg_cluster_new(const vg_cluster_opts *o, char *err, size_t errlen)
 	c->agents = o->agents;
 	c->rs = rs;
 	c->cfg = o->file_config;
+	vg_msync_io mio = {.send_summary = ms_send_summary,
+			   .send_state = ms_send_state,
+			   .record_lost = ms_record_lost,
+			   .synced = ms_synced,
+			   .apply_held = ms_apply_held,
+			   .node_name = ms_node_name};
+	c->ms = vg_msync_new(&mio, c);
 	if (rs->config_yaml) {
 		vg_config *cc = load_committed(c, rs->config_yaml, o->config_path);
 		if (cc && vg_config_node(cc, c->node)) {
@@ -1658,11 +1481,8 @@ void vg_cluster_free(vg_cluster *c)
 	free(c->queued_yaml);
 	free(c->stale_config);
 	free(c->members);
-	sums_clear(c);
-	free(c->sums);
+	vg_msync_free(c->ms);
 	vg_chunk_reset(&c->chunks);
-	held_clear(c);
-	free(c->held);
 	free(c->last_report);
 	free(c->waiters);
 	free(c->sent);
@@ -1687,7 +1507,7 @@ static bool may_change(vg_cluster *c, vg_control_reply *r)
 		vg_cmd_fail(r, 3, "%s", "this node has no quorum: nothing was changed");
 		return false;
 	}
-	if (!c->synced) {
+	if (!vg_msync_synced(c->ms)) {
 		vg_cmd_fail(
 		    r, 3, "%s",
 		    "this node is catching up with the cluster's state; try again in a moment");

@@ -1,9 +1,10 @@
 /* cluster_fixture.c - a deterministic cluster of N servers in one process (see cluster_fixture.h).
  *
- * Owns: the simulated nodes (each: the real vg_coord and vg_repstate, a model of cluster.c's
- * member side and of supervisor.c's managed mode), the model of Corosync (rings, agreed-order
- * queues, CPG group changes, quorum), the physical truth (what actually runs where, which is
- * what the invariants look at), virtual time, faults and the trace.
+ * Owns: the simulated nodes (each: the real vg_coord, vg_repstate and member protocol
+ * (member_sync.h), a model of the rest of cluster.c's member side and of supervisor.c's
+ * managed mode), the model of Corosync (rings, agreed-order queues, CPG group changes,
+ * quorum), the physical truth (what actually runs where, which is what the invariants look
+ * at), virtual time, faults and the trace.
  * Sections: the Corosync model; the supervisor model; the member model (cluster.c); the
  * ADAPTER (the only code that calls vg_coord_*, so that changes of the coordinator's API touch
  * one place); faults; the step loop and the invariants; random schedules.
@@ -33,6 +34,7 @@
 #include "config.h"
 #include "coordinator.h"
 #include "member_msg.h"
+#include "member_sync.h"
 #include "lease.h"
 #include "repstate.h"
 
@@ -117,12 +119,6 @@ typedef struct {
 	bool blocked;
 } sres;
 
-/* A member's summary as delivered (cluster.c's): s.recent points into ring. */
-typedef struct {
-	vg_repstate_summary s;
-	vg_hist_entry ring[VG_HIST_RING];
-} summary;
-
 typedef struct fxnode fxnode;
 struct fxnode {
 	fx *f;
@@ -160,15 +156,13 @@ struct fxnode {
 	bool sv_started, sv_halted;
 	bool sv_shutting_down, leaving, exit_due; /* a clean stop (SIGTERM) under way */
 	size_t probes_pending;
-	bool connected, quorate, in_ring, synced, sync_point, bootstrap_sent;
-	uint64_t cur_ring, ack, max_epoch, max_version;
-	vg_hid max_id;
+	bool connected, quorate, in_ring, bootstrap_sent;
+	uint64_t cur_ring, ack;
 	uint32_t members[FX_MAX_NODES];
 	size_t n_members;
-	summary sums[FX_MAX_NODES];
-	size_t n_sums;
-	struct fxmsg **held; /* 'R' messages kept after the sync point until the state arrives */
-	size_t n_held;
+	/* the member protocol, the real one (member_sync.h): summaries, the sync point, the
+	 * 'R' messages held until the state arrives (each a reference to its fxmsg) */
+	vg_msync *ms;
 	char *last_report;
 	bool report_due;
 	uint64_t run_at;
@@ -962,31 +956,9 @@ static void ad_set_synced(fxnode *n, bool synced);
 static void ad_in_step(fxnode *n);
 static void member_lease_update(fxnode *n);
 
-/* set_synced(): the losses are ordered at this version (vg_coord_in_step) before the held
- * changes go on top; a report says what it knows of lost nodes; the lease may resume. */
-static void member_set_synced(fxnode *n)
+static bool member_synced(const fxnode *n)
 {
-	n->synced = true;
-	ad_set_synced(n, true);
-	ad_in_step(n);
-	n->report_due = true;
-	tr(n->f, "%s: state in step (epoch %llu, version %llu)", n->name,
-	   (unsigned long long)n->rs->epoch, (unsigned long long)n->rs->version);
-	member_lease_update(n);
-}
-
-static void member_hold(fxnode *n, fxmsg *m)
-{
-	n->held = realloc(n->held, (n->n_held + 1) * sizeof *n->held);
-	m->refs++;
-	n->held[n->n_held++] = m;
-}
-
-static void member_held_clear(fxnode *n)
-{
-	for (size_t i = 0; i < n->n_held; i++)
-		msg_unref(n->held[i]);
-	n->n_held = 0;
+	return n->ms && vg_msync_synced(n->ms);
 }
 
 /* apply_r() (without the control-request waiters) and after_change() */
@@ -1017,57 +989,17 @@ static void member_apply_r(fxnode *n, const fxmsg *fm)
 		}
 		schedule_run(n, 0);
 	}
-	if (was_sync && !n->synced && n->sync_point &&
-	    (n->rs->epoch > n->max_epoch ||
-	     (n->rs->epoch == n->max_epoch && n->rs->version > n->max_version) ||
-	     (n->rs->epoch == n->max_epoch && n->rs->version == n->max_version &&
-	      vg_hid_equal(&n->rs->hist.id, &n->max_id)))) {
-		member_set_synced(n);
-		fxmsg **h = n->held;
-		size_t k = n->n_held;
-		n->held = NULL;
-		n->n_held = 0;
-		for (size_t i = 0; i < k; i++) {
-			member_apply_r(n, h[i]);
-			msg_unref(h[i]);
-		}
-		free(h);
-	}
+	vg_msync_applied(n->ms, was_sync, n->rs);
 }
 
-static bool is_state_sync(const char *data, size_t len)
-{
-	json_t *o = json_loadb(data, len, 0, NULL);
-	const char *k = json_string_value(json_object_get(o, "kind"));
-	bool yes = k && !strcmp(k, "state_sync");
-	json_decref(o);
-	return yes;
-}
-
-/* on_r_message() */
+/* on_r_message(): held while behind at the sync point (the module keeps a reference to the
+ * fxmsg, with the fixture's change id and shadow history) */
 static void member_on_r(fxnode *n, fxmsg *m)
 {
-	if (!n->synced && n->sync_point && !is_state_sync(m->r, m->rlen)) {
-		member_hold(n, m);
-		return;
-	}
-	member_apply_r(n, m);
-}
-
-/* A summary's history fields (cluster.c's summary_parse): absent ones are the zero id and
- * no ring. */
-static void summary_read(json_t *o, uint32_t from, summary *out)
-{
-	memset(out, 0, sizeof *out);
-	out->s.nodeid = from;
-	out->s.epoch = (uint64_t)json_integer_value(json_object_get(o, "epoch"));
-	out->s.version = (uint64_t)json_integer_value(json_object_get(o, "version"));
-	out->s.prev_members = (uint32_t)json_integer_value(json_object_get(o, "prev"));
-	const char *h = json_string_value(json_object_get(o, "history"));
-	if (h && vg_hid_parse(h, &out->s.id) < 0)
-		memset(&out->s.id, 0, sizeof out->s.id);
-	int k = vg_history_ring_parse(json_object_get(o, "recent"), out->ring, NULL, 0);
-	out->s.n_recent = k > 0 ? (size_t)k : 0;
+	if (vg_msync_r(n->ms, (uint32_t)m->from, m->r, m->rlen, m))
+		m->refs++; /* given back through ms_apply_held or ms_drop_held */
+	else
+		member_apply_r(n, m);
 }
 
 /* The fixture knows every node's shadow history: the changes a diverged member loses (in its
@@ -1089,70 +1021,84 @@ static void mark_reported(fx *f, const fxnode *src, uint32_t lost_id)
 	}
 }
 
-/* on_summary(): the sync point; every member judges the histories alike (history.h), the
- * member picked sends its state to those behind or diverged and records what a diverged
- * member loses. */
-static void member_on_summary(fxnode *n, uint32_t from, json_t *o)
+/* ---- the member protocol's I/O (member_sync.h's vg_msync_io, as cluster.c's ms_*) ---- */
+
+static void ms_send_summary(void *arg, const vg_member_msg *m)
 {
-	if (n->sync_point)
-		return;
-	for (size_t i = 0; i < n->n_sums; i++)
-		if (n->sums[i].s.nodeid == from)
-			return;
-	summary *got = &n->sums[n->n_sums++];
-	summary_read(o, from, got);
-	for (size_t k = 0; k < n->n_members; k++) {
-		bool have = false;
-		for (size_t i = 0; i < n->n_sums; i++)
-			have = have || n->sums[i].s.nodeid == n->members[k];
-		if (!have)
-			return;
+	fxnode *n = arg;
+	char *s = vg_mm_encode(m, NULL);
+	json_t *o = s ? json_loads(s, 0, NULL) : NULL;
+	free(s);
+	if (!o) {
+		fprintf(stderr, "cluster_fixture: a summary the codec refuses\n");
+		abort();
 	}
-	n->sync_point = true;
-	vg_repstate_summary ss[FX_MAX_NODES];
-	for (size_t i = 0; i < n->n_sums; i++) {
-		ss[i] = n->sums[i].s;
-		ss[i].recent = n->sums[i].ring;
-	}
-	size_t src = vg_repstate_pick_source(ss, n->n_sums);
-	n->max_epoch = ss[src].epoch;
-	n->max_version = ss[src].version;
-	n->max_id = ss[src].id;
-	bool behind_any = false, me_behind = true;
-	bool diverged[FX_MAX_NODES] = {false};
-	for (size_t i = 0; i < n->n_sums; i++) {
-		uint64_t fork;
-		bool known;
-		vg_hist_rel rel = vg_history_relation(&ss[src], &ss[i], &fork, &known);
-		behind_any = behind_any || rel != VG_HIST_SAME;
-		diverged[i] = rel == VG_HIST_DIVERGED;
-		if (ss[i].nodeid == (uint32_t)n->id)
-			me_behind = rel != VG_HIST_SAME;
-	}
-	if (behind_any && ss[src].nodeid == (uint32_t)n->id) {
-		tr(n->f, "%s: sends its state to the members behind", n->name);
-		vg_repmsg m = {.kind = VG_REPMSG_STATE_SYNC, .state = n->rs};
-		member_send_r(n, &m);
-		for (size_t i = 0; i < n->n_sums; i++) {
-			if (!diverged[i])
-				continue;
-			char text[VG_REPSTATE_TEXT_MAX], who[8], me[8];
-			uint64_t fork;
-			bool known;
-			vg_history_relation(&ss[src], &ss[i], &fork, &known);
-			snprintf(who, sizeof who, "n%u", ss[i].nodeid);
-			snprintf(me, sizeof me, "n%u", ss[src].nodeid);
-			vg_history_lost_text(&ss[src], me, &ss[i], who, fork, known, text,
-					     sizeof text);
-			tr(n->f, "%s: history_diverged: %s", n->name, text);
-			if (n->quorate)
-				mark_reported(n->f, n, ss[i].nodeid);
-			member_send_event(n, "history_diverged", text);
-		}
-	}
-	if (!me_behind)
-		member_set_synced(n);
+	member_send_cv(n, o);
 }
+
+static int ms_send_state(void *arg)
+{
+	fxnode *n = arg;
+	tr(n->f, "%s: sends its state to the members behind", n->name);
+	vg_repmsg m = {.kind = VG_REPMSG_STATE_SYNC, .state = n->rs};
+	member_send_r(n, &m);
+	return 0;
+}
+
+/* send_event() of what a member loses; the changes a diverged one loses are named (the
+ * invariant (b) bookkeeping) when the event goes out, that is, in a quorate view */
+static void ms_record_lost(void *arg, uint32_t who, const char *kind, const char *text)
+{
+	fxnode *n = arg;
+	tr(n->f, "%s: %s: %s", n->name, kind, text);
+	if (n->quorate && !strcmp(kind, "history_diverged"))
+		mark_reported(n->f, n, who);
+	member_send_event(n, kind, text);
+}
+
+/* set_synced(): the losses are ordered at this version (vg_coord_in_step) before the held
+ * changes go on top; a report says what it knows of lost nodes; the lease may resume. */
+static void ms_synced(void *arg)
+{
+	fxnode *n = arg;
+	ad_set_synced(n, true);
+	ad_in_step(n);
+	n->report_due = true;
+	tr(n->f, "%s: state in step (epoch %llu, version %llu)", n->name,
+	   (unsigned long long)n->rs->epoch, (unsigned long long)n->rs->version);
+	member_lease_update(n);
+}
+
+static void ms_apply_held(void *arg, uint32_t from, const char *data, size_t len, void *tag)
+{
+	fxmsg *m = tag;
+	(void)from, (void)data, (void)len; /* the module's copy of m->r */
+	member_apply_r(arg, m);
+	msg_unref(m);
+}
+
+static void ms_drop_held(void *arg, void *tag)
+{
+	(void)arg;
+	msg_unref(tag);
+}
+
+static const char *ms_node_name(void *arg, uint32_t id)
+{
+	const vg_config *cfg = ((fxnode *)arg)->f->cfg;
+	for (size_t i = 0; i < cfg->n_nodes; i++)
+		if (cfg->nodes[i].id == id)
+			return cfg->nodes[i].name;
+	return NULL;
+}
+
+static const vg_msync_io ms_io = {.send_summary = ms_send_summary,
+				  .send_state = ms_send_state,
+				  .record_lost = ms_record_lost,
+				  .synced = ms_synced,
+				  .apply_held = ms_apply_held,
+				  .drop_held = ms_drop_held,
+				  .node_name = ms_node_name};
 
 static void ad_report(fxnode *n, const char *from, json_t *o);
 static void ad_heard(fxnode *n, const char *from, uint64_t at);
@@ -1216,6 +1162,12 @@ static void member_on_msg(fxnode *n, fxmsg *m)
 	free(s);
 	if (!mm) /* cluster.c drops what its codec refuses */
 		return;
+	if (mm->kind == VG_MM_SUMMARY) { /* the member protocol's (member_sync.h) */
+		vg_msync_summary(n->ms, (uint32_t)m->from, mm, n->rs);
+		vg_mm_free(mm);
+		schedule_run(n, 0);
+		return;
+	}
 	vg_mm_free(mm);
 	const char *kind = json_string_value(json_object_get(m->c, "kind"));
 	if (!kind)
@@ -1238,8 +1190,6 @@ static void member_on_msg(fxnode *n, fxmsg *m)
 			   (unsigned long long)ring, fname, (unsigned long long)n->cur_ring);
 	} else if (!strcmp(kind, "action"))
 		member_on_action(n, m->c, m->from);
-	else if (!strcmp(kind, "summary"))
-		member_on_summary(n, (uint32_t)m->from, m->c);
 	else if (!strcmp(kind, "bye"))
 		ad_bye(n, fname, json_object_get(m->c, "res"));
 	schedule_run(n, 0);
@@ -1314,19 +1264,10 @@ static void member_on_view(fxnode *n, const fxview *v)
 	else if (v->quorate && !n->leaving && !n->lease.halted)
 		sv_halt(n, false);
 	n->ack = 0;
-	n->n_sums = 0;
-	n->sync_point = false;
-	n->synced = false;
-	member_held_clear(n);
+	vg_msync_view(n->ms, (uint32_t)n->id, n->members, n->n_members);
 	ad_set_synced(n, false);
 	ad_membership(n, v);
-	char hex[VG_HID_HEX];
-	vg_hid_hex(&n->rs->hist.id, hex);
-	member_send_cv(n, json_pack("{s:s, s:I, s:I, s:I, s:s, s:o, s:I}", "kind", "summary",
-				    "ring", (json_int_t)v->ring, "epoch", (json_int_t)n->rs->epoch,
-				    "version", (json_int_t)n->rs->version, "history", hex, "recent",
-				    vg_history_ring_json(n->rs->hist.ring, n->rs->hist.n), "prev",
-				    (json_int_t)n_before));
+	vg_msync_send_summary(n->ms, n->rs, v->ring, n_before);
 	free(n->last_report);
 	n->last_report = NULL;
 	n->report_due = true;
@@ -1342,7 +1283,7 @@ static void member_lost_corosync(fxnode *n)
 	n->ring_seen = 0;
 	n->in_ring = false;
 	n->quorate = false;
-	n->synced = false;
+	vg_msync_disconnected(n->ms);
 	ad_set_synced(n, false);
 	fxview none = {0};
 	ad_membership(n, &none);
@@ -1388,7 +1329,7 @@ static void member_lease_update(fxnode *n)
 		ad_silenced(n, true); /* as lease_update() does */
 	}
 	if (n->lease.halted &&
-	    vg_lease_resume(&n->lease, f->now, n->synced && n->quorate && n->in_ring)) {
+	    vg_lease_resume(&n->lease, f->now, member_synced(n) && n->quorate && n->in_ring)) {
 		tr(f, "%s: lease held again (until %llu): resumes", n->name,
 		   (unsigned long long)n->lease.until);
 		ad_silenced(n, false);
@@ -1468,7 +1409,7 @@ static void heartbeats(fx *f)
 static void member_run(fxnode *n)
 {
 	ad_run(n);
-	if (ad_is_leader(n) && n->synced && n->rs->epoch == 0 && !n->bootstrap_sent) {
+	if (ad_is_leader(n) && member_synced(n) && n->rs->epoch == 0 && !n->bootstrap_sent) {
 		n->bootstrap_sent = true;
 		tr(n->f, "%s: no committed configuration yet: committing the file", n->name);
 		vg_repmsg m = {.kind = VG_REPMSG_CONFIG_COMMIT,
@@ -1539,10 +1480,10 @@ static void vigild_start(fxnode *n)
 	n->vd_alive = true;
 	n->vd_gen = ++f->gen_seq;
 	n->connected = n->cs_running && n->powered;
-	n->quorate = n->in_ring = n->synced = n->sync_point = n->bootstrap_sent = false;
+	n->quorate = n->in_ring = n->bootstrap_sent = false;
 	n->leaving = n->sv_shutting_down = n->exit_due = false;
 	n->cur_ring = n->ack = 0;
-	n->n_members = n->n_sums = 0;
+	n->n_members = 0;
 	n->run_at = NEVER;
 	n->report_due = false;
 	vg_lease_init(&n->lease, f->cfg->lease_ms);
@@ -1551,6 +1492,7 @@ static void vigild_start(fxnode *n)
 	n->ring_majority = false;
 	n->ring_seen = 0;
 	ad_new(n);
+	n->ms = vg_msync_new(&ms_io, n);
 	sv_start(n);
 	tr(f, "%s: vigild starts (state epoch %llu version %llu)", n->name,
 	   (unsigned long long)n->rs->epoch, (unsigned long long)n->rs->version);
@@ -1564,9 +1506,8 @@ static void vigild_gone(fxnode *n)
 	ad_free(n);
 	n->vd_alive = false;
 	n->connected = false;
-	member_held_clear(n);
-	free(n->held);
-	n->held = NULL;
+	vg_msync_free(n->ms); /* drops what it held */
+	n->ms = NULL;
 	free(n->last_report);
 	n->last_report = NULL;
 	for (size_t i = 0; i < n->n_fence_queue; i++)
@@ -2112,7 +2053,7 @@ int fx_leader(const fx *f, int node)
 bool fx_synced(const fx *f, int node)
 {
 	const fxnode *n = node_of((fx *)f, node);
-	return n && n->vd_alive && n->synced;
+	return n && n->vd_alive && member_synced(n);
 }
 
 /* ---- the step loop and the invariants ---------------------------------------------------------
