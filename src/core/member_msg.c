@@ -1,7 +1,9 @@
 /* member_msg.c - the member messages and their strict codec (see member_msg.h).
  *
- * One table says which fields each kind has and which are required; the decoder and the
- * encoder both follow it, so a message the encoder writes is one the decoder accepts.
+ * One table says which fields each kind has and which are required, and one reader per field
+ * type checks a field's value; the decoder reads with them what it parsed, the encoder checks
+ * with them each field it writes (without parsing its own text again), so a message the
+ * encoder writes is one the decoder accepts.
  * Must not: act on messages, or do I/O.
  */
 #include "member_msg.h"
@@ -114,7 +116,12 @@ void vg_mm_free(vg_member_msg *m)
 	free(m);
 }
 
-/* ---- decoding ------------------------------------------------------------------ */
+/* ---- the field readers ---------------------------------------------------------- */
+
+/* Each reader checks one field of a JSON object against the table and, when m is not NULL,
+ * stores it in m; with m NULL it only checks. The decoder reads what it parsed with them; the
+ * encoder checks with the very same readers the object it is about to write (see the
+ * encoding), so both sides apply one set of rules. */
 
 /* An object {"name": value}, each name 1..VG_MM_NAME_MAX bytes, each value of type t. */
 static int read_map(const json_t *o, const char *key, ftype t, json_t **out, const char *what,
@@ -131,13 +138,15 @@ static int read_map(const json_t *o, const char *key, ftype t, json_t **out, con
 	char in[64];
 	snprintf(in, sizeof in, "%s: %s", what, key);
 	const char *name;
+	size_t l;
 	json_t *val;
-	json_object_foreach(v, name, val)
+	json_object_keylen_foreach(v, name, l, val)
 	{
-		size_t l = strlen(name);
 		const char *s;
 		uint64_t n;
-		if (l == 0 || l > VG_MM_NAME_MAX) {
+		/* a NUL in a name: only a value built in memory can have one (the parser refuses
+		 * it), and its text would not load back */
+		if (l == 0 || l > VG_MM_NAME_MAX || strlen(name) != l) {
 			vg_seterr(err, errlen, "%s: %s: a name must be 1..%d bytes", what, key,
 				  VG_MM_NAME_MAX);
 			return -1;
@@ -153,7 +162,8 @@ static int read_map(const json_t *o, const char *key, ftype t, json_t **out, con
 		    vg_js_str(v, name, true, VG_MM_TEXT_MAX, true, &s, in, err, errlen) < 0)
 			return -1;
 	}
-	*out = json_incref(v);
+	if (out)
+		*out = json_incref(v);
 	return 0;
 }
 
@@ -163,7 +173,7 @@ static int read_str(const json_t *o, const char *key, size_t max, bool multiline
 	const char *s;
 	if (vg_js_str(o, key, true, max, multiline, &s, what, err, errlen) < 0)
 		return -1;
-	if (!(*out = strdup(s)))
+	if (out && !(*out = strdup(s)))
 		abort();
 	return 0;
 }
@@ -176,62 +186,86 @@ static int read_wd(const json_t *o, const char *key, vg_member_msg *m, const cha
 	char in[64];
 	snprintf(in, sizeof in, "%s: %s", what, key);
 	static const char *const keys[] = {"dev", "timeout", NULL};
+	uint64_t timeout;
 	if (!json_is_object(v)) {
 		vg_seterr(err, errlen, "%s: field \"%s\" must be an object {dev, timeout}", what,
 			  key);
 		return -1;
 	}
 	if (!vg_js_keys_allowed(v, keys, in, err, errlen) ||
-	    vg_js_u64(v, "timeout", VG_MM_WD_MAX_S, &m->wd.timeout_s, in, err, errlen) < 0)
+	    vg_js_u64(v, "timeout", VG_MM_WD_MAX_S, &timeout, in, err, errlen) < 0)
 		return -1;
-	if (m->wd.timeout_s == 0) {
+	if (timeout == 0) {
 		vg_seterr(err, errlen, "%s: field \"timeout\" must be 1..%d", in, VG_MM_WD_MAX_S);
 		return -1;
 	}
-	return read_str(v, "dev", VG_MM_NAME_MAX, false, &m->wd.dev, in, err, errlen);
+	if (m)
+		m->wd.timeout_s = timeout;
+	return read_str(v, "dev", VG_MM_NAME_MAX, false, m ? &m->wd.dev : NULL, in, err, errlen);
 }
 
 static int read_field(const json_t *o, const field *f, vg_member_msg *m, const char *what,
 		      char *err, size_t errlen)
 {
-	char *p = (char *)m + f->off;
+	char *p = m ? (char *)m + f->off : NULL;
 	const char *s;
 	switch (f->type) {
-	case F_U64:
-		return vg_js_u64(o, f->key, f->max ? f->max : VG_JS_INT_MAX, (uint64_t *)(void *)p,
-				 what, err, errlen);
-	case F_BOOL:
-		return vg_js_bool(o, f->key, (bool *)(void *)p, what, err, errlen);
+	case F_U64: {
+		uint64_t v;
+		if (vg_js_u64(o, f->key, f->max ? f->max : VG_JS_INT_MAX, &v, what, err, errlen) <
+		    0)
+			return -1;
+		if (p)
+			*(uint64_t *)(void *)p = v;
+		return 0;
+	}
+	case F_BOOL: {
+		bool v;
+		if (vg_js_bool(o, f->key, &v, what, err, errlen) < 0)
+			return -1;
+		if (p)
+			*(bool *)(void *)p = v;
+		return 0;
+	}
 	case F_NAME:
-		return read_str(o, f->key, VG_MM_NAME_MAX, false, (char **)(void *)p, what, err,
-				errlen);
+		return read_str(o, f->key, VG_MM_NAME_MAX, false, p ? (char **)(void *)p : NULL,
+				what, err, errlen);
 	case F_TEXT:
-		return read_str(o, f->key, VG_MM_TEXT_MAX, true, (char **)(void *)p, what, err,
-				errlen);
+		return read_str(o, f->key, VG_MM_TEXT_MAX, true, p ? (char **)(void *)p : NULL,
+				what, err, errlen);
 	case F_WD:
 		return read_wd(o, f->key, m, what, err, errlen);
-	case F_OP:
+	case F_OP: {
+		vg_op_kind op;
 		if (vg_js_str(o, f->key, true, VG_MM_NAME_MAX, false, &s, what, err, errlen) < 0)
 			return -1;
-		if (vg_op_from_name(s, (vg_op_kind *)(void *)p) != 0) {
+		if (vg_op_from_name(s, &op) != 0) {
 			vg_seterr(err, errlen, "%s: field \"%s\": unknown operation \"%s\"", what,
 				  f->key, s);
 			return -1;
 		}
+		if (p)
+			*(vg_op_kind *)(void *)p = op;
 		return 0;
+	}
 	case F_STATES:
 	case F_VERSIONS:
 	case F_TEXTS:
-		return read_map(o, f->key, f->type, (json_t **)(void *)p, what, err, errlen);
-	case F_HID:
+		return read_map(o, f->key, f->type, p ? (json_t **)(void *)p : NULL, what, err,
+				errlen);
+	case F_HID: {
+		vg_hid id;
 		if (vg_js_str(o, f->key, true, 2 * VG_HID_LEN, false, &s, what, err, errlen) < 0)
 			return -1;
-		if (vg_hid_parse(s, (vg_hid *)(void *)p) < 0) {
+		if (vg_hid_parse(s, &id) < 0) {
 			vg_seterr(err, errlen, "%s: field \"%s\" must be 64 hex digits", what,
 				  f->key);
 			return -1;
 		}
+		if (p)
+			*(vg_hid *)(void *)p = id;
 		return 0;
+	}
 	case F_RING: {
 		json_t *v = json_object_get(o, f->key);
 		vg_hist_entry *ring = malloc(VG_HIST_RING * sizeof *ring);
@@ -244,12 +278,15 @@ static int read_field(const json_t *o, const field *f, vg_member_msg *m, const c
 			vg_seterr(err, errlen, "%s: field \"%s\": %s", what, f->key, why);
 			return -1;
 		}
-		*(json_t **)(void *)p = json_incref(v);
+		if (p)
+			*(json_t **)(void *)p = json_incref(v);
 		return 0;
 	}
 	}
 	return -1;
 }
+
+/* ---- decoding ------------------------------------------------------------------ */
 
 vg_member_msg *vg_mm_decode(const void *data, size_t len, char *err, size_t errlen)
 {
@@ -304,8 +341,10 @@ fail:
 
 /* ---- encoding ------------------------------------------------------------------ */
 
-/* The field's JSON value, NULL when it cannot be written; the values themselves are
- * checked by decoding the whole encoding again (vg_mm_encode). */
+/* The field's JSON value, NULL when it cannot be written (a required pointer that is NULL, a
+ * string jansson refuses: not UTF-8). Whether the value keeps the rules is left to the
+ * field's reader (vg_mm_encode). A JSON value of the message is shared, not copied: the
+ * object is only dumped. */
 static json_t *write_field(const field *f, const vg_member_msg *m)
 {
 	const char *p = (const char *)m + f->off;
@@ -330,7 +369,7 @@ static json_t *write_field(const field *f, const vg_member_msg *m)
 	case F_TEXTS:
 	case F_RING: {
 		json_t *v = *(json_t *const *)(const void *)p;
-		return v ? json_deep_copy(v) : NULL;
+		return v ? json_incref(v) : NULL;
 	}
 	case F_WD:
 		if (!m->wd.dev || m->wd.timeout_s > VG_JS_INT_MAX)
@@ -369,6 +408,12 @@ static bool given(const field *f, const vg_member_msg *m)
 	}
 }
 
+/* What the decoder accepts, by construction: the object holds "kind" and exactly the fields
+ * of the table for that kind (the required ones and those given), each checked by the
+ * decoder's own reader before the object is dumped; the values are jansson's, made with its
+ * checking constructors (UTF-8, and a NUL inside a string or a name is refused by the
+ * readers), so the text loads back to the same object; and the text is at most VG_MM_MAX.
+ * The text is not parsed again. */
 char *vg_mm_encode(const vg_member_msg *m, size_t *len)
 {
 	if ((unsigned)m->kind >= N_KINDS)
@@ -376,7 +421,8 @@ char *vg_mm_encode(const vg_member_msg *m, size_t *len)
 	json_t *o = json_object();
 	if (!o)
 		abort();
-	json_object_set_new(o, "kind", json_string(kind_names[m->kind]));
+	const char *what = kind_names[m->kind];
+	json_object_set_new(o, "kind", json_string(what));
 	for (size_t i = 0; i < N_FIELDS; i++) {
 		const field *f = &fields[i];
 		if (!(f->kinds & BIT(m->kind)))
@@ -384,24 +430,21 @@ char *vg_mm_encode(const vg_member_msg *m, size_t *len)
 		if (!(f->required & BIT(m->kind)) && !given(f, m))
 			continue;
 		json_t *v = write_field(f, m);
-		if (!v) {
+		if (!v || json_object_set_new(o, f->key, v) != 0 ||
+		    read_field(o, f, NULL, what, NULL, 0) < 0) {
 			json_decref(o);
 			return NULL;
 		}
-		json_object_set_new(o, f->key, v);
 	}
 	char *s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(o);
 	if (!s)
 		return NULL;
-	/* what its own decoder refuses is not sent */
 	size_t l = strlen(s);
-	vg_member_msg *back = vg_mm_decode(s, l, NULL, 0);
-	if (!back) {
+	if (l > VG_MM_MAX) { /* what its own decoder refuses is not sent */
 		free(s);
 		return NULL;
 	}
-	vg_mm_free(back);
 	if (len)
 		*len = l;
 	return s;

@@ -81,9 +81,11 @@ const char *vg_mm_kind_name(vg_mm_kind k);
 bool vg_mm_state_valid(const char *s);
 
 /* The message as compact JSON with sorted keys (malloc'd, NUL-terminated, *len without the
- * NUL). NULL on out of memory or a message that its own decoder would refuse (the encoding
- * is decoded again before it is returned). An optional field is written when given: a
- * pointer that is not NULL, a number or history id that is not zero. */
+ * NUL). NULL on out of memory or a message that its own decoder would refuse: each field is
+ * checked by the decoder's reader of that field as it is written, and the size by its limit
+ * (the text is not parsed again). An optional field is written when given: a pointer that is
+ * not NULL, a number or history id that is not zero. The JSON values given (resources, seen,
+ * unrunnable, recent) are jansson's, made with its checking constructors (UTF-8). */
 char *vg_mm_encode(const vg_member_msg *m, size_t *len);
 /* Strictly decode; NULL with err naming the defect. Free with vg_mm_free. */
 vg_member_msg *vg_mm_decode(const void *data, size_t len, char *err, size_t errlen);

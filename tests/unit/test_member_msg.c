@@ -1,6 +1,7 @@
 /* test_member_msg.c - unit tests of the member messages' strict codec
  * (src/core/member_msg.c): every kind round-trips, and each kind of defect is refused with a
  * message naming it. Table-driven. */
+#include <dlfcn.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +13,18 @@
 #include <string.h>
 
 #include "member_msg.h"
+
+/* Every JSON text parsed in this test goes through here (the real one, counted): the encoder
+ * must parse none (its checks are made on the values it writes, not on its text). */
+static int loads;
+json_t *json_loadb(const char *buffer, size_t buflen, size_t flags, json_error_t *error)
+{
+	static json_t *(*real)(const char *, size_t, size_t, json_error_t *);
+	if (!real)
+		*(void **)(&real) = dlsym(RTLD_NEXT, "json_loadb");
+	loads++;
+	return real(buffer, buflen, flags, error);
+}
 
 static vg_member_msg *dec(const char *s, char *err, size_t errlen)
 {
@@ -175,6 +188,85 @@ static void test_refused(void **state)
 	free(big);
 }
 
+/* Each kind, typed with every field it has, encodes without parsing its text, and the strict
+ * decoder takes the encoding back field for field. */
+static void test_encode_every_kind(void **state)
+{
+	(void)state;
+	vg_hid h = {{0}};
+	h.b[31] = 0xab;
+	json_t *res = json_pack("{s:s}", "vip", "running"), *seen = json_pack("{s:I}", "n2", 4),
+	       *unr = json_pack("{s:s}", "db", "no agent"),
+	       *recent = json_pack(
+		   "[[I,s,s]]", (json_int_t)40,
+		   "00000000000000000000000000000000000000000000000000000000000000ab", "event");
+	vg_member_msg all[] = {
+	    {.kind = VG_MM_REPORT,
+	     .ring = 3,
+	     .probed = true,
+	     .ack = 2,
+	     .resources = res,
+	     .wd = {(char *)"/dev/watchdog0", 10},
+	     .seen = seen,
+	     .unrunnable = unr,
+	     .stale = (char *)"line 3\nbad"},
+	    {.kind = VG_MM_ACTION,
+	     .ring = 3,
+	     .node = (char *)"n2",
+	     .resource = (char *)"vip",
+	     .op = VG_OP_STOP,
+	     .id = 7},
+	    {.kind = VG_MM_SUMMARY,
+	     .ring = 3,
+	     .epoch = 1,
+	     .version = 40,
+	     .history = h,
+	     .recent = recent,
+	     .prev = 2},
+	    {.kind = VG_MM_BYE, .resources = res},
+	    {.kind = VG_MM_HEARTBEAT, .t = 99},
+	    {.kind = VG_MM_FENCE, .node = (char *)"n3"},
+	    {.kind = VG_MM_CLEANUP, .resource = (char *)"web"},
+	    {.kind = VG_MM_RESTART, .resource = (char *)"web"},
+	};
+	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+		const vg_member_msg *m = &all[i];
+		size_t len;
+		loads = 0;
+		char *s = vg_mm_encode(m, &len);
+		assert_non_null(s);
+		assert_int_equal(loads, 0);
+		char err[256] = "";
+		vg_member_msg *b = vg_mm_decode(s, len, err, sizeof err);
+		if (!b)
+			fail_msg("%s: %s", s, err);
+		assert_int_equal(loads, 1);
+		assert_int_equal(b->kind, m->kind);
+		assert_true(b->ring == m->ring && b->probed == m->probed && b->ack == m->ack &&
+			    b->op == m->op && b->id == m->id && b->epoch == m->epoch &&
+			    b->version == m->version && b->prev == m->prev && b->t == m->t &&
+			    b->wd.timeout_s == m->wd.timeout_s);
+		assert_true(!memcmp(&b->history, &m->history, sizeof h));
+		const char *ms[] = {m->node, m->resource, m->stale, m->wd.dev},
+			   *bs[] = {b->node, b->resource, b->stale, b->wd.dev};
+		for (size_t k = 0; k < 4; k++)
+			assert_true((!ms[k] && !bs[k]) ||
+				    (ms[k] && bs[k] && !strcmp(ms[k], bs[k])));
+		const json_t *mj[] = {m->resources, m->seen, m->unrunnable, m->recent},
+			     *bj[] = {b->resources, b->seen, b->unrunnable, b->recent};
+		for (size_t k = 0; k < 4; k++)
+			assert_true(
+			    (!mj[k] && !bj[k]) ||
+			    (mj[k] && bj[k] && json_equal((json_t *)mj[k], (json_t *)bj[k])));
+		vg_mm_free(b);
+		free(s);
+	}
+	json_decref(res);
+	json_decref(seen);
+	json_decref(unr);
+	json_decref(recent);
+}
+
 /* The encoder refuses what the decoder would refuse. */
 static void test_encoder_refuses(void **state)
 {
@@ -211,14 +303,56 @@ static void test_encoder_refuses(void **state)
 	free(ok);
 	m.kind = (vg_mm_kind)99;
 	assert_null(vg_mm_encode(&m, NULL));
+
+	/* each rule of the decoder, on the encoder's side */
+	vg_member_msg s = {.kind = VG_MM_SUMMARY, .ring = 1, .epoch = 1, .version = 1};
+	s.prev = VG_MM_PREV_MAX + 1;
+	assert_null(vg_mm_encode(&s, NULL));
+	s.prev = 0;
+	s.recent = json_pack("[[I,s,s]]", (json_int_t)2, "00", "event");
+	assert_null(vg_mm_encode(&s, NULL));
+	json_decref(s.recent);
+	vg_member_msg f = {.kind = VG_MM_FENCE, .node = (char *)"n\n2"};
+	assert_null(vg_mm_encode(&f, NULL)); /* a newline in a name */
+	f.node = (char *)"\xff";
+	assert_null(vg_mm_encode(&f, NULL)); /* not UTF-8 */
+	char longname[VG_MM_NAME_MAX + 2];
+	memset(longname, 'a', sizeof longname - 1);
+	longname[sizeof longname - 1] = '\0';
+	f.node = longname;
+	assert_null(vg_mm_encode(&f, NULL));
+	vg_member_msg r = {.kind = VG_MM_REPORT, .resources = json_object()};
+	json_object_set_new(r.resources, "", json_string("running"));
+	assert_null(vg_mm_encode(&r, NULL)); /* an empty name */
+	json_decref(r.resources);
+	r.resources = json_object();
+	json_object_setn_new(r.resources, "a\0b", 3, json_string("running"));
+	assert_null(vg_mm_encode(&r, NULL)); /* a NUL in a name */
+	json_decref(r.resources);
+	r.resources = json_object();
+	r.unrunnable = json_pack("{s:s}", "db", "a\001");
+	assert_null(vg_mm_encode(&r, NULL));
+	json_decref(r.unrunnable);
+	r.unrunnable = NULL;
+	r.seen = json_pack("{s:f}", "n2", 1.0);
+	assert_null(vg_mm_encode(&r, NULL));
+	json_decref(r.seen);
+	r.seen = NULL;
+	/* larger than the decoder's limit */
+	char name[VG_MM_NAME_MAX + 1];
+	for (int i = 0; i < 5000; i++) {
+		snprintf(name, sizeof name, "%0250d", i);
+		json_object_set_new(r.resources, name, json_string("running"));
+	}
+	assert_null(vg_mm_encode(&r, NULL));
+	json_decref(r.resources);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_round_trip),
-	    cmocka_unit_test(test_typed_fields),
-	    cmocka_unit_test(test_refused),
+	    cmocka_unit_test(test_round_trip),	    cmocka_unit_test(test_typed_fields),
+	    cmocka_unit_test(test_refused),	    cmocka_unit_test(test_encode_every_kind),
 	    cmocka_unit_test(test_encoder_refuses),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
