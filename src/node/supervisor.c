@@ -7,8 +7,9 @@
  * exception to order: halt_resource() cancels what is in flight and halt_stops() starts every
  * stop at once (vip first), so that the node keeps the bounds of stop_bound.h. Retries are
  * paced: a start after a failure by the back-off (retry_timer), a failed stop by vg_retry
- * (stop_timer), which also bounds its tries. Must not: block, or know how a class performs an
- * operation (executor, process, vip and check do).
+ * (stop_timer), which also bounds its tries. Every operation goes through the resource-class
+ * interface (rclass.h): one instance per resource, keyed (resource, 0). Must not: block, or know
+ * how a class performs an operation (the class_*.c files do).
  */
 #include "supervisor.h"
 
@@ -21,13 +22,10 @@
 #include <time.h>
 
 #include "backoff.h"
-#include "check.h"
 #include "config_diff.h"
-#include "executor.h"
-#include "garp.h"
+#include "instance.h"
 #include "log.h"
-#include "process.h"
-#include "vip.h"
+#include "rclass.h"
 
 /* What this node knows about a resource. */
 typedef enum {
@@ -41,7 +39,6 @@ enum {
 	BACKOFF_BASE_MS = 100,
 	BACKOFF_MAX_MS = 30000,
 	BACKOFF_STABLE_MS = 10000,
-	READY_RETRY_MS = 10, /* a starting process's check is tried again this often */
 	/* A failed stop is tried again after 1 s, then 2 s; the third failure blocks it. */
 	STOP_RETRY_BASE_MS = 1000,
 	STOP_RETRY_MAX_MS = 8000,
@@ -55,20 +52,16 @@ typedef struct rsc rsc;
 struct rsc {
 	vg_supervisor *sv;
 	const vg_resource *cfg;
+	vg_instance_key key; /* (name, 0): one instance of each resource here */
+	vg_rinst *inst;	     /* its class's operations */
 	size_t index;
 	observed obs;
 	target target;
-	int closes; /* handle closes still due once r has left the table */
-	bool promoted;
+	int closes;	       /* handle closes still due once r has left the table */
+	vg_instance_role role; /* stopped, started or promoted (what a probe found) */
 	bool busy;
 	vg_op_kind busy_op;
 	bool busy_probe;
-	vg_exec_op *exec;
-	vg_check_op *check;
-	uint64_t check_started_ns;
-	bool ready_wait;	 /* a process's start waits for its check to pass */
-	uint64_t ready_deadline; /* monotonic ms */
-	uint64_t start_ns;
 	bool gave_up;	   /* failed for good (threshold, on_fail stop): target stopped */
 	bool blocked;	   /* on_fail block, or stop failed: hands off until cleanup */
 	bool waiting;	   /* back-off delay before the next start */
@@ -87,13 +80,9 @@ struct rsc {
 	uint64_t running_since; /* monotonic ms */
 	uint64_t restarts;
 	vg_backoff backoff;
-	vg_proc *proc;
-	char vip_if[64]; /* where the address went (for announcements) */
-	int garp_left;
 	uv_timer_t monitor_timer;
 	uv_timer_t retry_timer;
 	uv_timer_t expire_timer;
-	uv_timer_t aux_timer;  /* process stop escalation; GARP repeats */
 	uv_timer_t stop_timer; /* the next try of a failed stop */
 	struct {
 		bool valid;
@@ -147,18 +136,18 @@ static int64_t wall_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static rsc *find(const vg_supervisor *s, const char *name)
+static rsc *find_instance(const vg_supervisor *s, vg_instance_key key)
 {
 	for (size_t i = 0; i < s->n; i++)
-		if (!strcmp(s->r[i]->cfg->name, name))
+		if (vg_instance_key_equal(s->r[i]->key, key))
 			return s->r[i];
 	return NULL;
 }
 
-static uint64_t op_timeout(const rsc *r, vg_op_kind op)
+/* A resource by name: its instance 0 (a primitive's only one). */
+static rsc *find(const vg_supervisor *s, const char *name)
 {
-	uint64_t t = r->cfg->ops[op].timeout_ms;
-	return t ? t : 20000;
+	return find_instance(s, (vg_instance_key){.resource = name, .instance = 0});
 }
 
 /* ---- completion of every operation ---------------------------------------- */
@@ -283,7 +272,7 @@ static void cannot_run_here(rsc *r, vg_op_kind op, bool probe, int exit_code, co
 	    (op == VG_OP_STOP && r->target == TGT_STOPPED))
 		r->target = TGT_NONE;
 	r->obs = OBS_STOPPED;
-	r->promoted = false;
+	r->role = VG_INSTANCE_ROLE_STOPPED;
 	r->cannot_run = true;
 	r->gave_up = true;
 	r->running_since = 0;
@@ -330,7 +319,6 @@ static void op_done(rsc *r, vg_op_kind op, bool probe, vg_outcome out, int exit_
 {
 	vg_supervisor *s = r->sv;
 	r->busy = false;
-	r->exec = NULL;
 	r->last_op.valid = true;
 	r->last_op.op = op;
 	r->last_op.probe = probe;
@@ -372,7 +360,8 @@ static void op_done(rsc *r, vg_op_kind op, bool probe, vg_outcome out, int exit_
 			s->probes_pending--;
 		if (out == VG_OUTCOME_OK || out == VG_OUTCOME_PROMOTED) {
 			r->obs = OBS_RUNNING;
-			r->promoted = out == VG_OUTCOME_PROMOTED;
+			r->role = out == VG_OUTCOME_PROMOTED ? VG_INSTANCE_ROLE_PROMOTED
+							     : VG_INSTANCE_ROLE_STARTED;
 			r->running_since = mono_ms();
 			vg_info("%s: found running, adopted", r->cfg->name);
 			schedule_monitor(r);
@@ -388,6 +377,8 @@ static void op_done(rsc *r, vg_op_kind op, bool probe, vg_outcome out, int exit_
 			    TGT_NONE; /* asked once: a failure goes back to the coordinator */
 		if (out == VG_OUTCOME_OK) {
 			r->obs = OBS_RUNNING;
+			if (r->role == VG_INSTANCE_ROLE_STOPPED)
+				r->role = VG_INSTANCE_ROLE_STARTED;
 			r->running_since = mono_ms();
 			vg_info("%s: started (%llu ms)", r->cfg->name,
 				(unsigned long long)(duration_us / 1000));
@@ -403,7 +394,7 @@ static void op_done(rsc *r, vg_op_kind op, bool probe, vg_outcome out, int exit_
 			r->target = TGT_NONE;
 		if (out == VG_OUTCOME_OK || out == VG_OUTCOME_NOT_RUNNING) {
 			r->obs = OBS_STOPPED;
-			r->promoted = false;
+			r->role = VG_INSTANCE_ROLE_STOPPED;
 			vg_retry_reset(&r->stop_retry);
 			vg_info("%s: stopped", r->cfg->name);
 		} else {
@@ -438,276 +429,31 @@ static void mark_unrunnable(rsc *r, const char *why)
 		r->sv->cbs.on_failure(r->sv->cb_arg, r->cfg->name, r->unrunnable, true);
 }
 
-static void on_exec_done(void *arg, const vg_op_result *res)
+/* ---- running operations -------------------------------------------------------- */
+
+static void on_inst_done(void *arg, const vg_rclass_result *res)
 {
 	rsc *r = arg;
-	if (r->sv->freeing) {
-		sv_unref(r->sv);
-		return;
-	}
-	op_done(r, r->busy_op, res->probe, res->outcome, res->exit_code, res->output,
+	op_done(r, res->op, res->probe, res->outcome, res->exit_code, res->output,
 		res->duration_us);
 }
 
-/* ---- native classes: process ------------------------------------------------ */
-
-static void process_log_path(const rsc *r, char *buf, size_t len)
-{
-	snprintf(buf, len, "%s/%s.log", r->sv->data_dir, r->cfg->name);
-}
-
-static void on_process_exit(void *arg, int status, int sig)
+/* The resource ended by itself (a process exited): it is stopped, and that is a failure. */
+static void on_inst_exit(void *arg, const char *what)
 {
 	rsc *r = arg;
-	if (r->sv->halted && r->busy && r->busy_op == VG_OP_STOP)
-		vg_proc_kill_group(r->proc); /* what it left in its group goes with it */
-	vg_proc_release(r->proc);
-	r->proc = NULL;
-	vg_proc_record_remove(r->sv->data_dir, r->cfg->name);
-	if (r->busy && r->busy_op == VG_OP_STOP) {
-		uv_timer_stop(&r->aux_timer);
-		op_done(r, VG_OP_STOP, false, VG_OUTCOME_OK, 0, NULL, 0);
-		return;
-	}
-	char what[128];
-	if (sig > 0)
-		snprintf(what, sizeof what, "process exited on signal %d", sig);
-	else if (status >= 0)
-		snprintf(what, sizeof what, "process exited with status %d", status);
-	else
-		snprintf(what, sizeof what, "process exited");
-	if (r->ready_wait) { /* died while starting: the start failed */
-		r->ready_wait = false;
-		uv_timer_stop(&r->aux_timer);
-		if (r->check)
-			vg_check_cancel(r->check); /* its callback sees ready_wait false */
-		char why[200];
-		snprintf(why, sizeof why, "%s before it was ready", what);
-		op_done(r, VG_OP_START, false, VG_OUTCOME_FAILED, 1, why,
-			(uv_hrtime() - r->start_ns) / 1000);
-		return;
-	}
-	/* An exit during a monitor or check: the monitor's result no longer matters. */
-	if (r->busy && r->exec)
-		vg_exec_cancel(r->exec);
 	r->obs = OBS_STOPPED;
 	r->restarts++;
 	record_failure(r, what);
 	reconcile(r->sv);
 }
 
-static void on_check_done(void *arg, bool ok, const char *detail);
-
-static void ready_check(rsc *r)
-{
-	uint64_t now = mono_ms();
-	uint64_t left = r->ready_deadline > now ? r->ready_deadline - now : 1;
-	r->check_started_ns = uv_hrtime();
-	if (vg_check_start(r->sv->loop, &r->cfg->check, left < 1000 ? left : 1000, on_check_done, r,
-			   &r->check) != 0) {
-		r->ready_wait = false;
-		op_done(r, VG_OP_START, false, VG_OUTCOME_FAILED, 1, "cannot run the check", 0);
-	}
-}
-
-static void on_ready_retry(uv_timer_t *t)
-{
-	rsc *r = t->data;
-	if (r->ready_wait)
-		ready_check(r);
-}
-
-/* The check of a starting process came back. */
-static void ready_done(rsc *r, bool ok, const char *detail)
-{
-	if (ok) {
-		r->ready_wait = false;
-		op_done(r, VG_OP_START, false, VG_OUTCOME_OK, 0, NULL,
-			(uv_hrtime() - r->start_ns) / 1000);
-	} else if (mono_ms() >= r->ready_deadline) {
-		r->ready_wait = false;
-		char why[400];
-		snprintf(why, sizeof why, "not ready within its start timeout: %.300s", detail);
-		op_done(r, VG_OP_START, false, VG_OUTCOME_FAILED, 1, why,
-			(uv_hrtime() - r->start_ns) / 1000);
-	} else {
-		uv_timer_start(&r->aux_timer, on_ready_retry, READY_RETRY_MS, 0);
-	}
-}
-
-static void on_process_kill(uv_timer_t *t)
-{
-	rsc *r = t->data;
-	if (r->sv->halted)
-		vg_warn("%s: still running %llu ms after SIGTERM (cluster.halt_grace), killing its "
-			"process group",
-			r->cfg->name, (unsigned long long)r->sv->cfg->halt_grace_ms);
-	else
-		vg_warn("%s: did not stop within its timeout, killing it", r->cfg->name);
-	vg_proc_kill_group(r->proc);
-}
-
-/* How long a process gets after SIGTERM: its stop timeout, or on a halt cluster.halt_grace
- * (the bound stop_bound.c promises the quorate side). */
-static uint64_t process_grace(const rsc *r)
-{
-	return r->sv->halted ? r->sv->cfg->halt_grace_ms : op_timeout(r, VG_OP_STOP);
-}
-
-static void process_op(rsc *r, vg_op_kind op, bool probe)
-{
-	vg_supervisor *s = r->sv;
-	const char *cmd = vg_resource_param(r->cfg, "command");
-	if (probe) {
-		pid_t pid = vg_proc_record_read(s->data_dir, r->cfg->name);
-		if (pid > 0)
-			r->proc = vg_proc_adopt(s->loop, pid, on_process_exit, r);
-		op_done(r, op, true, r->proc ? VG_OUTCOME_OK : VG_OUTCOME_NOT_RUNNING,
-			r->proc ? 0 : VG_OCF_NOT_RUNNING, NULL, 0);
-		return;
-	}
-	switch (op) {
-	case VG_OP_START: {
-		char logp[4096], err[256];
-		process_log_path(r, logp, sizeof logp);
-		uint64_t t0 = uv_hrtime();
-		r->proc = vg_proc_spawn(s->loop, cmd, logp, on_process_exit, r, err, sizeof err);
-		if (!r->proc) {
-			op_done(r, op, false, VG_OUTCOME_FAILED, -1, err, 0);
-			return;
-		}
-		vg_proc_record_write(s->data_dir, r->cfg->name, vg_proc_pid(r->proc));
-		if (r->cfg->check.kind != VG_CHECK_NONE) {
-			/* started means serving: the check must pass first (what a VIP ordered
-			 * after it relies on) */
-			r->ready_wait = true;
-			r->start_ns = t0;
-			r->ready_deadline = mono_ms() + op_timeout(r, VG_OP_START);
-			ready_check(r);
-			return;
-		}
-		op_done(r, op, false, VG_OUTCOME_OK, 0, NULL, (uv_hrtime() - t0) / 1000);
-		return;
-	}
-	case VG_OP_STOP:
-		if (!r->proc) {
-			op_done(r, op, false, VG_OUTCOME_OK, 0, NULL, 0);
-			return;
-		}
-		vg_proc_signal(r->proc, SIGTERM);
-		uv_timer_start(&r->aux_timer, on_process_kill, process_grace(r), 0);
-		return; /* on_process_exit completes it */
-	default: {
-		bool alive = vg_proc_alive(r->proc);
-		op_done(r, op, false, alive ? VG_OUTCOME_OK : VG_OUTCOME_NOT_RUNNING, alive ? 0 : 7,
-			alive ? NULL : "process is gone", 0);
-		return;
-	}
-	}
-}
-
-/* ---- native classes: vip ------------------------------------------------------ */
-
-static void on_garp_timer(uv_timer_t *t)
-{
-	rsc *r = t->data;
-	char err[256];
-	if (r->obs != OBS_RUNNING || r->garp_left <= 0)
-		return;
-	if (vg_garp_send_once(r->vip_if, vg_resource_param(r->cfg, "address"), err, sizeof err))
-		vg_warn("%s: announcement failed: %s", r->cfg->name, err);
-	if (--r->garp_left > 0)
-		uv_timer_start(&r->aux_timer, on_garp_timer, VG_GARP_INTERVAL_MS, 0);
-}
-
-static void vip_op(rsc *r, vg_op_kind op, bool probe)
-{
-	const char *addr = vg_resource_param(r->cfg, "address");
-	const char *ifn = vg_resource_param(r->cfg, "interface"); /* NULL: by subnet */
-	char err[256] = "";
-	uint64_t t0 = uv_hrtime();
-	vg_outcome out;
-	if (probe || op == VG_OP_MONITOR) {
-		/* Not there, or its interface gone: not running (a monitor counts it failed). */
-		int p = vg_vip_present(ifn, addr, err, sizeof err);
-		out = p > 0 ? VG_OUTCOME_OK : VG_OUTCOME_NOT_RUNNING;
-		if (p == 0)
-			snprintf(err, sizeof err, "%s is not on %s", addr,
-				 ifn ? ifn : "any interface");
-	} else if (op == VG_OP_START) {
-		out = vg_vip_add(ifn, addr, err, sizeof err) == 0 &&
-			      vg_vip_locate(addr, r->vip_if, err, sizeof err) == 1
-			  ? VG_OUTCOME_OK
-			  : VG_OUTCOME_FAILED;
-		if (out == VG_OUTCOME_OK) {
-			r->garp_left = VG_GARP_COUNT;
-			r->obs = OBS_RUNNING; /* so the first announcement goes out now */
-			on_garp_timer(&r->aux_timer);
-		}
-	} else if (op == VG_OP_STOP) {
-		uv_timer_stop(&r->aux_timer);
-		/* Absent (or its interface gone) is stopped. */
-		out = vg_vip_present(ifn, addr, err, sizeof err) != 1 ||
-			      vg_vip_del(ifn, addr, err, sizeof err) == 0
-			  ? VG_OUTCOME_OK
-			  : VG_OUTCOME_FAILED;
-	} else {
-		out = VG_OUTCOME_OK;
-	}
-	op_done(r, op, probe, out, out == VG_OUTCOME_OK ? 0 : 1, out == VG_OUTCOME_OK ? NULL : err,
-		(uv_hrtime() - t0) / 1000);
-}
-
-/* ---- native health checks as the monitor ------------------------------------- */
-
-static void on_check_done(void *arg, bool ok, const char *detail)
-{
-	rsc *r = arg;
-	r->check = NULL; /* the check has freed itself */
-	if (r->sv->freeing) {
-		sv_unref(r->sv);
-		return;
-	}
-	if (r->ready_wait && r->busy && r->busy_op == VG_OP_START) {
-		ready_done(r, ok, detail);
-		return;
-	}
-	if (!r->busy || r->busy_op != VG_OP_MONITOR)
-		return; /* the process exited meanwhile and that was handled */
-	op_done(r, VG_OP_MONITOR, false, ok ? VG_OUTCOME_OK : VG_OUTCOME_FAILED, ok ? 0 : 1, detail,
-		(uv_hrtime() - r->check_started_ns) / 1000);
-}
-
-/* ---- running operations -------------------------------------------------------- */
-
 static void run_op(rsc *r, vg_op_kind op, bool probe)
 {
-	vg_supervisor *s = r->sv;
 	r->busy = true;
 	r->busy_op = probe ? VG_OP_MONITOR : op;
 	r->busy_probe = probe;
-	bool use_check = !probe && op == VG_OP_MONITOR && r->cfg->check.kind != VG_CHECK_NONE;
-	if (use_check && (r->cfg->cls != VG_CLASS_PROCESS || vg_proc_alive(r->proc))) {
-		r->check_started_ns = uv_hrtime();
-		if (vg_check_start(s->loop, &r->cfg->check, op_timeout(r, VG_OP_MONITOR),
-				   on_check_done, r, &r->check) != 0)
-			op_done(r, op, false, VG_OUTCOME_FAILED, 1, "cannot run the check", 0);
-		return;
-	}
-	switch (r->cfg->cls) {
-	case VG_CLASS_PROCESS:
-		process_op(r, probe ? VG_OP_MONITOR : op, probe);
-		return;
-	case VG_CLASS_VIP:
-		vip_op(r, probe ? VG_OP_MONITOR : op, probe);
-		return;
-	default:
-		r->exec = vg_exec_run(s->loop, s->ocf_root, s->node, r->cfg, op, probe,
-				      op_timeout(r, probe ? VG_OP_MONITOR : op), on_exec_done, r);
-		if (!r->exec)
-			op_done(r, op, probe, VG_OUTCOME_FAILED, -1, "out of memory", 0);
-		return;
-	}
+	vg_rinst_run(r->inst, op, probe, on_inst_done, r);
 }
 
 static void on_monitor_timer(uv_timer_t *t)
@@ -869,7 +615,7 @@ static void halt_stops(vg_supervisor *s)
 	for (int pass = 0; pass < 2 && !s->freeing; pass++)
 		for (size_t i = 0; i < s->n && !s->freeing; i++) {
 			rsc *r = s->r[i];
-			if ((r->cfg->cls == VG_CLASS_VIP) != (pass == 0))
+			if (vg_rinst_stops_at_once(r->inst) != (pass == 0))
 				continue;
 			if (r->busy || r->blocked || r->stop_waiting)
 				continue;
@@ -998,7 +744,19 @@ static rsc *rsc_new(vg_supervisor *s, const vg_resource *cfg, size_t index)
 	timer_init(s, &r->monitor_timer, r);
 	timer_init(s, &r->retry_timer, r);
 	timer_init(s, &r->expire_timer, r);
-	timer_init(s, &r->aux_timer, r);
+	vg_rinst_opts io = {
+	    .loop = s->loop,
+	    .cfg = cfg,
+	    .instance = 0,
+	    .ocf_root = s->ocf_root,
+	    .node_name = s->node,
+	    .data_dir = s->data_dir,
+	    .on_exit = on_inst_exit,
+	    .arg = r,
+	};
+	r->inst = vg_rinst_new(&io);
+	r->key = r->inst->key;
+	vg_rinst_halt(r->inst, s->halted, s->cfg->halt_grace_ms);
 	return r;
 }
 
@@ -1069,6 +827,12 @@ static void on_free_close(uv_handle_t *h)
 	sv_unref(r->sv);
 }
 
+static void on_inst_free(void *arg)
+{
+	rsc *r = arg;
+	sv_unref(r->sv);
+}
+
 void vg_supervisor_free(vg_supervisor *s)
 {
 	if (!s)
@@ -1077,21 +841,13 @@ void vg_supervisor_free(vg_supervisor *s)
 	s->open_handles++; /* held until every close below is issued */
 	for (size_t i = 0; i < s->n; i++) {
 		rsc *r = s->r[i];
-		if (r->exec) {
-			s->open_handles++; /* its callback still comes, and drops this */
-			vg_exec_cancel(r->exec);
-			r->exec = NULL;
-		}
-		if (r->check) {
-			s->open_handles++;
-			vg_check_cancel(r->check);
-			r->check = NULL;
-		}
-		vg_proc_release(r->proc);
-		r->proc = NULL;
+		/* what is in flight is cancelled, a process left running */
+		s->open_handles++;
+		vg_rinst_close(r->inst, on_inst_free, r);
+		r->inst = NULL;
 		uv_timer_t *ts[] = {&r->monitor_timer, &r->retry_timer, &r->expire_timer,
-				    &r->aux_timer, &r->stop_timer};
-		for (size_t k = 0; k < 5; k++) {
+				    &r->stop_timer};
+		for (size_t k = 0; k < 4; k++) {
 			s->open_handles++;
 			uv_close((uv_handle_t *)ts[k], on_free_close);
 		}
@@ -1101,32 +857,40 @@ void vg_supervisor_free(vg_supervisor *s)
 
 /* ---- views and operator actions ------------------------------------------------ */
 
-static const char *state_name(const rsc *r)
+static vg_instance_state state_of(const rsc *r)
 {
 	if (r->unrunnable[0])
-		return "failed";
+		return VG_INSTANCE_FAILED;
 	if (r->busy && !r->busy_probe && r->busy_op == VG_OP_START)
-		return "starting";
+		return VG_INSTANCE_STARTING;
 	if (r->busy && !r->busy_probe && r->busy_op == VG_OP_STOP)
-		return "stopping";
+		return VG_INSTANCE_STOPPING;
 	if (r->blocked)
-		return r->obs == OBS_STOPPED ? "failed" : "unmanaged";
+		return r->obs == OBS_STOPPED ? VG_INSTANCE_FAILED : VG_INSTANCE_UNMANAGED;
 	if (r->obs == OBS_UNCLEAN || r->cannot_run || (r->gave_up && r->failcount > 0))
-		return "failed";
+		return VG_INSTANCE_FAILED;
 	if (r->obs == OBS_RUNNING)
-		return "running";
-	return r->obs == OBS_UNKNOWN ? "unknown" : "stopped";
+		return VG_INSTANCE_RUNNING;
+	return r->obs == OBS_UNKNOWN ? VG_INSTANCE_UNKNOWN : VG_INSTANCE_STOPPED;
+}
+
+/* The role an instance listed in the views has: promoted, or started (also while it is being
+ * started or stopped, or has failed: it may run). */
+static vg_instance_role shown_role(const rsc *r)
+{
+	return r->role == VG_INSTANCE_ROLE_PROMOTED ? VG_INSTANCE_ROLE_PROMOTED
+						    : VG_INSTANCE_ROLE_STARTED;
 }
 
 static json_t *resource_json(const vg_supervisor *s, const rsc *r)
 {
-	const char *st = state_name(r);
+	const char *st = vg_instance_state_name(state_of(r));
 	json_t *inst = json_array();
 	if (r->obs == OBS_RUNNING || r->obs == OBS_UNCLEAN || r->busy) {
 		if (!(r->obs == OBS_STOPPED && !r->busy))
 			json_array_append_new(
 			    inst, json_pack("{s:s, s:s, s:s}", "node", s->node, "role",
-					    r->promoted ? "promoted" : "started", "state", st));
+					    vg_instance_role_name(shown_role(r)), "state", st));
 	}
 	json_t *o =
 	    json_pack("{s:s, s:s, s:s, s:i, s:o, s:o}", "name", r->cfg->name, "type", r->cfg->type,
@@ -1182,8 +946,8 @@ json_t *vg_supervisor_resource(const vg_supervisor *s, const char *name)
 	json_object_set_new(o, "restarts", json_integer((json_int_t)r->restarts));
 	json_object_set_new(o, "last_failure_ms",
 			    r->last_failure_ms ? json_integer(r->last_failure_ms) : json_null());
-	if (r->proc)
-		json_object_set_new(o, "pid", json_integer(vg_proc_pid(r->proc)));
+	if (vg_rinst_pid(r->inst) > 0)
+		json_object_set_new(o, "pid", json_integer(vg_rinst_pid(r->inst)));
 	if (r->last_op.valid)
 		json_object_set_new(
 		    o, "last_op",
@@ -1241,7 +1005,7 @@ int vg_supervisor_cleanup(vg_supervisor *s, const char *name)
 	uv_timer_stop(&r->expire_timer);
 	/* Forget what we knew and ask again, as after a restart of vigild. */
 	uv_timer_stop(&r->monitor_timer);
-	if (r->proc) {
+	if (vg_rinst_pid(r->inst) > 0) { /* its process is watched: running */
 		r->obs = OBS_RUNNING;
 		schedule_monitor(r);
 		reconcile(s);
@@ -1254,22 +1018,30 @@ int vg_supervisor_cleanup(vg_supervisor *s, const char *name)
 
 /* ---- managed mode (a cluster node driven by the coordinator) -------------------- */
 
-static void on_rsc_close(uv_handle_t *h)
+static void rsc_unref(rsc *r)
 {
-	rsc *r = h->data;
 	if (--r->closes == 0)
 		free(r);
+}
+
+static void on_rsc_close(uv_handle_t *h)
+{
+	rsc_unref(h->data);
+}
+
+static void on_rsc_inst_close(void *arg)
+{
+	rsc_unref(arg);
 }
 
 /* r has left the table: nothing runs there (it was stopped), no operation is in flight. */
 static void rsc_destroy(rsc *r)
 {
-	vg_proc_release(r->proc);
-	r->proc = NULL;
 	r->closes = 5;
-	uv_timer_t *ts[] = {&r->monitor_timer, &r->retry_timer, &r->expire_timer, &r->aux_timer,
-			    &r->stop_timer};
-	for (size_t k = 0; k < 5; k++)
+	vg_rinst_close(r->inst, on_rsc_inst_close, r);
+	r->inst = NULL;
+	uv_timer_t *ts[] = {&r->monitor_timer, &r->retry_timer, &r->expire_timer, &r->stop_timer};
+	for (size_t k = 0; k < 4; k++)
 		uv_close((uv_handle_t *)ts[k], on_rsc_close);
 }
 
@@ -1283,6 +1055,8 @@ static void swap_config(vg_supervisor *s)
 		if (old && !leaving(s, old)) {
 			nr[i] = old;
 			old->cfg = &nc->resources[i];
+			vg_rinst_set_config(old->inst, old->cfg);
+			old->key = old->inst->key;
 			old->index = i;
 		} else if (old && !old->unrunnable[0]) { /* redefined: stopped above, starts
 							     afresh under the new one */
@@ -1361,33 +1135,20 @@ static void halt_resource(rsc *r)
 	r->waiting = false;
 	if (!r->busy)
 		return;
-	if (!r->busy_probe && r->busy_op == VG_OP_STOP) {
-		if (r->cfg->cls == VG_CLASS_PROCESS && r->proc) {
-			uint64_t due = uv_timer_get_due_in(&r->aux_timer);
-			if (!uv_is_active((uv_handle_t *)&r->aux_timer) ||
-			    due > s->cfg->halt_grace_ms)
-				uv_timer_start(&r->aux_timer, on_process_kill,
-					       s->cfg->halt_grace_ms, 0);
-		}
-		return;
-	}
-	if (r->exec) { /* an agent's probe, monitor or start: op_done sees halt_cancel */
+	if (!r->busy_probe && r->busy_op == VG_OP_STOP)
+		return; /* bounded by vg_rinst_halt (a process), or left to finish (an agent) */
+	if (!vg_rinst_abandon(r->inst)) { /* an agent's: op_done sees halt_cancel */
 		r->halt_cancel = true;
-		vg_exec_cancel(r->exec);
 		return;
 	}
-	/* a native check: a monitor, or a starting process's readiness */
-	bool starting = r->ready_wait;
-	r->ready_wait = false;
-	if (starting)
-		uv_timer_stop(&r->aux_timer);
-	if (r->check) {
-		vg_check_cancel(r->check); /* its callback finds nothing busy and returns */
-		r->check = NULL;
-	}
+	/* over now (a native operation): what it did is unknown */
 	r->busy = false;
-	if (starting)
-		r->obs = OBS_UNCLEAN; /* spawned, not yet ready: the halt stops it */
+	if (r->busy_probe && s->probes_pending > 0)
+		s->probes_pending--;
+	if (r->busy_probe || r->busy_op == VG_OP_START)
+		r->obs = OBS_UNCLEAN; /* may be (partly) running: the halt stops it */
+	vg_info("%s: %s cancelled by the halt", r->cfg->name,
+		r->busy_probe ? "probe" : vg_op_name(r->busy_op));
 }
 
 void vg_supervisor_halt(vg_supervisor *s, bool halt)
@@ -1395,8 +1156,10 @@ void vg_supervisor_halt(vg_supervisor *s, bool halt)
 	if (s->halted == halt)
 		return;
 	s->halted = halt;
-	for (size_t i = 0; i < s->n; i++)
+	for (size_t i = 0; i < s->n; i++) {
 		s->r[i]->target = TGT_NONE;
+		vg_rinst_halt(s->r[i]->inst, halt, s->cfg->halt_grace_ms);
+	}
 	if (halt) {
 		vg_warn("halt: stopping every resource at once (processes get %llu ms after "
 			"SIGTERM)",
@@ -1426,15 +1189,15 @@ bool vg_supervisor_probed(const vg_supervisor *s)
 	return s->started && s->probes_pending == 0;
 }
 
-/* The state the coordinator is told: state_name's, but for an instance that cannot run here
+/* The state the coordinator is told: state_of's, but for an instance that cannot run here
  * (verifiably not running) "stopped", so that it is recovered elsewhere without a stop. */
-static const char *report_state(const rsc *r)
+static vg_instance_state report_state(const rsc *r)
 {
 	if (r->unrunnable[0]) /* not here: stopped, for the scheduler (vg_supervisor_unrunnable) */
-		return "stopped";
+		return VG_INSTANCE_STOPPED;
 	if (r->cannot_run && !r->busy && !r->blocked && r->obs == OBS_STOPPED)
-		return "stopped";
-	return state_name(r);
+		return VG_INSTANCE_STOPPED;
+	return state_of(r);
 }
 
 json_t *vg_supervisor_report(const vg_supervisor *s)
@@ -1442,7 +1205,8 @@ json_t *vg_supervisor_report(const vg_supervisor *s)
 	json_t *o = json_object();
 	for (size_t i = 0; i < s->n; i++) {
 		const rsc *r = s->r[i];
-		json_object_set_new(o, r->cfg->name, json_string(report_state(r)));
+		json_object_set_new(o, r->cfg->name,
+				    json_string(vg_instance_state_name(report_state(r))));
 	}
 	return o;
 }
@@ -1452,8 +1216,8 @@ json_t *vg_supervisor_reasons(const vg_supervisor *s)
 	json_t *o = json_object();
 	for (size_t i = 0; i < s->n; i++) {
 		const rsc *r = s->r[i];
-		const char *st = state_name(r);
-		if (r->last_error[0] && (!strcmp(st, "failed") || !strcmp(st, "unmanaged")))
+		vg_instance_state st = state_of(r);
+		if (r->last_error[0] && (st == VG_INSTANCE_FAILED || st == VG_INSTANCE_UNMANAGED))
 			json_object_set_new(o, r->cfg->name, json_string(r->last_error));
 	}
 	return o;
