@@ -2,6 +2,9 @@
 # Runs every test of vigil and ends with one line "N passed, N failed".
 #   1. build (-Werror), unit tests (cmocka), integration tests (pytest, namespaces)
 #   2. the same under AddressSanitizer + UBSan
+# Slow scenarios run once: the release build runs the integration files that exercise its own
+# timing (failover paths, halts, the fault campaign, the CLI) and the ASan build runs them all,
+# so every scenario is also checked for memory errors and leaks (RELEASE_FILES below).
 #   3. the unit tests under valgrind (no leaks)
 # Each stage's own output is shown; the counts are added up at the end. Exit 0 only when
 # nothing failed and something ran.
@@ -77,11 +80,13 @@ unit() { # unit DIR LABEL [wrapper...]
 	done
 }
 
-integration() { # integration BUILDDIR LABEL
+integration() { # integration BUILDDIR LABEL [FILE...] (none: every file)
 	local dir=$1 label=$2 xml
+	shift 2
+	[ $# -gt 0 ] || set -- tests/integration
 	xml=$(mktemp --suffix=.xml)
 	VIGIL_BUILD=$ROOT/$dir $PY -m pytest -q -p no:cacheprovider --junitxml="$xml" \
-		tests/integration || stages_failed+=("$label integration")
+		"$@" || stages_failed+=("$label integration")
 	count_junit "$xml"
 	rm -f "$xml"
 }
@@ -96,8 +101,11 @@ fi
 note "unit tests"
 unit build/ unit
 
-note "integration tests"
-integration build integration
+# The release build's share of the integration files (the ASan build runs every file).
+RELEASE_FILES=(cli lifecycle cluster safety_faults halt vip_client chaos failures)
+note "integration tests (release build: ${RELEASE_FILES[*]})"
+release_paths=("${RELEASE_FILES[@]/#/tests/integration/test_}")
+integration build integration "${release_paths[@]/%/.py}"
 
 note "build with AddressSanitizer + UBSan"
 if build build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug; then
