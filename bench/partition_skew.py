@@ -36,6 +36,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
 os.environ.setdefault("VIGIL_BUILD", os.path.join(HERE, "..", "build"))
 
 import clusterlab as cl  # noqa: E402
+import corolab  # noqa: E402
 import netlab  # noqa: E402
 
 LINE = re.compile(r"^(\S+Z) (\S+) (\S+)\s+(.*)$")
@@ -63,6 +64,24 @@ def first(lab, name, since, pattern):
         if re.search(pattern, msg):
             return t
     return None
+
+
+def explain_no_heal(lab, since):
+    """What each node's Corosync and vigild saw since the heal began (a heal that does not
+    come back must say whose fault it is): the totem view, the neighbour entries, the last
+    membership lines of vigild and of Corosync."""
+    for name in lab.node_names:
+        node = lab.nodes[name]
+        q = corolab.quorum(node)
+        print(f"--- {name}: corosync-quorumtool: "
+              + (f"quorate {q['quorate']}, members {q['members']}" if q else "no answer"))
+        p = subprocess.run(["ip", "-n", node.netns, "neigh", "show", "dev", "eth0"],
+                           capture_output=True, text=True, timeout=10)
+        print("    neighbours: " + "; ".join(p.stdout.split("\n")).strip("; "))
+        for t, msg in log_events(lab, name, since)[-400:]:
+            if msg.startswith(("membership", "lease", "corosync", "cluster state")):
+                print(f"    vigild {t - since:+8.3f} s: {msg}")
+    print(corolab.logs(lab))
 
 
 def pct(xs, p):
@@ -131,9 +150,14 @@ def main():
                 print("FAIL: the majority started the group before the isolated node had "
                       "stopped it")
                 return 1
+            t_heal = time.time()
             cl.heal(lab)
-            cl.wait_status(nodes, lambda s: cl.nodes_online(s, lab.node_names)
-                           and len(cl.running_on(s, "vip")) == 1, 60, "healed")
+            try:
+                cl.wait_status(nodes, lambda s: cl.nodes_online(s, lab.node_names)
+                               and len(cl.running_on(s, "vip")) == 1, 60, "healed")
+            except AssertionError:
+                explain_no_heal(lab, t_heal)
+                raise
     finally:
         if stress is not None:
             try:
