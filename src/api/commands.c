@@ -61,6 +61,7 @@ void vg_cmd_dispatch(const vg_cmd_handlers *h, void *ctx, bool starting, const c
 	const vg_cmd *c = vg_cmd_by_name(name);
 	if (!c) {
 		vg_cmd_fail(r, 2, "unknown command '%.200s'", name ? name : "");
+		r->not_found = true;
 		return;
 	}
 	if (starting && !c->while_starting) {
@@ -84,6 +85,7 @@ void vg_cmd_dispatch(const vg_cmd_handlers *h, void *ctx, bool starting, const c
 		}
 		if (h->exists && !h->exists(ctx, c->target, target)) {
 			vg_cmd_fail(r, 2, "no %s named '%.200s'", kind, target);
+			r->not_found = true;
 			return;
 		}
 	}

@@ -31,8 +31,9 @@ struct vg_control {
 	char *path;
 };
 
-typedef struct vg_control_conn conn;
-struct vg_control_conn {
+typedef struct conn conn;
+struct conn {
+	vg_control_conn base; /* first: a vg_control_conn * is a conn * */
 	vg_control *ctl;
 	uv_pipe_t pipe;
 	uv_write_t wr;
@@ -62,13 +63,19 @@ static void on_written(uv_write_t *w, int status)
 	conn_close(w->data);
 }
 
-static void reply(conn *c, const vg_control_reply *r)
+json_t *vg_control_reply_json(const vg_control_reply *r)
 {
 	json_t *o = json_pack("{s:b, s:i}", "ok", r->code == 0, "code", r->code);
 	if (r->result)
 		json_object_set(o, "result", r->result);
 	if (r->code != 0)
 		json_object_set_new(o, "error", json_string(r->error[0] ? r->error : "failed"));
+	return o;
+}
+
+static void reply(conn *c, const vg_control_reply *r)
+{
+	json_t *o = vg_control_reply_json(r);
 	char *s = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	size_t n = strlen(s);
@@ -115,7 +122,7 @@ static void handle_line(conn *c)
 		return;
 	}
 	json_t *empty = args ? NULL : json_object();
-	vg_control_reply r = {.conn_ = c};
+	vg_control_reply r = {.conn_ = &c->base};
 	c->ctl->handler(c->ctl->arg, cmd, args ? args : empty, &r);
 	if (!r.deferred_) {
 		reply(c, &r);
@@ -131,9 +138,14 @@ vg_control_conn *vg_control_defer(vg_control_reply *r)
 	return r->conn_;
 }
 
+static void conn_send(vg_control_conn *self, const vg_control_reply *r)
+{
+	reply((conn *)self, r);
+}
+
 void vg_control_finish(vg_control_conn *c, vg_control_reply *r)
 {
-	reply(c, r);
+	c->send(c, r);
 	json_decref(r->result);
 	r->result = NULL;
 }
@@ -192,6 +204,9 @@ static void on_connection(uv_stream_t *server, int status)
 	if (status < 0)
 		return;
 	conn *c = calloc(1, sizeof *c);
+	if (!c)
+		abort();
+	c->base.send = conn_send;
 	c->ctl = ctl;
 	uv_pipe_init(ctl->loop, &c->pipe, 0);
 	c->pipe.data = c;

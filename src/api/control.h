@@ -16,18 +16,25 @@
 
 /* ---- types ---------------------------------------------------------------- */
 
-/* A connection whose reply comes later (vg_control_defer). */
+/* A request whose reply may come later (vg_control_defer), from any way in (this socket,
+ * the HTTP API): each embeds one and says how its reply goes out. */
 typedef struct vg_control_conn vg_control_conn;
+typedef struct vg_control_reply vg_control_reply;
+struct vg_control_conn {
+	/* Send r back to whoever asked (r->result is not released); called once. */
+	void (*send)(vg_control_conn *self, const vg_control_reply *r);
+};
 
 /* Reply codes follow the CLI's exit codes: 0 ok, 1 operation failed, 2 bad request,
  * 3 no quorum / cluster unreachable. */
-typedef struct {
+struct vg_control_reply {
 	int code;
 	json_t *result; /* owned by the reply (may be NULL) */
 	char error[512];
+	bool not_found;		/* the request named a command or object that does not exist */
 	vg_control_conn *conn_; /* private: set by the server, used by vg_control_defer */
 	bool deferred_;
-} vg_control_reply;
+};
 
 /* Handle `cmd` with its arguments (an object, never NULL); fill reply. */
 typedef void (*vg_control_handler)(void *arg, const char *cmd, json_t *args,
@@ -52,6 +59,10 @@ void vg_control_finish(vg_control_conn *conn, vg_control_reply *reply);
  * then vg_control_settle sends it unless it was deferred again. */
 vg_control_reply vg_control_resume(vg_control_conn *conn);
 void vg_control_settle(vg_control_reply *reply);
+
+/* The reply as every way in sends it: {"ok": BOOL, "code": INT, "result": ..., "error": STR}
+ * (result when there is one, error when code is not 0). Caller releases. */
+json_t *vg_control_reply_json(const vg_control_reply *r);
 
 /* Client side (the CLI): send {"cmd":..., "args":...} and wait for the reply, with a
  * timeout. Returns the parsed reply object, or NULL with err filled when unreachable. */
