@@ -37,7 +37,8 @@ enum { MAX_REQUEST = 2 * 1024 * 1024 - 1024 };
 typedef struct {
 	const char *socket;
 	bool json;
-	bool off; /* --off (node maintenance) */
+	bool off;	/* --off (node maintenance) */
+	bool api_token; /* --api-token (keygen) */
 	int argc;
 	char **argv;	      /* the command's words, without options */
 	vg_agent_info agents; /* meta-data, fetched when a command needs it (synchronously) */
@@ -68,6 +69,7 @@ static void usage(FILE *f)
 	    "           [--fail RESOURCE@NODE] [--standby N]\n"
 	    "  corosync-conf -c FILE -n NODE         the corosync.conf of NODE\n"
 	    "  keygen FILE                           create the cluster key\n"
+	    "  keygen --api-token FILE               create the HTTP API's bearer token\n"
 	    "  version\n"
 	    "The socket is -s PATH, $VIGIL_SOCKET, or /run/vigil/vigild.sock.\n"
 	    "Exit codes: 0 ok, 1 operation failed, 2 usage or validation error,\n"
@@ -257,31 +259,47 @@ static int cmd_agents(const cli *c)
 	return EXIT_OK;
 }
 
+/* The cluster key: KEY_BYTES random bytes. With --api-token: the HTTP API's bearer token,
+ * the same randomness written as one line of hex (what http.h reads). Never overwrites. */
 static int cmd_keygen(const cli *c)
 {
 	if (c->argc != 2)
-		return usage_error("usage: vigil keygen %s", "FILE");
+		return usage_error("usage: vigil keygen %s", "[--api-token] FILE");
 	if (sodium_init() < 0) {
 		fprintf(stderr, "vigil: libsodium failed to initialise\n");
 		return EXIT_FAILED;
 	}
 	const char *path = c->argv[1];
+	const char *what = c->api_token ? "an API token" : "a key";
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0400);
 	if (fd < 0) {
-		fprintf(stderr, "vigil: cannot create %s: %s%s\n", path, strerror(errno),
-			errno == EEXIST ? " (refusing to overwrite a key)" : "");
+		if (errno == EEXIST)
+			fprintf(stderr, "vigil: cannot create %s: %s (refusing to overwrite %s)\n",
+				path, strerror(errno), what);
+		else
+			fprintf(stderr, "vigil: cannot create %s: %s\n", path, strerror(errno));
 		return EXIT_FAILED;
 	}
 	unsigned char key[KEY_BYTES];
+	char hex[2 * KEY_BYTES + 2];
 	randombytes_buf(key, sizeof key);
-	ssize_t w = write(fd, key, sizeof key);
+	sodium_bin2hex(hex, sizeof hex, key, sizeof key);
+	size_t n = c->api_token ? strlen(hex) + 1 : sizeof key;
+	if (c->api_token)
+		hex[n - 1] = '\n';
+	ssize_t w = write(fd, c->api_token ? (const void *)hex : (const void *)key, n);
 	sodium_memzero(key, sizeof key);
-	if (w != (ssize_t)sizeof key || fsync(fd) != 0 || close(fd) != 0) {
+	sodium_memzero(hex, sizeof hex);
+	if (w != (ssize_t)n || fsync(fd) != 0 || close(fd) != 0) {
 		fprintf(stderr, "vigil: cannot write %s: %s\n", path, strerror(errno));
 		unlink(path);
 		return EXIT_FAILED;
 	}
-	if (!c->json)
+	if (c->api_token && !c->json)
+		printf("wrote an API token to %s (api: {token_file: %s})\n", path, path);
+	else if (c->api_token)
+		printf("{\"token_file\": \"%s\", \"bytes\": %d}\n", path, KEY_BYTES);
+	else if (!c->json)
 		printf("wrote a %d-byte cluster key to %s\n", KEY_BYTES, path);
 	else
 		printf("{\"key_file\": \"%s\", \"bytes\": %d}\n", path, KEY_BYTES);
@@ -607,6 +625,8 @@ int main(int argc, char **argv)
 			watch = true;
 		else if (!strcmp(argv[k], "--off"))
 			c.off = true;
+		else if (!strcmp(argv[k], "--api-token"))
+			c.api_token = true;
 		else if (argv[k][0] == '-' && argv[k][1]) {
 			int rc = usage_error("unknown option '%s'", argv[k]);
 			free(words);
@@ -622,6 +642,8 @@ int main(int argc, char **argv)
 		rc = usage_error("--watch goes with %s only", "status");
 	else if (c.off && strcmp(cmd, "node"))
 		rc = usage_error("--off goes with %s only", "node maintenance");
+	else if (c.api_token && strcmp(cmd, "keygen"))
+		rc = usage_error("--api-token goes with %s only", "keygen");
 	else if (!strcmp(cmd, "status"))
 		rc =
 		    c.argc == 1 ? cmd_status(&c, watch) : usage_error("status takes no %s", "NAME");

@@ -312,6 +312,10 @@ void vg_config_free(vg_config *c)
 	free(c->name);
 	free(c->key_file);
 	free(c->http_address);
+	free(c->api.listen);
+	free(c->api.token_file);
+	free(c->api.tls_cert);
+	free(c->api.tls_key);
 	free(c->watchdog);
 	free(c->qnetd.host);
 	free(c->source);
@@ -555,6 +559,29 @@ static void conv_cluster(ld *l)
 	c->http_address = xstrdup(y->http_address ? y->http_address : DEFAULT_HTTP_ADDRESS);
 	if (!valid_host_port(c->http_address))
 		lerr(l, "cluster.http_address", "expected HOST:PORT, got '%s'", c->http_address);
+}
+
+/* api: where the HTTP API listens, its token, its TLS pair. */
+static void conv_api(ld *l)
+{
+	const vg_y_api *y = l->in->api;
+	vg_config *c = l->c;
+	c->api.listen = xstrdup(y && y->listen ? y->listen : c->http_address);
+	if (y && y->listen && !valid_host_port(y->listen))
+		lerr(l, "api.listen", "expected HOST:PORT or [HOST]:PORT, got '%s'", y->listen);
+	if (!y)
+		return;
+	const char *keys[] = {"api.token_file", "api.tls_cert", "api.tls_key"};
+	char **out[] = {&c->api.token_file, &c->api.tls_cert, &c->api.tls_key};
+	const char *in[] = {y->token_file, y->tls_cert, y->tls_key};
+	for (size_t i = 0; i < 3; i++) {
+		*out[i] = xstrdup(in[i]);
+		if (in[i] && in[i][0] != '/')
+			lerr(l, keys[i], "expected an absolute path, got '%s'", in[i]);
+	}
+	if (!y->tls_cert != !y->tls_key)
+		lerr(l, y->tls_cert ? "api.tls_key" : "api.tls_cert",
+		     "api.tls_cert and api.tls_key go together (HTTPS needs both)");
 }
 
 static bool id_used(const vg_config *c, uint32_t id, size_t upto)
@@ -1340,6 +1367,7 @@ static vg_config *convert(ld *l)
 		return NULL;
 	l->c->source = xstrdup(l->sink.file);
 	conv_cluster(l);
+	conv_api(l);
 	conv_nodes(l);
 	conv_qnetd(l);
 	conv_fence(l);

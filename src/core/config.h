@@ -228,6 +228,15 @@ typedef struct {
 	char *watchdog;
 	uint32_t watchdog_timeout_s; /* default 10 */
 	vg_qnetd qnetd;
+	/* the HTTP API (api: in the file; http.h): where it listens (default
+	 * cluster.http_address), the bearer token's file (NULL: every write is refused), and a
+	 * PEM certificate and key for HTTPS (both or neither) */
+	struct {
+		char *listen;
+		char *token_file;
+		char *tls_cert;
+		char *tls_key;
+	} api;
 
 	vg_node *nodes;
 	size_t n_nodes;

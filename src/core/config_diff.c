@@ -263,6 +263,10 @@ static void cluster_props(const vg_config *c, plist *p)
 	     xprintf("%s", c->no_quorum == VG_NO_QUORUM_FREEZE ? "freeze" : "stop"));
 	padd(p, xprintf("cluster.stickiness"), score_text(c->stickiness));
 	padd(p, xprintf("cluster.http_address"), val_text(c->http_address));
+	padd(p, xprintf("api.listen"), val_text(c->api.listen));
+	padd(p, xprintf("api.token_file"), val_text(c->api.token_file));
+	padd(p, xprintf("api.tls_cert"), val_text(c->api.tls_cert));
+	padd(p, xprintf("api.tls_key"), val_text(c->api.tls_key));
 	padd(p, xprintf("cluster.fence_delay"), dur_text(c->fence_delay_ms));
 	padd(p, xprintf("cluster.quorum_loss_delay"), dur_text(c->quorum_loss_delay_ms));
 	padd(p, xprintf("cluster.lease"), dur_text(c->lease_ms));

@@ -181,8 +181,17 @@ static const cyaml_schema_value_t constraint_entry = {
     CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, vg_y_constraint, constraint_fields),
 };
 
+static const cyaml_schema_field_t api_fields[] = {
+    STR("listen", OPT, vg_y_api, listen),
+    STR("token_file", OPT, vg_y_api, token_file),
+    STR("tls_cert", OPT, vg_y_api, tls_cert),
+    STR("tls_key", OPT, vg_y_api, tls_key),
+    CYAML_FIELD_END,
+};
+
 static const cyaml_schema_field_t root_fields[] = {
     CYAML_FIELD_MAPPING_PTR("cluster", CYAML_FLAG_DEFAULT, vg_y_root, cluster, cluster_fields),
+    CYAML_FIELD_MAPPING_PTR("api", OPT, vg_y_root, api, api_fields),
     SEQ("nodes", CYAML_FLAG_DEFAULT, vg_y_root, nodes, n_nodes, &node_entry, 1),
     SEQ("fence_devices", OPT, vg_y_root, fence_devices, n_fence_devices, &fence_entry, 0),
     SEQ("resources", OPT, vg_y_root, resources, n_resources, &resource_entry, 0),

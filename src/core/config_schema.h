@@ -136,7 +136,15 @@ typedef struct {
 } vg_y_constraint;
 
 typedef struct {
+	char *listen;
+	char *token_file;
+	char *tls_cert;
+	char *tls_key;
+} vg_y_api;
+
+typedef struct {
 	vg_y_cluster *cluster;
+	vg_y_api *api;
 	vg_y_node *nodes;
 	unsigned n_nodes;
 	vg_y_fence *fence_devices;

@@ -472,6 +472,51 @@ static void test_lease_at_least_token(void **state)
 	vg_config_errors_free(&e);
 }
 
+/* api: the HTTP API's address (following cluster.http_address), token file and TLS pair */
+static void test_api(void **state)
+{
+	(void)state;
+	static const char *const base = "cluster: {name: t, http_address: \"10.9.0.1:7481\"}\n"
+					"%s"
+					"nodes:\n"
+					"  - {name: n1, address: 10.9.0.1, role: server}\n";
+	char yaml[512];
+	vg_config_errors e;
+	snprintf(yaml, sizeof yaml, base, "");
+	vg_config *c = vg_config_load_buffer("a.yaml", yaml, strlen(yaml), NULL, &e);
+	assert_non_null(c);
+	assert_string_equal(c->api.listen, "10.9.0.1:7481");
+	assert_null(c->api.token_file);
+	assert_null(c->api.tls_cert);
+	vg_config_free(c);
+	vg_config_errors_free(&e);
+	snprintf(yaml, sizeof yaml, base,
+		 "api: {listen: \"[::1]:8443\", token_file: /etc/vigil/api-token,\n"
+		 "      tls_cert: /etc/vigil/api.crt, tls_key: /etc/vigil/api.key}\n");
+	c = vg_config_load_buffer("a.yaml", yaml, strlen(yaml), NULL, &e);
+	assert_non_null(c);
+	assert_string_equal(c->api.listen, "[::1]:8443");
+	assert_string_equal(c->api.token_file, "/etc/vigil/api-token");
+	assert_string_equal(c->api.tls_key, "/etc/vigil/api.key");
+	vg_config_free(c);
+	vg_config_errors_free(&e);
+	const struct {
+		const char *api, *want;
+	} bad[] = {
+	    {"api: {listen: nowhere}\n",
+	     "a.yaml:2: api.listen: expected HOST:PORT or [HOST]:PORT, got 'nowhere'"},
+	    {"api: {token_file: api-token}\n",
+	     "a.yaml:2: api.token_file: expected an absolute path, got 'api-token'"},
+	    {"api: {tls_cert: /etc/vigil/api.crt}\n",
+	     "a.yaml:2: api.tls_key: api.tls_cert and api.tls_key go together (HTTPS needs both)"},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		snprintf(yaml, sizeof yaml, base, bad[i].api);
+		c = vg_config_load_buffer("a.yaml", yaml, strlen(yaml), NULL, &e);
+		expect_one(c, &e, bad[i].want);
+	}
+}
+
 static void test_agents_from_provider(void **state)
 {
 	(void)state;
@@ -809,6 +854,7 @@ int main(void)
 	    cmocka_unit_test(test_missing_file_and_format),
 	    cmocka_unit_test(test_buffer_ok),
 	    cmocka_unit_test(test_lease_at_least_token),
+	    cmocka_unit_test(test_api),
 	    cmocka_unit_test(test_agents_from_provider),
 	    cmocka_unit_test(test_config_agents),
 	    cmocka_unit_test(test_agents_local),

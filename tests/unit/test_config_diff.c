@@ -121,9 +121,13 @@ static void test_cluster_options(void **state)
 	const char *b =
 	    "cluster: {name: demo, token: 200ms, no_quorum: freeze, stickiness: inf,\n"
 	    "          fence_delay: 5s, http_address: \"0.0.0.0:7480\", halt_grace: 1s,\n"
-	    "          qnetd: {host: 10.0.0.9, tie_breaker: n2}}\n" NODES FENCE
+	    "          qnetd: {host: 10.0.0.9, tie_breaker: n2}}\n"
+	    "api: {token_file: /etc/vigil/api-token}\n" NODES FENCE
 	    "resources:\n" RES_WEB RES_VIP RES_DUMMY RES_API GROUPS CONS;
 	expect_diff(BASE, b,
+		    /* api.listen follows cluster.http_address when not given */
+		    "~ api.listen: 127.0.0.1:7480 -> 0.0.0.0:7480\n"
+		    "~ api.token_file: (none) -> /etc/vigil/api-token\n"
 		    "~ cluster.fence_delay: 0 -> 5s\n"
 		    "~ cluster.halt_grace: 250ms -> 1s\n"
 		    "~ cluster.http_address: 127.0.0.1:7480 -> 0.0.0.0:7480\n"
