@@ -36,6 +36,7 @@ struct vg_http {
 	int port;
 	unsigned char token_hash[crypto_generichash_BYTES];
 	bool have_token;
+	char *tls_cert, *tls_key; /* MHD's TLS reads them; kept until it stops */
 	vg_control_handler handler;
 	void *arg;
 };
@@ -429,6 +430,15 @@ static int listen_on(const char *addr, int *port, char *err, size_t errlen)
 	return fd;
 }
 
+static void free_http(vg_http *h)
+{
+	if (h->tls_key)
+		sodium_memzero(h->tls_key, strlen(h->tls_key));
+	free(h->tls_cert);
+	free(h->tls_key);
+	free(h);
+}
+
 vg_http *vg_http_open(uv_loop_t *loop, const vg_http_opts *o, char *err, size_t errlen)
 {
 	if (!loop || !o || !o->handler || !o->listen || (!o->tls_cert_pem != !o->tls_key_pem)) {
@@ -443,6 +453,10 @@ vg_http *vg_http_open(uv_loop_t *loop, const vg_http_opts *o, char *err, size_t 
 	if (!h)
 		abort();
 	h->loop = loop;
+	h->tls_cert = o->tls_cert_pem ? strdup(o->tls_cert_pem) : NULL;
+	h->tls_key = o->tls_key_pem ? strdup(o->tls_key_pem) : NULL;
+	if (o->tls_cert_pem && (!h->tls_cert || !h->tls_key))
+		abort();
 	h->handler = o->handler;
 	h->arg = o->arg;
 	if (o->token && *o->token) {
@@ -452,15 +466,15 @@ vg_http *vg_http_open(uv_loop_t *loop, const vg_http_opts *o, char *err, size_t 
 	}
 	int fd = listen_on(o->listen, &h->port, err, errlen);
 	if (fd < 0) {
-		free(h);
+		free_http(h);
 		return NULL;
 	}
 	unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
 	if (o->tls_cert_pem)
 		flags |= MHD_USE_TLS;
 	struct MHD_OptionItem tls[] = {
-	    {MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)o->tls_cert_pem},
-	    {MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)o->tls_key_pem},
+	    {MHD_OPTION_HTTPS_MEM_CERT, 0, h->tls_cert},
+	    {MHD_OPTION_HTTPS_MEM_KEY, 0, h->tls_key},
 	    {MHD_OPTION_END, 0, NULL},
 	};
 	struct MHD_OptionItem none[] = {{MHD_OPTION_END, 0, NULL}};
@@ -474,7 +488,7 @@ vg_http *vg_http_open(uv_loop_t *loop, const vg_http_opts *o, char *err, size_t 
 		vg_seterr(err, errlen, "cannot serve HTTP on %s%s", o->listen,
 			  o->tls_cert_pem ? " (is the TLS certificate and key a PEM pair?)" : "");
 		close(fd);
-		free(h);
+		free_http(h);
 		return NULL;
 	}
 	const union MHD_DaemonInfo *ep = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_EPOLL_FD);
@@ -496,7 +510,7 @@ static void on_closed(uv_handle_t *hd)
 {
 	vg_http *h = hd->data;
 	if (--h->open_handles == 0)
-		free(h);
+		free_http(h);
 }
 
 void vg_http_close(vg_http *h)

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sodium.h>
 #include <uv.h>
 
 #include "cluster.h"
@@ -22,6 +23,7 @@
 #include "config.h"
 #include "control.h"
 #include "file.h"
+#include "http.h"
 #include "log.h"
 #include "metadata.h"
 #include "repstate.h"
@@ -39,6 +41,7 @@ typedef struct {
 	vg_supervisor *sv; /* standalone */
 	vg_cluster *cl;	   /* cluster mode (more than one server) */
 	vg_control *ctl;
+	vg_http *http; /* NULL: the API could not be opened (logged) */
 	uv_signal_t sigterm, sigint, sigpipe;
 	const char *node;
 	const char *data_dir;
@@ -147,6 +150,51 @@ static void handle(void *arg, const char *cmd, json_t *args, vg_control_reply *r
 }
 
 /* ---- lifecycle ---------------------------------------------------------------- */
+
+/* The HTTP API (http.h) on api.listen, answered by the same handler as the control socket.
+ * One that cannot be opened is logged and the node runs without it: its resources matter
+ * more than the API. Without a usable token every write is refused; a TLS pair that cannot
+ * be read leaves the API off rather than serving it in clear. */
+static void open_api(daemon_ctx *d)
+{
+	const vg_config *c = d->config;
+	char err[512], why[256];
+	char *token = NULL, *cert = NULL, *key = NULL;
+	if (c->api.token_file && !(token = vg_http_read_token(c->api.token_file, err, sizeof err)))
+		vg_error("HTTP API: %s: every write is refused", err);
+	if (c->api.tls_cert) {
+		const char *bad = c->api.tls_cert;
+		cert = vg_file_read(c->api.tls_cert, 1u << 20, NULL, why, sizeof why);
+		if (cert) {
+			bad = c->api.tls_key;
+			key = vg_file_read(c->api.tls_key, 1u << 20, NULL, why, sizeof why);
+		}
+		if (!cert || !key) {
+			vg_error("HTTP API off: %s: %s", bad, why);
+			goto out;
+		}
+	}
+	vg_http_opts o = {.listen = c->api.listen,
+			  .token = token,
+			  .tls_cert_pem = cert,
+			  .tls_key_pem = key,
+			  .handler = handle,
+			  .arg = d};
+	d->http = vg_http_open(&d->loop, &o, err, sizeof err);
+	if (!d->http)
+		vg_error("HTTP API off: %s", err);
+	else
+		vg_info("HTTP API on %s (%s)%s", c->api.listen, cert ? "HTTPS" : "HTTP",
+			token ? "" : "; no token: writes are refused");
+out:
+	if (token)
+		sodium_memzero(token, strlen(token));
+	if (key)
+		sodium_memzero(key, strlen(key));
+	free(token);
+	free(cert);
+	free(key);
+}
 
 /* Load FILE with what agents says; on errors report them (to the log or stderr), NULL. */
 static vg_config *load_config(const char *file, const vg_agent_info *agents, bool log)
@@ -257,6 +305,8 @@ static void on_all_stopped(void *arg)
 	d->agents_req = NULL;
 	vg_cluster_free(d->cl); /* answers requests still waiting before the socket closes */
 	d->cl = NULL;
+	vg_http_close(d->http);
+	d->http = NULL;
 	vg_control_close(d->ctl);
 	d->ctl = NULL;
 	vg_supervisor_free(d->sv);
@@ -432,6 +482,7 @@ int main(int argc, char **argv)
 		close(lock_fd);
 		return 1;
 	}
+	open_api(&d);
 	uv_signal_t *sigs[] = {&d.sigterm, &d.sigint, &d.sigpipe};
 	int signums[] = {SIGTERM, SIGINT, SIGPIPE};
 	for (int i = 0; i < 3; i++) {
