@@ -81,38 +81,20 @@ static void agent_close(vg_rinst *i)
 		vg_exec_cancel(a->exec); /* on_exec_done unpends */
 }
 
+/* What every agent class runs the same way: the agent's own action of each name. */
+#define AGENT_OPS(class_name)                                                                      \
+	.name = class_name, .init = agent_init, .probe = agent_run, .start = agent_run,            \
+	.stop = agent_run, .monitor = agent_monitor, .abandon = agent_abandon,                     \
+	.close = agent_close
+
+/* Only OCF agents have promote, demote and notify; the others answer UNIMPLEMENTED (rclass.h). */
 const vg_class_ops vg_class_ocf = {
-    .name = "ocf",
-    .init = agent_init,
-    .probe = agent_run,
-    .start = agent_run,
-    .stop = agent_run,
-    .monitor = agent_monitor,
+    AGENT_OPS("ocf"),
     .promote = agent_run,
     .demote = agent_run,
     .notify = agent_run,
-    .abandon = agent_abandon,
-    .close = agent_close,
 };
 
-const vg_class_ops vg_class_lsb = {
-    .name = "lsb",
-    .init = agent_init,
-    .probe = agent_run,
-    .start = agent_run,
-    .stop = agent_run,
-    .monitor = agent_monitor,
-    .abandon = agent_abandon,
-    .close = agent_close,
-};
+const vg_class_ops vg_class_lsb = {AGENT_OPS("lsb")};
 
-const vg_class_ops vg_class_systemd = {
-    .name = "systemd",
-    .init = agent_init,
-    .probe = agent_run,
-    .start = agent_run,
-    .stop = agent_run,
-    .monitor = agent_monitor,
-    .abandon = agent_abandon,
-    .close = agent_close,
-};
+const vg_class_ops vg_class_systemd = {AGENT_OPS("systemd")};

@@ -237,6 +237,27 @@ static void deliver_state(member *p, const vg_repstate *src, uint32_t from)
 
 /* ---- tests -------------------------------------------------------------------------------- */
 
+/* Two members, node ids 1 and 2. */
+static void pair_init(member ps[2])
+{
+	member_init(&ps[0], 1);
+	member_init(&ps[1], 2);
+}
+
+static void pair_fini(member ps[2])
+{
+	member_fini(&ps[0]);
+	member_fini(&ps[1]);
+}
+
+/* A new view of both, and each one's summary delivered to both, in agreed order. */
+static void new_view_summaries_in(member ps[2])
+{
+	view(ps, 2);
+	deliver(ps, 2, 0);
+	deliver(ps, 2, 1);
+}
+
 /* The summary says what the state is: epoch, version, history id and ring, and prev. */
 static void test_summary_sent_describes_the_state(void **st)
 {
@@ -307,8 +328,7 @@ static void test_first_summary_of_each_member_counts(void **st)
 {
 	(void)st;
 	member ps[2];
-	member_init(&ps[0], 1);
-	member_init(&ps[1], 2);
+	pair_init(ps);
 	changes(ps[1].rs, "b", 2);
 	view(ps, 2);
 	char *first = strdup(ps[0].summary);
@@ -337,8 +357,7 @@ static void test_first_summary_of_each_member_counts(void **st)
 	assert_true(vg_msync_synced(ps[0].ms));
 	free(first);
 	member_fini(&later);
-	member_fini(&ps[0]);
-	member_fini(&ps[1]);
+	pair_fini(ps);
 }
 
 /* A summary whose recent history cannot be read still counts (else the sync point never
@@ -347,8 +366,7 @@ static void test_malformed_summary_counts_as_empty(void **st)
 {
 	(void)st;
 	member ps[2];
-	member_init(&ps[0], 1);
-	member_init(&ps[1], 2);
+	pair_init(ps);
 	changes(ps[0].rs, "a", 9);
 	changes(ps[1].rs, "b", 2);
 	view(ps, 2);
@@ -376,8 +394,7 @@ static void test_malformed_summary_counts_as_empty(void **st)
 	assert_false(vg_msync_synced(ps[0].ms));
 	/* an empty, unknown history is not reported as lost */
 	assert_int_equal(ps[1].n_lost, 0);
-	member_fini(&ps[0]);
-	member_fini(&ps[1]);
+	pair_fini(ps);
 }
 
 /* The member picked (highest epoch, then version) sends its state when anyone is behind and
@@ -420,15 +437,12 @@ static void test_diverged_history_reported(void **st)
 {
 	(void)st;
 	member ps[2];
-	member_init(&ps[0], 1);
-	member_init(&ps[1], 2);
+	pair_init(ps);
 	changes(ps[0].rs, "common", 2);
 	changes(ps[1].rs, "common", 2);
 	changes(ps[0].rs, "only-n1-", 1);
 	changes(ps[1].rs, "only-n2-", 3);
-	view(ps, 2);
-	deliver(ps, 2, 0);
-	deliver(ps, 2, 1);
+	new_view_summaries_in(ps);
 	member *src = &ps[1], *other = &ps[0];
 	assert_int_equal(src->n_state, 1);
 	assert_int_equal(src->n_lost, 1);
@@ -445,8 +459,7 @@ static void test_diverged_history_reported(void **st)
 	/* the source's state replaces the diverged one and puts it in step */
 	deliver_state(other, src->rs, 2);
 	assert_true(vg_msync_synced(other->ms));
-	member_fini(&ps[0]);
-	member_fini(&ps[1]);
+	pair_fini(ps);
 }
 
 /* Further behind than the source's recent history reaches: the state is replaced without a
@@ -455,22 +468,18 @@ static void test_unverifiable_history_reported(void **st)
 {
 	(void)st;
 	member ps[2];
-	member_init(&ps[0], 1);
-	member_init(&ps[1], 2);
+	pair_init(ps);
 	changes(ps[0].rs, "c", 1);
 	changes(ps[1].rs, "c", 1);
 	changes(ps[1].rs, "more", VG_HIST_RING + 10);
-	view(ps, 2);
-	deliver(ps, 2, 0);
-	deliver(ps, 2, 1);
+	new_view_summaries_in(ps);
 	assert_int_equal(ps[1].n_state, 1);
 	assert_int_equal(ps[1].n_lost, 1);
 	assert_int_equal(ps[1].lost[0].who, 1);
 	assert_string_equal(ps[1].lost[0].kind, "history_unverified");
 	assert_non_null(strstr(ps[1].lost[0].text, "n1 (epoch 0, version 1) is further behind n2"));
 	assert_int_equal(ps[0].n_lost, 0);
-	member_fini(&ps[0]);
-	member_fini(&ps[1]);
+	pair_fini(ps);
 }
 
 /* A member behind holds the 'R' messages delivered after the sync point (not the state
@@ -480,12 +489,9 @@ static void test_held_messages_applied_after_the_state_in_order(void **st)
 {
 	(void)st;
 	member ps[2];
-	member_init(&ps[0], 1);
-	member_init(&ps[1], 2);
+	pair_init(ps);
 	changes(ps[1].rs, "s", 2);
-	view(ps, 2);
-	deliver(ps, 2, 0);
-	deliver(ps, 2, 1);
+	new_view_summaries_in(ps);
 	member *p = &ps[0];
 	assert_false(vg_msync_synced(p->ms));
 	int tags[3];
@@ -517,8 +523,7 @@ static void test_held_messages_applied_after_the_state_in_order(void **st)
 	assert_false(vg_msync_r(p->ms, 2, r[0], len[0], NULL));
 	for (size_t i = 0; i < 3; i++)
 		free(r[i]);
-	member_fini(&ps[0]);
-	member_fini(&ps[1]);
+	pair_fini(ps);
 }
 
 /* A new view drops what the last one held (its tags given back) and starts afresh; so does
@@ -527,12 +532,9 @@ static void test_new_view_drops_held_messages(void **st)
 {
 	(void)st;
 	member ps[2];
-	member_init(&ps[0], 1);
-	member_init(&ps[1], 2);
+	pair_init(ps);
 	changes(ps[1].rs, "s", 2);
-	view(ps, 2);
-	deliver(ps, 2, 0);
-	deliver(ps, 2, 1);
+	new_view_summaries_in(ps);
 	int t1, t2;
 	size_t len;
 	char *r = event_r("x", &len);
@@ -555,8 +557,7 @@ static void test_new_view_drops_held_messages(void **st)
 	ps[0].ms = NULL;
 	assert_int_equal(ps[0].n_dropped, 2);
 	assert_ptr_equal(ps[0].dropped[1], &t2);
-	member_fini(&ps[0]);
-	member_fini(&ps[1]);
+	pair_fini(ps);
 }
 
 /* In step only through a state_sync that brings the member to the picked state (or past it):
@@ -565,12 +566,9 @@ static void test_synced_when_at_picked_state(void **st)
 {
 	(void)st;
 	member ps[2];
-	member_init(&ps[0], 1);
-	member_init(&ps[1], 2);
+	pair_init(ps);
 	changes(ps[1].rs, "s", 4);
-	view(ps, 2);
-	deliver(ps, 2, 0);
-	deliver(ps, 2, 1);
+	new_view_summaries_in(ps);
 	member *p = &ps[0];
 	/* not a state_sync */
 	changes(p->rs, "s", 4); /* even at the picked state by its own changes */
@@ -601,9 +599,7 @@ static void test_synced_when_at_picked_state(void **st)
 	/* and exactly the picked state, for a member behind in a new view */
 	vg_repstate_free(p->rs);
 	p->rs = vg_repstate_new();
-	view(ps, 2);
-	deliver(ps, 2, 0);
-	deliver(ps, 2, 1);
+	new_view_summaries_in(ps);
 	assert_false(vg_msync_synced(p->ms));
 	deliver_state(p, ps[1].rs, 2);
 	assert_true(vg_msync_synced(p->ms));
@@ -611,8 +607,7 @@ static void test_synced_when_at_picked_state(void **st)
 	vg_repstate_free(old);
 	vg_repstate_free(other);
 	vg_repstate_free(past);
-	member_fini(&ps[0]);
-	member_fini(&ps[1]);
+	pair_fini(ps);
 }
 
 static void test_is_state_sync(void **st)

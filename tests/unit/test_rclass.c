@@ -122,19 +122,47 @@ static void test_names_and_keys(void **state)
 
 /* ---- process ------------------------------------------------------------------ */
 
+/* A process resource "p" running /bin/sleep 30, its files in a fresh directory. r points
+ * into o: o stays where it was initialised. */
+typedef struct {
+	char dir[40];
+	vg_param param;
+	vg_resource r;
+} proc_res;
+
+static void proc_res_init(proc_res *o)
+{
+	snprintf(o->dir, sizeof o->dir, "/tmp/vigil-test-rclass-XXXXXX");
+	assert_non_null(mkdtemp(o->dir));
+	o->param = (vg_param){(char *)"command", (char *)"/bin/sleep 30"};
+	o->r = (vg_resource){.name = (char *)"p",
+			     .type = (char *)"process",
+			     .cls = VG_CLASS_PROCESS,
+			     .params = &o->param,
+			     .n_params = 1};
+}
+
+/* Remove what the process class left in o's directory, and the directory. */
+static void proc_res_clean(proc_res *o)
+{
+	const char *files[] = {"p.log", "p.pid"};
+	for (size_t k = 0; k < 2; k++) {
+		char path[256];
+		snprintf(path, sizeof path, "%s/%s", o->dir, files[k]);
+		unlink(path);
+	}
+	assert_int_equal(rmdir(o->dir), 0);
+}
+
 static void test_process(void **state)
 {
 	(void)state;
 	uv_loop_t loop;
 	uv_loop_init(&loop);
-	char dir[] = "/tmp/vigil-test-rclass-XXXXXX";
-	assert_non_null(mkdtemp(dir));
-	vg_param params[] = {{(char *)"command", (char *)"/bin/sleep 30"}};
-	vg_resource r = {.name = (char *)"p",
-			 .type = (char *)"process",
-			 .cls = VG_CLASS_PROCESS,
-			 .params = params,
-			 .n_params = 1};
+	proc_res o;
+	proc_res_init(&o);
+	const char *dir = o.dir;
+	vg_resource r = o.r;
 	r.ops[VG_OP_STOP].timeout_ms = 5000;
 	waiter w = {.loop = &loop};
 	vg_rinst *i = inst_new(&loop, &r, dir, &w);
@@ -183,7 +211,7 @@ static void test_process(void **state)
 	assert_int_equal(vg_rinst_pid(i), 0);
 
 	/* a halted stop kills the group after the grace: sh ignoring SIGTERM */
-	params[0].value = (char *)"/bin/sh -c 'trap \"\" TERM; while :; do sleep 0.05; done'";
+	o.param.value = (char *)"/bin/sh -c 'trap \"\" TERM; while :; do sleep 0.05; done'";
 	run(&loop, i, VG_OP_START, false, &w);
 	assert_true(vg_rinst_pid(i) > 0);
 	usleep(300 * 1000); /* its trap is set */
@@ -198,10 +226,7 @@ static void test_process(void **state)
 
 	close_inst(&loop, i, &w);
 	assert_int_equal(w.exits, 1);
-	char path[256];
-	snprintf(path, sizeof path, "%s/p.log", dir);
-	unlink(path);
-	rmdir(dir);
+	proc_res_clean(&o);
 	assert_int_equal(uv_loop_close(&loop), 0);
 }
 
@@ -212,14 +237,10 @@ static void test_process_abandon_and_close(void **state)
 	(void)state;
 	uv_loop_t loop;
 	uv_loop_init(&loop);
-	char dir[] = "/tmp/vigil-test-rclass-XXXXXX";
-	assert_non_null(mkdtemp(dir));
-	vg_param params[] = {{(char *)"command", (char *)"/bin/sleep 30"}};
-	vg_resource r = {.name = (char *)"p",
-			 .type = (char *)"process",
-			 .cls = VG_CLASS_PROCESS,
-			 .params = params,
-			 .n_params = 1};
+	proc_res o;
+	proc_res_init(&o);
+	const char *dir = o.dir;
+	vg_resource r = o.r;
 	r.check.kind = VG_CHECK_TCP; /* nothing listens there: never ready */
 	r.check.port = 1;
 	r.ops[VG_OP_START].timeout_ms = 10000;
@@ -240,35 +261,48 @@ static void test_process_abandon_and_close(void **state)
 	assert_int_equal(w.exits, 0);
 	assert_int_equal(kill(pid, 0), 0); /* left running */
 	kill(-pid, SIGKILL);
-	char path[256];
-	snprintf(path, sizeof path, "%s/p.log", dir);
-	unlink(path);
-	snprintf(path, sizeof path, "%s/p.pid", dir);
-	unlink(path);
-	rmdir(dir);
+	proc_res_clean(&o);
 	assert_int_equal(uv_loop_close(&loop), 0);
 }
 
 /* ---- ocf ---------------------------------------------------------------------- */
+
+/* An ocf:PROVIDER:AGENT resource NAME whose `state` parameter is a fresh path (no file yet).
+ * r points into o: o stays where it was initialised. */
+typedef struct {
+	char statefile[64];
+	char type[96];
+	vg_param param;
+	vg_resource r;
+} ocf_res;
+
+static void ocf_res_init(ocf_res *o, const char *name, const char *provider, const char *agent)
+{
+	snprintf(o->statefile, sizeof o->statefile, "/tmp/vigil-test-rclass-%s-XXXXXX", agent);
+	int fd = mkstemp(o->statefile);
+	assert_true(fd >= 0);
+	close(fd);
+	unlink(o->statefile);
+	snprintf(o->type, sizeof o->type, "ocf:%s:%s", provider, agent);
+	o->param = (vg_param){(char *)"state", o->statefile};
+	o->r = (vg_resource){.name = (char *)name,
+			     .type = o->type,
+			     .cls = VG_CLASS_OCF,
+			     .provider = (char *)provider,
+			     .agent = (char *)agent,
+			     .params = &o->param,
+			     .n_params = 1};
+}
 
 static void test_ocf_dummy(void **state)
 {
 	(void)state;
 	uv_loop_t loop;
 	uv_loop_init(&loop);
-	char statefile[] = "/tmp/vigil-test-rclass-dummy-XXXXXX";
-	int fd = mkstemp(statefile);
-	assert_true(fd >= 0);
-	close(fd);
-	unlink(statefile);
-	vg_param params[] = {{(char *)"state", statefile}};
-	vg_resource r = {.name = (char *)"d",
-			 .type = (char *)"ocf:heartbeat:Dummy",
-			 .cls = VG_CLASS_OCF,
-			 .provider = (char *)"heartbeat",
-			 .agent = (char *)"Dummy",
-			 .params = params,
-			 .n_params = 1};
+	ocf_res o;
+	ocf_res_init(&o, "d", "heartbeat", "Dummy");
+	const char *statefile = o.statefile;
+	vg_resource r = o.r;
 	waiter w = {.loop = &loop};
 	vg_rinst *i = inst_new(&loop, &r, "/tmp", &w);
 	assert_string_equal(vg_rinst_class(i), "ocf");
@@ -297,19 +331,10 @@ static void test_ocf_stateful_promote(void **state)
 	(void)state;
 	uv_loop_t loop;
 	uv_loop_init(&loop);
-	char statefile[] = "/tmp/vigil-test-rclass-stateful-XXXXXX";
-	int fd = mkstemp(statefile);
-	assert_true(fd >= 0);
-	close(fd);
-	unlink(statefile);
-	vg_param params[] = {{(char *)"state", statefile}};
-	vg_resource r = {.name = (char *)"s",
-			 .type = (char *)"ocf:pacemaker:Stateful",
-			 .cls = VG_CLASS_OCF,
-			 .provider = (char *)"pacemaker",
-			 .agent = (char *)"Stateful",
-			 .params = params,
-			 .n_params = 1};
+	ocf_res o;
+	ocf_res_init(&o, "s", "pacemaker", "Stateful");
+	const char *statefile = o.statefile;
+	vg_resource r = o.r;
 	r.clone.enabled = true;
 	r.clone.promotable = true;
 	r.clone.max = 1;
