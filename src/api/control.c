@@ -7,6 +7,7 @@
  * Must not: interpret commands.
  */
 #include "control.h"
+#include "mem.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -79,7 +80,7 @@ static void reply(conn *c, const vg_control_reply *r)
 	char *s = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	size_t n = strlen(s);
-	c->out = malloc(n + 2);
+	c->out = vg_malloc(n + 2);
 	memcpy(c->out, s, n);
 	c->out[n] = '\n';
 	free(s);
@@ -167,7 +168,7 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 	conn *c = h->data;
 	size_t room = MAX_REQUEST + 1 - c->len;
 	if (!c->buf)
-		c->buf = malloc(MAX_REQUEST + 1);
+		c->buf = vg_malloc(MAX_REQUEST + 1);
 	*buf = uv_buf_init(c->buf + c->len, (unsigned)room);
 }
 
@@ -203,9 +204,7 @@ static void on_connection(uv_stream_t *server, int status)
 	vg_control *ctl = server->data;
 	if (status < 0)
 		return;
-	conn *c = calloc(1, sizeof *c);
-	if (!c)
-		abort();
+	conn *c = vg_calloc(1, sizeof *c);
 	c->base.send = conn_send;
 	c->ctl = ctl;
 	uv_pipe_init(ctl->loop, &c->pipe, 0);
@@ -264,11 +263,11 @@ vg_control *vg_control_open(uv_loop_t *loop, const char *path, vg_control_handle
 	}
 	mkdir_parent(path);
 	unlink(path);
-	vg_control *c = calloc(1, sizeof *c);
+	vg_control *c = vg_calloc(1, sizeof *c);
 	c->loop = loop;
 	c->handler = h;
 	c->arg = arg;
-	c->path = strdup(path);
+	c->path = vg_strdup(path);
 	uv_pipe_init(loop, &c->server, 0);
 	c->server.data = c;
 	mode_t old = umask(0177);
@@ -337,7 +336,7 @@ json_t *vg_control_call(const char *path, const char *cmd, json_t *args, int tim
 	char *line = json_dumps(req, JSON_COMPACT);
 	json_decref(req);
 	size_t n = strlen(line);
-	line = realloc(line, n + 2);
+	line = vg_realloc(line, n + 2);
 	line[n++] = '\n';
 	for (size_t off = 0; off < n;) {
 		ssize_t w = write(fd, line + off, n - off);
@@ -353,7 +352,7 @@ json_t *vg_control_call(const char *path, const char *cmd, json_t *args, int tim
 	}
 	free(line);
 	size_t cap = 65536, len = 0;
-	char *buf = malloc(cap);
+	char *buf = vg_malloc(cap);
 	for (;;) {
 		struct pollfd p = {.fd = fd, .events = POLLIN};
 		int pr = poll(&p, 1, remaining_ms(&deadline));
@@ -367,7 +366,7 @@ json_t *vg_control_call(const char *path, const char *cmd, json_t *args, int tim
 			return NULL;
 		}
 		if (len + 4096 > cap)
-			buf = realloc(buf, cap *= 2);
+			buf = vg_realloc(buf, cap *= 2);
 		ssize_t r = read(fd, buf + len, cap - len);
 		if (r < 0 && errno == EINTR)
 			continue;

@@ -1,5 +1,6 @@
 /* http.c - the HTTP API on vigild's loop (http.h). */
 #include "http.h"
+#include "mem.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -173,9 +174,7 @@ static void keep(request *q, unsigned status, const vg_control_reply *r)
 	if (!s)
 		abort();
 	size_t n = strlen(s);
-	q->text = realloc(s, n + 2);
-	if (!q->text)
-		abort();
+	q->text = vg_realloc(s, n + 2);
 	q->text[n] = '\n';
 	q->text[n + 1] = '\0';
 	q->status = status;
@@ -313,9 +312,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	vg_http *h = cls;
 	request *q = *con_cls;
 	if (!q) {
-		q = calloc(1, sizeof *q);
-		if (!q)
-			abort();
+		q = vg_calloc(1, sizeof *q);
 		q->base.send = request_send;
 		q->h = h;
 		q->conn = conn;
@@ -328,9 +325,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return queue(q);
 	if (*data_size) {
 		if (!q->too_big && q->len + *data_size <= MAX_BODY) {
-			char *b = realloc(q->body, q->len + *data_size + 1);
-			if (!b)
-				abort();
+			char *b = vg_realloc(q->body, q->len + *data_size + 1);
 			memcpy(b + q->len, data, *data_size);
 			q->body = b;
 			q->len += *data_size;
@@ -449,12 +444,10 @@ vg_http *vg_http_open(uv_loop_t *loop, const vg_http_opts *o, char *err, size_t 
 		vg_seterr(err, errlen, "%s", "libsodium failed to initialise");
 		return NULL;
 	}
-	vg_http *h = calloc(1, sizeof *h);
-	if (!h)
-		abort();
+	vg_http *h = vg_calloc(1, sizeof *h);
 	h->loop = loop;
-	h->tls_cert = o->tls_cert_pem ? strdup(o->tls_cert_pem) : NULL;
-	h->tls_key = o->tls_key_pem ? strdup(o->tls_key_pem) : NULL;
+	h->tls_cert = o->tls_cert_pem ? vg_strdup(o->tls_cert_pem) : NULL;
+	h->tls_key = o->tls_key_pem ? vg_strdup(o->tls_key_pem) : NULL;
 	if (o->tls_cert_pem && (!h->tls_cert || !h->tls_key))
 		abort();
 	h->handler = o->handler;

@@ -1,5 +1,6 @@
 /* cli_output.c - human-readable views for the `vigil` CLI (see cli_output.h). */
 #include "cli_output.h"
+#include "mem.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
@@ -16,9 +17,9 @@ void vg_table_init(vg_table *t, size_t ncols, const char *const *header)
 
 void vg_table_row(vg_table *t, const char *const *cells)
 {
-	t->cells = realloc(t->cells, (t->nrows + 1) * t->ncols * sizeof *t->cells);
+	t->cells = vg_realloc(t->cells, (t->nrows + 1) * t->ncols * sizeof *t->cells);
 	for (size_t c = 0; c < t->ncols; c++)
-		t->cells[t->nrows * t->ncols + c] = strdup(cells[c] ? cells[c] : "-");
+		t->cells[t->nrows * t->ncols + c] = vg_strdup(cells[c] ? cells[c] : "-");
 	t->nrows++;
 }
 

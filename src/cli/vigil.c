@@ -25,6 +25,7 @@
 #include "metadata.h"
 #include "ocf.h"
 #include "simulate.h"
+#include "mem.h"
 
 enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3 };
 /* A command's name on the control socket (the one table: commands.h). */
@@ -580,6 +581,7 @@ static int cmd_events(const cli *c)
 
 int main(int argc, char **argv)
 {
+	vg_mem_init();
 	cli c = {.socket = getenv("VIGIL_SOCKET")};
 	if (!c.socket || !*c.socket)
 		c.socket = "/run/vigil/vigild.sock";
@@ -617,7 +619,7 @@ int main(int argc, char **argv)
 
 	/* The command's words; --json and --watch may stand anywhere after the command. */
 	bool watch = false;
-	char **words = calloc((size_t)(argc - i + 1), sizeof *words);
+	char **words = vg_calloc((size_t)(argc - i + 1), sizeof *words);
 	for (int k = i; k < argc; k++) {
 		if (!strcmp(argv[k], "--json"))
 			c.json = true;

@@ -10,6 +10,7 @@
 #include "file.h"
 #include "log.h"
 #include "replog.h"
+#include "mem.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -224,11 +225,9 @@ vg_store *vg_store_open(uv_loop_t *loop, const char *dir, vg_repstate **state, c
 		*state = NULL;
 		return NULL;
 	}
-	vg_store *st = calloc(1, sizeof *st);
-	if (!st)
-		abort();
+	vg_store *st = vg_calloc(1, sizeof *st);
 	st->loop = loop;
-	st->dir = strdup(dir);
+	st->dir = vg_strdup(dir);
 	st->log_fd = fd;
 	st->log_bytes = good;
 	return st;
@@ -267,9 +266,7 @@ static job *take(vg_store *st)
 {
 	if (!st->pend_snap && st->n_pend == 0)
 		return NULL;
-	job *j = calloc(1, sizeof *j);
-	if (!j)
-		abort();
+	job *j = vg_calloc(1, sizeof *j);
 	j->st = st;
 	j->req.data = j;
 	j->snap = st->pend_snap;
@@ -378,9 +375,7 @@ void vg_store_append(vg_store *st, const vg_repstate *s, const char *msg, size_t
 		size_t cap = st->cap_pend ? st->cap_pend : 4096;
 		while (cap < need)
 			cap *= 2;
-		uint8_t *p = realloc(st->pend, cap);
-		if (!p)
-			abort();
+		uint8_t *p = vg_realloc(st->pend, cap);
 		st->pend = p;
 		st->cap_pend = cap;
 	}

@@ -5,6 +5,7 @@
  */
 #include "chunk.h"
 #include "errbuf.h"
+#include "mem.h"
 
 #include <sodium.h>
 #include <stdlib.h>
@@ -49,7 +50,7 @@ uint8_t *vg_chunk_build(uint64_t id, const void *payload, size_t total,
 	if (index >= count || total > UINT32_MAX)
 		return NULL;
 	size_t n = chunk_len(total, index);
-	uint8_t *b = malloc(VG_CHUNK_HDR + n);
+	uint8_t *b = vg_malloc(VG_CHUNK_HDR + n);
 	if (!b)
 		return NULL;
 	memcpy(b, magic, 4);
@@ -92,7 +93,7 @@ vg_chunk_result vg_chunk_add(vg_chunk_asm *a, uint32_t from, const void *msg, si
 		return refuse(a, err, errlen, "a chunk with a bad index, count or length");
 	if (index == 0) {
 		vg_chunk_reset(a);
-		a->buf = malloc(total + 1);
+		a->buf = vg_malloc(total + 1);
 		if (!a->buf)
 			return refuse(a, err, errlen, "out of memory");
 		a->active = true;

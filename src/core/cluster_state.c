@@ -4,6 +4,7 @@
  * Must not: decide placement (scheduler.c) or read clocks/files (callers pass strings).
  */
 #include "cluster_state.h"
+#include "mem.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,26 +41,20 @@ static char *xstrdup(const char *s)
 	if (!s)
 		return NULL;
 	size_t n = strlen(s) + 1;
-	char *d = malloc(n);
-	if (!d)
-		abort();
+	char *d = vg_malloc(n);
 	memcpy(d, s, n);
 	return d;
 }
 
 static void *xrealloc(void *p, size_t n)
 {
-	void *q = realloc(p, n ? n : 1);
-	if (!q)
-		abort();
+	void *q = vg_realloc(p, n ? n : 1);
 	return q;
 }
 
 vg_cluster_state *vg_cluster_state_new(const vg_config *cfg)
 {
-	vg_cluster_state *s = calloc(1, sizeof(*s));
-	if (!s)
-		abort();
+	vg_cluster_state *s = vg_calloc(1, sizeof(*s));
 	s->quorate = true;
 	if (cfg) {
 		s->name = xstrdup(cfg->name);
@@ -78,9 +73,7 @@ vg_cluster_state *vg_cluster_state_new(const vg_config *cfg)
 
 vg_cluster_state *vg_cluster_state_dup(const vg_cluster_state *o)
 {
-	vg_cluster_state *s = calloc(1, sizeof(*s));
-	if (!s)
-		abort();
+	vg_cluster_state *s = vg_calloc(1, sizeof(*s));
 	s->name = xstrdup(o->name);
 	s->leader = xstrdup(o->leader);
 	s->quorate = o->quorate;
@@ -228,9 +221,7 @@ static const vg_resource **res_index(const vg_config *cfg)
 {
 	if (!cfg)
 		return NULL;
-	const vg_resource **ix = malloc(sizeof(*ix) * (cfg->n_resources + 1));
-	if (!ix)
-		abort();
+	const vg_resource **ix = vg_malloc(sizeof(*ix) * (cfg->n_resources + 1));
 	for (size_t i = 0; i < cfg->n_resources; i++)
 		ix[i] = &cfg->resources[i];
 	qsort(ix, cfg->n_resources, sizeof(*ix), cmp_res_ptr);
@@ -369,9 +360,7 @@ vg_cluster_state *vg_cluster_state_parse(const vg_config *cfg, const char *json,
 		snprintf(err, errlen, "line %d column %d: %s", jerr.line, jerr.column, jerr.text);
 		return NULL;
 	}
-	s = calloc(1, sizeof(*s));
-	if (!s)
-		abort();
+	s = vg_calloc(1, sizeof(*s));
 	s->quorate = true;
 	s->now_ms = now_ms;
 	rix = res_index(cfg);
@@ -600,9 +589,7 @@ json_t *vg_cluster_state_to_jansson(const vg_config *cfg, const vg_cluster_state
 	json_t *jres = json_array();
 	size_t nres = cfg ? cfg->n_resources : 0;
 	/* records grouped by resource name (stable), so this is O(n log n) */
-	inst_ref *ix = malloc(sizeof(*ix) * (s->n_insts + 1));
-	if (!ix)
-		abort();
+	inst_ref *ix = vg_malloc(sizeof(*ix) * (s->n_insts + 1));
 	for (size_t k = 0; k < s->n_insts; k++)
 		ix[k] = (inst_ref){s->insts[k].resource, k};
 	qsort(ix, s->n_insts, sizeof(*ix), cmp_inst_ref);

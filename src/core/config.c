@@ -19,6 +19,7 @@
 #include "log.h"
 #include "ocf.h"
 #include "yamlpos.h"
+#include "mem.h"
 
 #define DEFAULT_OP_TIMEOUT_MS	     20000
 #define DEFAULT_MONITOR_MS	     10000
@@ -37,7 +38,7 @@
 
 static char *xstrdup(const char *s)
 {
-	return s ? strdup(s) : NULL;
+	return s ? vg_strdup(s) : NULL;
 }
 
 void vg_cfg_err(vg_cfg_sink *s, int line, const char *field, const char *fmt, ...)
@@ -48,7 +49,7 @@ void vg_cfg_err(vg_cfg_sink *s, int line, const char *field, const char *fmt, ..
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	vg_config_errors *e = s->errs;
-	vg_config_error *items = realloc(e->items, (e->count + 1) * sizeof(*items));
+	vg_config_error *items = vg_realloc(e->items, (e->count + 1) * sizeof(*items));
 	if (!items)
 		return;
 	e->items = items;
@@ -616,7 +617,7 @@ static void conv_nodes(ld *l)
 {
 	vg_config *c = l->c;
 	char p[PATH_LEN];
-	c->nodes = calloc(l->in->n_nodes, sizeof(*c->nodes));
+	c->nodes = vg_calloc(l->in->n_nodes, sizeof(*c->nodes));
 	c->n_nodes = c->nodes ? l->in->n_nodes : 0;
 	for (size_t i = 0; i < c->n_nodes; i++) {
 		const vg_y_node *y = &l->in->nodes[i];
@@ -716,7 +717,7 @@ static void conv_fence(ld *l)
 {
 	vg_config *c = l->c;
 	char p[PATH_LEN];
-	c->fence_devices = calloc(l->in->n_fence_devices + 1, sizeof(*c->fence_devices));
+	c->fence_devices = vg_calloc(l->in->n_fence_devices + 1, sizeof(*c->fence_devices));
 	c->n_fence_devices = c->fence_devices ? l->in->n_fence_devices : 0;
 	for (size_t i = 0; i < c->n_fence_devices; i++) {
 		const vg_y_fence *y = &l->in->fence_devices[i];
@@ -725,7 +726,7 @@ static void conv_fence(ld *l)
 		f->agent = xstrdup(y->agent);
 		check_name(l, "fence_devices", i, y->name);
 		get_params(l, "fence_devices", i, &f->params, &f->n_params);
-		f->targets = calloc(y->n_targets + 1, sizeof(char *));
+		f->targets = vg_calloc(y->n_targets + 1, sizeof(char *));
 		for (size_t t = 0; f->targets && t < y->n_targets; t++)
 			f->targets[f->n_targets++] = xstrdup(y->targets[t]);
 		f->level = vg_ypos_has(l->y, fp(p, "fence_devices", i, "level")) ? y->level : 1;
@@ -761,8 +762,8 @@ static int parse_type(vg_resource *r)
 		    !valid_component(c2 + 1, strlen(c2 + 1)))
 			return -1;
 		r->cls = VG_CLASS_OCF;
-		r->provider = strndup(rest, (size_t)(c2 - rest));
-		r->agent = strdup(c2 + 1);
+		r->provider = vg_strndup(rest, (size_t)(c2 - rest));
+		r->agent = vg_strdup(c2 + 1);
 		return 0;
 	}
 	if (strchr(rest, ':') || !valid_component(rest, strlen(rest)))
@@ -773,7 +774,7 @@ static int parse_type(vg_resource *r)
 		r->cls = VG_CLASS_SYSTEMD;
 	else
 		return -1;
-	r->agent = strdup(rest);
+	r->agent = vg_strdup(rest);
 	return 0;
 }
 
@@ -981,9 +982,7 @@ static void check_ocf(ld *l, size_t i, vg_resource *r)
 		else
 			snprintf(why, sizeof(why), "cannot read the meta-data of %s: %s", r->type,
 				 err);
-		r->unrunnable = strdup(why);
-		if (!r->unrunnable)
-			abort();
+		r->unrunnable = vg_strdup(why);
 		return;
 	}
 	if (a == VG_AGENT_NOT_INSTALLED) {
@@ -1037,7 +1036,7 @@ static void conv_resource(ld *l, size_t i)
 static void conv_resources(ld *l)
 {
 	vg_config *c = l->c;
-	c->resources = calloc(l->in->n_resources + 1, sizeof(*c->resources));
+	c->resources = vg_calloc(l->in->n_resources + 1, sizeof(*c->resources));
 	c->n_resources = c->resources ? l->in->n_resources : 0;
 	for (size_t i = 0; i < c->n_resources; i++)
 		conv_resource(l, i);
@@ -1113,9 +1112,9 @@ static const nref *nindex_find_in(const nindex *ix, const char *name, const char
 static void build_indexes(ld *l)
 {
 	const vg_config *c = l->c;
-	l->rg.v = calloc(c->n_resources + c->n_groups + 1, sizeof(nref));
-	l->nodes.v = calloc(c->n_nodes + 1, sizeof(nref));
-	l->fences.v = calloc(c->n_fence_devices + 1, sizeof(nref));
+	l->rg.v = vg_calloc(c->n_resources + c->n_groups + 1, sizeof(nref));
+	l->nodes.v = vg_calloc(c->n_nodes + 1, sizeof(nref));
+	l->fences.v = vg_calloc(c->n_fence_devices + 1, sizeof(nref));
 	if (!l->rg.v || !l->nodes.v || !l->fences.v)
 		return;
 	for (size_t i = 0; i < c->n_resources; i++)
@@ -1195,7 +1194,7 @@ static void conv_groups(ld *l)
 {
 	vg_config *c = l->c;
 	char p[PATH_LEN];
-	c->groups = calloc(l->in->n_groups + 1, sizeof(*c->groups));
+	c->groups = vg_calloc(l->in->n_groups + 1, sizeof(*c->groups));
 	c->n_groups = c->groups ? l->in->n_groups : 0;
 	for (size_t g = 0; g < c->n_groups; g++) {
 		const vg_y_group *y = &l->in->groups[g];
@@ -1203,7 +1202,7 @@ static void conv_groups(ld *l)
 		grp->name = xstrdup(y->name);
 		check_name(l, "groups", g, y->name);
 		grp->line = vg_ypos_line(l->y, fp(p, "groups", g, NULL));
-		grp->members = calloc(y->n_members + 1, sizeof(char *));
+		grp->members = vg_calloc(y->n_members + 1, sizeof(char *));
 		for (size_t m = 0; grp->members && m < y->n_members; m++)
 			grp->members[grp->n_members++] = xstrdup(y->members[m]);
 	}
@@ -1211,7 +1210,7 @@ static void conv_groups(ld *l)
 
 static void check_groups(ld *l)
 {
-	l->group_of = calloc(l->c->n_resources + 1, sizeof(int));
+	l->group_of = vg_calloc(l->c->n_resources + 1, sizeof(int));
 	if (!l->group_of || !l->rg.v)
 		return;
 	for (size_t i = 0; i < l->c->n_resources; i++)
@@ -1336,7 +1335,7 @@ static void conv_constraint(ld *l, size_t i)
 static void conv_constraints(ld *l)
 {
 	vg_config *c = l->c;
-	c->constraints = calloc(l->in->n_constraints + 1, sizeof(*c->constraints));
+	c->constraints = vg_calloc(l->in->n_constraints + 1, sizeof(*c->constraints));
 	c->n_constraints = c->constraints ? l->in->n_constraints : 0;
 	for (size_t i = 0; i < c->n_constraints; i++)
 		conv_constraint(l, i);
@@ -1362,7 +1361,7 @@ static void warn_fencing(const vg_config *c)
 
 static vg_config *convert(ld *l)
 {
-	l->c = calloc(1, sizeof(*l->c));
+	l->c = vg_calloc(1, sizeof(*l->c));
 	if (!l->c)
 		return NULL;
 	l->c->source = xstrdup(l->sink.file);
@@ -1527,9 +1526,7 @@ static vg_agent_answer list_agent(void *arg, const char *provider, const char *a
 			return VG_AGENT_UNKNOWN;
 		}
 	}
-	a->seen = realloc(a->seen, (a->n_seen + 1) * sizeof(*a->seen));
-	if (!a->seen)
-		abort();
+	a->seen = vg_realloc(a->seen, (a->n_seen + 1) * sizeof(*a->seen));
 	a->seen[a->n_seen++] = key;
 	a->fn(a->arg, provider, agent);
 	return VG_AGENT_UNKNOWN;

@@ -6,6 +6,7 @@
  * Must not: validate (both inputs are loader-validated), or decide what a change causes.
  */
 #include "config_diff.h"
+#include "mem.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -63,7 +64,7 @@ static char *join(char *const *v, size_t n)
 	size_t len = 1;
 	for (size_t i = 0; i < n; i++)
 		len += strlen(v[i]) + 2;
-	char *s = malloc(len);
+	char *s = vg_malloc(len);
 	if (!s)
 		return NULL;
 	s[0] = '\0';
@@ -131,7 +132,7 @@ static void padd(plist *p, char *key, char *val)
 	}
 	if (p->n == p->cap) {
 		size_t cap = p->cap ? p->cap * 2 : 16;
-		prop *v = realloc(p->v, cap * sizeof *v);
+		prop *v = vg_realloc(p->v, cap * sizeof *v);
 		if (!v) {
 			free(key);
 			free(val);
@@ -400,7 +401,7 @@ static named *sorted_names(const kind_ops *k, const vg_config *c, size_t *n, boo
 	*n = c ? k->count(c) : 0;
 	if (*n == 0)
 		return NULL;
-	named *v = malloc(*n * sizeof *v);
+	named *v = vg_malloc(*n * sizeof *v);
 	if (!v) {
 		*oom = true;
 		*n = 0;
@@ -522,7 +523,7 @@ static char **constraint_texts(const vg_config *c, size_t *n, bool *oom)
 	*n = 0;
 	if (total == 0)
 		return NULL;
-	char **v = calloc(total, sizeof *v);
+	char **v = vg_calloc(total, sizeof *v);
 	if (!v) {
 		*oom = true;
 		return NULL;

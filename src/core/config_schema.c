@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "config_schema.h"
+#include "mem.h"
 
 #define OPT		       CYAML_FLAG_OPTIONAL
 #define PTR		       CYAML_FLAG_POINTER
@@ -432,7 +433,7 @@ static void check_value(schk *c, const cyaml_schema_value_t *v, yaml_node_t *n, 
 
 size_t vg_schema_check(const vg_ypos *y, vg_cfg_sink *s)
 {
-	schk *c = calloc(1, sizeof(*c));
+	schk *c = vg_calloc(1, sizeof(*c));
 	if (!c) {
 		vg_cfg_err(s, 0, "(document)", "out of memory");
 		return 1;

@@ -40,6 +40,7 @@
  * Must not: do I/O or read a clock.
  */
 #include "coordinator.h"
+#include "mem.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -134,8 +135,8 @@ static void pend_clear(vg_coord *c)
 
 vg_coord *vg_coord_new(const char *local_node, const vg_coord_io *io, void *arg)
 {
-	vg_coord *c = calloc(1, sizeof *c);
-	c->local = strdup(local_node);
+	vg_coord *c = vg_calloc(1, sizeof *c);
+	c->local = vg_strdup(local_node);
 	c->io = *io;
 	c->arg = arg;
 	return c;
@@ -177,7 +178,7 @@ void vg_coord_free(vg_coord *c)
 void vg_coord_set_config(vg_coord *c, const vg_config *cfg)
 {
 	/* Keep what is known of nodes that stay; new nodes are unknown (never seen). */
-	cnode *nn = calloc(cfg->n_nodes ? cfg->n_nodes : 1, sizeof *nn);
+	cnode *nn = vg_calloc(cfg->n_nodes ? cfg->n_nodes : 1, sizeof *nn);
 	for (size_t i = 0; i < cfg->n_nodes; i++) {
 		cnode *old = node_by_name(c, cfg->nodes[i].name);
 		if (old) {
@@ -188,7 +189,7 @@ void vg_coord_set_config(vg_coord *c, const vg_config *cfg)
 			old->rep.unrunnable = NULL;
 			old->rep.stale_config = NULL;
 		} else {
-			nn[i].name = strdup(cfg->nodes[i].name);
+			nn[i].name = vg_strdup(cfg->nodes[i].name);
 			nn[i].lost_at = c->quorate_since;
 		}
 		nn[i].id = cfg->nodes[i].id;
@@ -297,8 +298,8 @@ void vg_coord_report(vg_coord *c, const char *node, const vg_node_report *r)
 	cn->rep = *r;
 	cn->rep.resources = json_incref(r->resources);
 	cn->rep.unrunnable = json_is_object(r->unrunnable) ? json_incref(r->unrunnable) : NULL;
-	cn->rep.stale_config = r->stale_config ? strdup(r->stale_config) : NULL;
-	cn->rep.watchdog = r->watchdog && r->watchdog_s ? strdup(r->watchdog) : NULL;
+	cn->rep.stale_config = r->stale_config ? vg_strdup(r->stale_config) : NULL;
+	cn->rep.watchdog = r->watchdog && r->watchdog_s ? vg_strdup(r->watchdog) : NULL;
 	cn->rep.watchdog_s = cn->rep.watchdog ? r->watchdog_s : 0;
 	cn->rep.seen = NULL;
 	cn->has_report = true;
@@ -675,7 +676,7 @@ static vg_cluster_state *build_state(vg_coord *c, const vg_repstate *rs, uint64_
 	order_losses(c, rs);
 	vg_cluster_state *st = vg_cluster_state_new(cfg);
 	const char *leader = vg_coord_leader(c);
-	st->leader = leader ? strdup(leader) : NULL;
+	st->leader = leader ? vg_strdup(leader) : NULL;
 	st->quorate = c->quorate;
 	st->now_ms = wall;
 	for (size_t i = 0; i < c->n; i++) {
@@ -940,8 +941,8 @@ void vg_coord_run(vg_coord *c, const vg_repstate *rs, uint64_t now, uint64_t wal
 			continue;
 		vg_op_kind op = a->kind == VG_ACT_START ? VG_OP_START : VG_OP_STOP;
 		uint64_t id = ++c->next_id;
-		c->pend = realloc(c->pend, (c->n_pend + 1) * sizeof *c->pend);
-		c->pend[c->n_pend++] = (pending){strdup(a->node), strdup(a->resource), id};
+		c->pend = vg_realloc(c->pend, (c->n_pend + 1) * sizeof *c->pend);
+		c->pend[c->n_pend++] = (pending){vg_strdup(a->node), vg_strdup(a->resource), id};
 		vg_info("%s %s on %s: %s", vg_action_kind_name(a->kind), a->resource, a->node,
 			a->reason);
 		c->io.send_action(c->arg, a->node, a->resource, op, id);

@@ -7,6 +7,7 @@
  * only file it writes is the authkey the operator names with --authkey.
  */
 #include "corosync_conf.h"
+#include "mem.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -341,7 +342,7 @@ static int write_key(const char *path, const unsigned char *key, size_t len, cha
 		     size_t errlen)
 {
 	size_t plen = strlen(path);
-	char *tmp = malloc(plen + 16);
+	char *tmp = vg_malloc(plen + 16);
 	if (!tmp)
 		return fail(err, errlen, "out of memory");
 	memcpy(tmp, path, plen);

@@ -4,6 +4,7 @@
  * NUL. Must not: interpret the content.
  */
 #include "file.h"
+#include "mem.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,17 +24,13 @@ char *vg_file_read(const char *path, size_t max, size_t *len, char *err, size_t 
 		return NULL;
 	}
 	size_t cap = 4096, n = 0;
-	char *buf = malloc(cap);
-	if (!buf)
-		abort();
+	char *buf = vg_malloc(cap);
 	for (;;) {
 		if (n + 1 == cap) {
 			if (n > max)
 				break;
 			cap *= 2;
-			buf = realloc(buf, cap);
-			if (!buf)
-				abort();
+			buf = vg_realloc(buf, cap);
 		}
 		ssize_t r = read(fd, buf + n, cap - n - 1);
 		if (r < 0 && errno == EINTR)

@@ -2,6 +2,7 @@
  * Corosync or read a clock.
  */
 #include "frag.h"
+#include "mem.h"
 
 #include <arpa/inet.h>
 #include <stdlib.h>
@@ -56,9 +57,7 @@ size_t vg_frag_frame(const void *data, size_t len, uint32_t id, size_t k, unsign
 
 vg_frag_rx *vg_frag_rx_new(void)
 {
-	vg_frag_rx *rx = calloc(1, sizeof *rx);
-	if (!rx)
-		abort();
+	vg_frag_rx *rx = vg_calloc(1, sizeof *rx);
 	return rx;
 }
 
@@ -108,11 +107,9 @@ int vg_frag_rx_feed(vg_frag_rx *rx, uint32_t node, uint32_t pid, const void *fra
 			drop(rx, (size_t)(p - rx->p));
 		if (total <= VG_FRAG_PAYLOAD || total > VG_FRAG_MAX_MESSAGE)
 			return -1;
-		rx->p = realloc(rx->p, (rx->n + 1) * sizeof *rx->p);
-		if (!rx->p)
-			abort();
+		rx->p = vg_realloc(rx->p, (rx->n + 1) * sizeof *rx->p);
 		p = &rx->p[rx->n++];
-		*p = (partial){node, pid, id, total, 0, malloc(total)};
+		*p = (partial){node, pid, id, total, 0, vg_malloc(total)};
 		if (!p->buf)
 			abort();
 	}

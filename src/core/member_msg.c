@@ -7,6 +7,7 @@
  * Must not: act on messages, or do I/O.
  */
 #include "member_msg.h"
+#include "mem.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -173,7 +174,7 @@ static int read_str(const json_t *o, const char *key, size_t max, bool multiline
 	const char *s;
 	if (vg_js_str(o, key, true, max, multiline, &s, what, err, errlen) < 0)
 		return -1;
-	if (out && !(*out = strdup(s)))
+	if (out && !(*out = vg_strdup(s)))
 		abort();
 	return 0;
 }
@@ -268,7 +269,7 @@ static int read_field(const json_t *o, const field *f, vg_member_msg *m, const c
 	}
 	case F_RING: {
 		json_t *v = json_object_get(o, f->key);
-		vg_hist_entry *ring = malloc(VG_HIST_RING * sizeof *ring);
+		vg_hist_entry *ring = vg_malloc(VG_HIST_RING * sizeof *ring);
 		char why[160];
 		if (!ring)
 			abort();
@@ -293,9 +294,7 @@ vg_member_msg *vg_mm_decode(const void *data, size_t len, char *err, size_t errl
 	json_t *o = vg_js_parse(data, len, VG_MM_MAX, "member message", err, errlen);
 	if (!o)
 		return NULL;
-	vg_member_msg *m = calloc(1, sizeof *m);
-	if (!m)
-		abort();
+	vg_member_msg *m = vg_calloc(1, sizeof *m);
 	const char *kind;
 	if (!json_is_object(o)) {
 		vg_seterr(err, errlen, "member message: must be a JSON object");

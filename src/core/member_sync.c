@@ -4,6 +4,7 @@
  * Must not: do I/O or read a clock (vg_msync_io does the sending and the applying).
  */
 #include "member_sync.h"
+#include "mem.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,17 +46,13 @@ struct vg_msync {
 
 static void *xrealloc(void *p, size_t n)
 {
-	void *q = realloc(p, n ? n : 1);
-	if (!q)
-		abort();
+	void *q = vg_realloc(p, n ? n : 1);
 	return q;
 }
 
 static void *xcalloc(size_t n, size_t size)
 {
-	void *p = calloc(n ? n : 1, size);
-	if (!p)
-		abort();
+	void *p = vg_calloc(n ? n : 1, size);
 	return p;
 }
 
@@ -140,7 +137,7 @@ static int summary_parse(const vg_member_msg *m, uint32_t from, summary *out)
 	out->s.id = m->history;
 	out->s.prev_members = (uint32_t)m->prev; /* at most VG_MM_PREV_MAX */
 	if (m->recent) {
-		out->ring = calloc(VG_HIST_RING, sizeof *out->ring);
+		out->ring = vg_calloc(VG_HIST_RING, sizeof *out->ring);
 		int n = out->ring ? vg_history_ring_parse(m->recent, out->ring, NULL, 0) : -1;
 		if (n < 0) {
 			free(out->ring);

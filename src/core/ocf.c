@@ -5,6 +5,7 @@
  * meta-data: metadata.c).
  */
 #include "ocf.h"
+#include "mem.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -125,9 +126,7 @@ static void env_add(envbuf *e, const char *fmt, ...)
 {
 	if (e->n + 2 > e->cap) {
 		e->cap = e->cap ? e->cap * 2 : 32;
-		e->v = realloc(e->v, e->cap * sizeof *e->v);
-		if (!e->v)
-			abort();
+		e->v = vg_realloc(e->v, e->cap * sizeof *e->v);
 	}
 	va_list ap;
 	va_start(ap, fmt);
@@ -193,7 +192,7 @@ static char *xml_text_of(xmlNodePtr parent, const char *child)
 	for (xmlNodePtr n = parent->children; n; n = n->next) {
 		if (n->type == XML_ELEMENT_NODE && !xmlStrcmp(n->name, BAD_CAST child)) {
 			xmlChar *t = xmlNodeGetContent(n);
-			char *s = strdup(t ? (const char *)t : "");
+			char *s = vg_strdup(t ? (const char *)t : "");
 			xmlFree(t);
 			return s;
 		}
@@ -206,7 +205,7 @@ static char *xml_attr(xmlNodePtr n, const char *name)
 	xmlChar *v = xmlGetProp(n, BAD_CAST name);
 	if (!v)
 		return NULL;
-	char *s = strdup((const char *)v);
+	char *s = vg_strdup((const char *)v);
 	xmlFree(v);
 	return s;
 }
@@ -238,14 +237,12 @@ static void parse_params(xmlNodePtr params, vg_ocf_metadata *md)
 	for (xmlNodePtr p = params->children; p; p = p->next) {
 		if (p->type != XML_ELEMENT_NODE || xmlStrcmp(p->name, BAD_CAST "parameter"))
 			continue;
-		md->params = realloc(md->params, (md->n_params + 1) * sizeof *md->params);
-		if (!md->params)
-			abort();
+		md->params = vg_realloc(md->params, (md->n_params + 1) * sizeof *md->params);
 		vg_ocf_param *q = &md->params[md->n_params++];
 		memset(q, 0, sizeof *q);
 		q->name = xml_attr(p, "name");
 		if (!q->name)
-			q->name = strdup("");
+			q->name = vg_strdup("");
 		q->required = xml_attr_true(p, "required");
 		q->unique = xml_attr_true(p, "unique");
 		q->shortdesc = xml_text_of(p, "shortdesc");
@@ -264,13 +261,11 @@ static void parse_actions(xmlNodePtr actions, vg_ocf_metadata *md)
 	for (xmlNodePtr a = actions->children; a; a = a->next) {
 		if (a->type != XML_ELEMENT_NODE || xmlStrcmp(a->name, BAD_CAST "action"))
 			continue;
-		md->actions = realloc(md->actions, (md->n_actions + 1) * sizeof *md->actions);
-		if (!md->actions)
-			abort();
+		md->actions = vg_realloc(md->actions, (md->n_actions + 1) * sizeof *md->actions);
 		vg_ocf_action *q = &md->actions[md->n_actions++];
 		q->name = xml_attr(a, "name");
 		if (!q->name)
-			q->name = strdup("");
+			q->name = vg_strdup("");
 		q->timeout_ms = xml_attr_duration(a, "timeout");
 		q->interval_ms = xml_attr_duration(a, "interval");
 		q->role = xml_attr(a, "role");
@@ -362,7 +357,7 @@ int vg_ocf_list(const char *root, char ***out)
 			struct stat st;
 			if (stat(apath, &st) != 0 || !S_ISREG(st.st_mode) || access(apath, X_OK))
 				continue;
-			list = realloc(list, (n + 1) * sizeof *list);
+			list = vg_realloc(list, (n + 1) * sizeof *list);
 			if (asprintf(&list[n], "ocf:%s:%s", pe->d_name, ae->d_name) < 0)
 				abort();
 			n++;

@@ -9,6 +9,7 @@
 #include "repstate.h"
 #include "errbuf.h"
 #include "json_strict.h"
+#include "mem.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -22,7 +23,7 @@
 
 vg_repstate *vg_repstate_new(void)
 {
-	return calloc(1, sizeof(vg_repstate));
+	return vg_calloc(1, sizeof(vg_repstate));
 }
 
 static void state_clear(vg_repstate *s)
@@ -127,7 +128,7 @@ static size_t find_failcount(const vg_rs_failcount *t, size_t n, const char *res
 /* Grow an array by one slot at pos (elements after it move up). 0 or -1 on OOM. */
 static int insert_slot(void **arr, size_t *n, size_t elsize, size_t pos)
 {
-	char *p = realloc(*arr, (*n + 1) * elsize);
+	char *p = vg_realloc(*arr, (*n + 1) * elsize);
 	if (!p)
 		return -1;
 	memmove(p + (pos + 1) * elsize, p + pos * elsize, (*n - pos) * elsize);
@@ -280,7 +281,7 @@ static vg_repstate *state_from_json(const json_t *o, char *err, size_t errlen)
 		if (vg_js_str(o, "config", true, VG_REPSTATE_YAML_MAX, true, &a, "state", err,
 			      errlen) < 0)
 			goto fail;
-		if (!(s->config_yaml = strdup(a)))
+		if (!(s->config_yaml = vg_strdup(a)))
 			goto oom;
 	}
 
@@ -335,7 +336,7 @@ static vg_repstate *state_from_json(const json_t *o, char *err, size_t errlen)
 			goto oom;
 		s->nodes[pos].standby = sb;
 		s->nodes[pos].maintenance = mt;
-		if (!(s->nodes[pos].node = strdup(a)))
+		if (!(s->nodes[pos].node = vg_strdup(a)))
 			goto oom;
 	}
 
@@ -376,8 +377,8 @@ static vg_repstate *state_from_json(const json_t *o, char *err, size_t errlen)
 			goto oom;
 		s->fences[pos].time_ms = t;
 		s->fences[pos].version = fv;
-		if (!(s->fences[pos].node = strdup(a)) || !(s->fences[pos].by = strdup(b)) ||
-		    !(s->fences[pos].method = strdup(c)))
+		if (!(s->fences[pos].node = vg_strdup(a)) || !(s->fences[pos].by = vg_strdup(b)) ||
+		    !(s->fences[pos].method = vg_strdup(c)))
 			goto oom;
 	}
 
@@ -410,8 +411,8 @@ static vg_repstate *state_from_json(const json_t *o, char *err, size_t errlen)
 			goto oom;
 		s->failcounts[pos].count = (uint32_t)cnt;
 		s->failcounts[pos].last_failure_ms = t;
-		if (!(s->failcounts[pos].resource = strdup(a)) ||
-		    !(s->failcounts[pos].node = strdup(b)))
+		if (!(s->failcounts[pos].resource = vg_strdup(a)) ||
+		    !(s->failcounts[pos].node = vg_strdup(b)))
 			goto oom;
 	}
 
@@ -440,8 +441,8 @@ static vg_repstate *state_from_json(const json_t *o, char *err, size_t errlen)
 				s->n_events) < 0)
 			goto oom;
 		s->events[s->n_events - 1].time_ms = t;
-		if (!(s->events[s->n_events - 1].kind = strdup(a)) ||
-		    !(s->events[s->n_events - 1].text = strdup(b)))
+		if (!(s->events[s->n_events - 1].kind = vg_strdup(a)) ||
+		    !(s->events[s->n_events - 1].text = vg_strdup(b)))
 			goto oom;
 	}
 	return s;
@@ -558,7 +559,7 @@ static int dupstr(char **dst, const char *src)
 {
 	if (!src)
 		return 0;
-	return (*dst = strdup(src)) ? 0 : -1;
+	return (*dst = vg_strdup(src)) ? 0 : -1;
 }
 
 vg_repmsg *vg_repmsg_decode(const void *data, size_t len, char *err, size_t errlen)
@@ -576,7 +577,7 @@ vg_repmsg *vg_repmsg_decode(const void *data, size_t len, char *err, size_t errl
 	json_t *o = vg_js_parse(data, len, VG_REPMSG_MAX, "message", err, errlen);
 	if (!o)
 		return NULL;
-	vg_repmsg *m = calloc(1, sizeof(*m));
+	vg_repmsg *m = vg_calloc(1, sizeof(*m));
 	const char *kind, *a = NULL, *b = NULL, *c = NULL;
 	uint64_t u;
 	if (!m) {
@@ -698,7 +699,7 @@ static char *dup_or(const char *src, bool *ok)
 {
 	if (!src)
 		return NULL;
-	char *d = strdup(src);
+	char *d = vg_strdup(src);
 	*ok = *ok && d;
 	return d;
 }
@@ -708,7 +709,7 @@ static void *dup_array(size_t n, size_t elsize, bool *ok)
 {
 	if (n == 0)
 		return NULL;
-	void *d = calloc(n, elsize);
+	void *d = vg_calloc(n, elsize);
 	*ok = *ok && d;
 	return d;
 }
@@ -775,7 +776,7 @@ static int apply_node_admin(vg_repstate *s, const vg_repmsg *m)
 		return 0;
 	}
 	if (!found) {
-		char *n = strdup(m->node);
+		char *n = vg_strdup(m->node);
 		if (!n ||
 		    insert_slot((void **)&s->nodes, &s->n_nodes, sizeof(*s->nodes), pos) < 0) {
 			free(n);
@@ -792,7 +793,8 @@ static int apply_fence(vg_repstate *s, const vg_repmsg *m)
 {
 	bool found;
 	size_t pos = find_fence(s->fences, s->n_fences, m->node, &found);
-	char *n = found ? NULL : strdup(m->node), *by = strdup(m->by), *meth = strdup(m->method);
+	char *n = found ? NULL : vg_strdup(m->node), *by = vg_strdup(m->by),
+	     *meth = vg_strdup(m->method);
 	if ((!found && !n) || !by || !meth ||
 	    (!found &&
 	     insert_slot((void **)&s->fences, &s->n_fences, sizeof(*s->fences), pos) < 0)) {
@@ -818,7 +820,7 @@ static int apply_failcount_set(vg_repstate *s, const vg_repmsg *m)
 	bool found;
 	size_t pos = find_failcount(s->failcounts, s->n_failcounts, m->resource, m->node, &found);
 	if (!found) {
-		char *r = strdup(m->resource), *n = strdup(m->node);
+		char *r = vg_strdup(m->resource), *n = vg_strdup(m->node);
 		if (!r || !n ||
 		    insert_slot((void **)&s->failcounts, &s->n_failcounts, sizeof(*s->failcounts),
 				pos) < 0) {
@@ -849,7 +851,7 @@ static void apply_failcount_clear(vg_repstate *s, const vg_repmsg *m)
 
 static int apply_event(vg_repstate *s, const vg_repmsg *m)
 {
-	char *k = strdup(m->event_kind), *t = strdup(m->text);
+	char *k = vg_strdup(m->event_kind), *t = vg_strdup(m->text);
 	if (!k || !t)
 		goto oom;
 	if (s->n_events == VG_REPSTATE_EVENTS_MAX) {
@@ -953,7 +955,7 @@ int vg_repstate_apply(vg_repstate *s, const vg_repmsg *m, bool quorate, char *er
 	int r = 0;
 	switch (m->kind) {
 	case VG_REPMSG_CONFIG_COMMIT: {
-		char *y = strdup(m->yaml);
+		char *y = vg_strdup(m->yaml);
 		if (!y) {
 			r = -1;
 			break;

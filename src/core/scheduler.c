@@ -13,6 +13,7 @@
  * promote; then resource and node name).
  */
 #include "scheduler.h"
+#include "mem.h"
 
 #include <stdarg.h>
 #include <stdint.h>
@@ -158,7 +159,7 @@ typedef struct {
 
 static void *zalloc(sched *s, size_t n, size_t sz)
 {
-	void *p = calloc(n ? n : 1, sz);
+	void *p = vg_calloc(n ? n : 1, sz);
 	if (!p)
 		s->oom = true;
 	return p;
@@ -770,7 +771,7 @@ static void push_tgt(sched *s, uint32_t node, uint8_t role, uint32_t count, int 
 {
 	if (s->n_tgts == s->cap_tgts) {
 		size_t nc = s->cap_tgts ? s->cap_tgts * 2 : 64;
-		tgt *t = realloc(s->tgts, nc * sizeof(tgt));
+		tgt *t = vg_realloc(s->tgts, nc * sizeof(tgt));
 		if (!t) {
 			s->oom = true;
 			return;
@@ -1245,13 +1246,13 @@ static void emit(sched *s, vg_action_kind kind, int r, uint32_t n, vg_inst_role 
 {
 	if (s->n_acts == s->cap_acts) {
 		size_t nc = s->cap_acts ? s->cap_acts * 2 : 64;
-		vg_action *a = realloc(s->acts, nc * sizeof(vg_action));
+		vg_action *a = vg_realloc(s->acts, nc * sizeof(vg_action));
 		if (a)
 			s->acts = a;
-		uint32_t *ar = realloc(s->act_r, nc * sizeof(uint32_t));
+		uint32_t *ar = vg_realloc(s->act_r, nc * sizeof(uint32_t));
 		if (ar)
 			s->act_r = ar;
-		uint32_t *an = realloc(s->act_n, nc * sizeof(uint32_t));
+		uint32_t *an = vg_realloc(s->act_n, nc * sizeof(uint32_t));
 		if (an)
 			s->act_n = an;
 		if (!a || !ar || !an) {
@@ -1697,8 +1698,8 @@ static int cmp_rn_ref(const void *a, const void *b)
 void vg_plan_apply(const vg_config *cfg, const vg_plan *p, vg_cluster_state *st)
 {
 	inst_index x = {st, NULL, 0};
-	rn_ref *refs = malloc(sizeof(*refs) * (st->n_insts + 1));
-	x.ix = malloc(sizeof(size_t) * (st->n_insts + 1));
+	rn_ref *refs = vg_malloc(sizeof(*refs) * (st->n_insts + 1));
+	x.ix = vg_malloc(sizeof(size_t) * (st->n_insts + 1));
 	if (refs && x.ix) {
 		for (size_t k = 0; k < st->n_insts; k++)
 			refs[k] = (rn_ref){st->insts[k].resource, st->insts[k].node, k};

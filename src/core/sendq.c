@@ -2,6 +2,7 @@
  * Corosync or read a clock.
  */
 #include "sendq.h"
+#include "mem.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -16,9 +17,7 @@ int vg_sendq_push(vg_sendq *q, const void *data, size_t len, bool view_bound, ui
 {
 	if (q->len >= q->max)
 		return -1;
-	vg_sendq_msg *m = malloc(sizeof *m + len);
-	if (!m)
-		abort();
+	vg_sendq_msg *m = vg_malloc(sizeof *m + len);
 	m->next = NULL;
 	m->view_bound = view_bound;
 	m->view = view;

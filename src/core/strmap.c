@@ -2,6 +2,7 @@
  * Must not: copy or free keys, or do I/O.
  */
 #include "strmap.h"
+#include "mem.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
@@ -27,9 +28,7 @@ static bool same(const char *x, const char *y)
 
 static void *zalloc(size_t n, size_t size)
 {
-	void *p = calloc(n, size);
-	if (!p)
-		abort();
+	void *p = vg_calloc(n, size);
 	return p;
 }
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "yamlpos.h"
+#include "mem.h"
 
 #define YPOS_MAX_DEPTH 64
 #define YPOS_PATH_MAX  1024
@@ -37,13 +38,13 @@ static int add_entry(vg_ypos *y, const char *path, int line, yaml_node_t *node)
 {
 	if (y->n == y->cap) {
 		size_t cap = y->cap ? y->cap * 2 : 64;
-		ypos_entry *e = realloc(y->e, cap * sizeof(*e));
+		ypos_entry *e = vg_realloc(y->e, cap * sizeof(*e));
 		if (!e)
 			return -1;
 		y->e = e;
 		y->cap = cap;
 	}
-	char *p = strdup(path);
+	char *p = vg_strdup(path);
 	if (!p)
 		return -1;
 	y->e[y->n++] = (ypos_entry){.path = p, .line = line, .node = node};
@@ -195,7 +196,7 @@ static int parse_doc(vg_ypos *y, const char *buf, size_t len, int *err_line, cha
 vg_ypos *vg_ypos_parse(const char *buf, size_t len, int *err_line, char *err, size_t errlen)
 {
 	*err_line = 0;
-	vg_ypos *y = calloc(1, sizeof(*y));
+	vg_ypos *y = vg_calloc(1, sizeof(*y));
 	if (!y) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
@@ -207,8 +208,8 @@ vg_ypos *vg_ypos_parse(const char *buf, size_t len, int *err_line, char *err, si
 	yaml_node_t *root = yaml_document_get_root_node(&y->doc);
 	if (!root)
 		return y;
-	y->seen = calloc((size_t)(y->doc.nodes.top - y->doc.nodes.start), 1);
-	ypos_walk *w = calloc(1, sizeof(*w));
+	y->seen = vg_calloc((size_t)(y->doc.nodes.top - y->doc.nodes.start), 1);
+	ypos_walk *w = vg_calloc(1, sizeof(*w));
 	int r = -1;
 	if (y->seen && w) {
 		w->y = y;
@@ -293,12 +294,12 @@ int vg_ypos_line_near(const vg_ypos *y, const char *path)
 
 static int param_add(vg_param **params, size_t *n, const char *k, const char *v)
 {
-	vg_param *p = realloc(*params, (*n + 1) * sizeof(*p));
+	vg_param *p = vg_realloc(*params, (*n + 1) * sizeof(*p));
 	if (!p)
 		return -1;
 	*params = p;
-	p[*n].key = strdup(k);
-	p[*n].value = strdup(v);
+	p[*n].key = vg_strdup(k);
+	p[*n].value = vg_strdup(v);
 	(*n)++;
 	return p[*n - 1].key && p[*n - 1].value ? 0 : -1;
 }

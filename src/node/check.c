@@ -6,6 +6,7 @@
  * callback before all its handles are closed, or call it more than once.
  */
 #include "check.h"
+#include "mem.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -209,7 +210,7 @@ int vg_check_start(uv_loop_t *loop, const vg_check *c, uint64_t timeout_ms, vg_c
 	if (resolve(host, c->port, &addr, &v6) < 0)
 		return UV_EINVAL;
 
-	vg_check_op *op = calloc(1, sizeof *op);
+	vg_check_op *op = vg_calloc(1, sizeof *op);
 	if (!op)
 		return UV_ENOMEM;
 	op->kind = c->kind;
@@ -230,7 +231,7 @@ int vg_check_start(uv_loop_t *loop, const vg_check *c, uint64_t timeout_ms, vg_c
 		snprintf(hosthdr, sizeof hosthdr, v6 ? "[%s]:%u" : "%s:%u", h,
 			 (unsigned int)c->port);
 		int n = snprintf(NULL, 0, fmt, path, hosthdr);
-		op->request = malloc((size_t)n + 1);
+		op->request = vg_malloc((size_t)n + 1);
 		if (!op->request) {
 			free(op);
 			return UV_ENOMEM;

@@ -6,6 +6,7 @@
  * Must not: know what the child is, interpret its exit status, or block the loop.
  */
 #include "child.h"
+#include "mem.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -161,13 +162,13 @@ static int input_pipe(const char *text, size_t len)
 
 vg_child *vg_child_run(uv_loop_t *loop, const vg_child_opts *opts, vg_child_cb cb, void *arg)
 {
-	vg_child *c = calloc(1, sizeof *c);
+	vg_child *c = vg_calloc(1, sizeof *c);
 	if (!c)
 		return NULL;
 	c->cb = cb;
 	c->arg = arg;
 	c->tail_cap = opts->output_max ? opts->output_max : VG_CHILD_OUTPUT_MAX;
-	c->tail = malloc(c->tail_cap + 1);
+	c->tail = vg_malloc(c->tail_cap + 1);
 	if (!c->tail) {
 		free(c);
 		return NULL;

@@ -11,6 +11,7 @@
 
 #include "executor.h"
 #include "rclass.h"
+#include "mem.h"
 
 typedef struct {
 	vg_exec_op *exec; /* the agent's action in flight */
@@ -18,9 +19,7 @@ typedef struct {
 
 static void agent_init(vg_rinst *i)
 {
-	i->priv = calloc(1, sizeof(agent));
-	if (!i->priv)
-		abort();
+	i->priv = vg_calloc(1, sizeof(agent));
 }
 
 static void on_exec_done(void *arg, const vg_op_result *res)

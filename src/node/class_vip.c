@@ -15,6 +15,7 @@
 #include "log.h"
 #include "rclass.h"
 #include "vip.h"
+#include "mem.h"
 
 typedef struct {
 	char ifname[64]; /* where the address went (for the announcements) */
@@ -24,9 +25,7 @@ typedef struct {
 
 static void vip_init(vg_rinst *i)
 {
-	vip *v = calloc(1, sizeof *v);
-	if (!v)
-		abort();
+	vip *v = vg_calloc(1, sizeof *v);
 	i->priv = v;
 	uv_timer_init(i->loop, &v->garp);
 	v->garp.data = i;

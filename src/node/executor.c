@@ -6,6 +6,7 @@
  * leaves behind may keep the pipe open) is child.c's. Must not: block, or decide policy.
  */
 #include "executor.h"
+#include "mem.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,7 +114,7 @@ vg_exec_op *vg_exec_run(uv_loop_t *loop, const char *ocf_root, const char *node_
 			const vg_resource *r, vg_op_kind op, bool probe, uint64_t timeout_ms,
 			vg_exec_cb cb, void *arg)
 {
-	vg_exec_op *o = calloc(1, sizeof *o);
+	vg_exec_op *o = vg_calloc(1, sizeof *o);
 	if (!o)
 		return NULL;
 	o->cb = cb;

@@ -9,6 +9,7 @@
  * failed fencing means is the caller's business).
  */
 #include "fence.h"
+#include "mem.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -74,11 +75,11 @@ static char *resolve_agent(const char *agent, char *err, size_t errlen)
 				 errno ? strerror(errno) : "not executable");
 			return NULL;
 		}
-		return strdup(buf);
+		return vg_strdup(buf);
 	}
 	snprintf(buf, sizeof buf, "/usr/sbin/%s", agent);
 	if (executable(buf))
-		return strdup(buf);
+		return vg_strdup(buf);
 	const char *p = getenv("PATH");
 	while (p && *p) {
 		const char *end = strchr(p, ':');
@@ -86,7 +87,7 @@ static char *resolve_agent(const char *agent, char *err, size_t errlen)
 		if (len > 0 && len + strlen(agent) + 2 <= sizeof buf) {
 			int n = snprintf(buf, sizeof buf, "%.*s/%s", (int)len, p, agent);
 			if (n > 0 && (size_t)n < sizeof buf && buf[0] == '/' && executable(buf))
-				return strdup(buf);
+				return vg_strdup(buf);
 		}
 		p = end ? end + 1 : NULL;
 	}
@@ -156,7 +157,7 @@ static void free_steps(vg_fence_op *op)
 /* Devices that target the node, stably ordered by level. Returns -1 on exhausted memory. */
 static int make_plan(vg_fence_op *op, const vg_config *cfg)
 {
-	op->steps = calloc(cfg->n_fence_devices + 1, sizeof *op->steps);
+	op->steps = vg_calloc(cfg->n_fence_devices + 1, sizeof *op->steps);
 	if (!op->steps)
 		return -1;
 	for (size_t i = 0; i < cfg->n_fence_devices; i++) {
@@ -164,8 +165,8 @@ static int make_plan(vg_fence_op *op, const vg_config *cfg)
 		if (!vg_fence_device_targets(d, op->target))
 			continue;
 		fence_step *s = &op->steps[op->n_steps++];
-		s->device = strdup(d->name ? d->name : "");
-		s->agent = strdup(d->agent ? d->agent : "");
+		s->device = vg_strdup(d->name ? d->name : "");
+		s->agent = vg_strdup(d->agent ? d->agent : "");
 		if (!s->device || !s->agent)
 			return -1;
 		s->level = d->level;
@@ -404,7 +405,7 @@ static void on_kick(uv_timer_t *t)
 vg_fence_op *vg_fence_run(uv_loop_t *loop, const vg_config *cfg, const char *target,
 			  const char *action, vg_fence_cb cb, void *arg)
 {
-	vg_fence_op *op = calloc(1, sizeof *op);
+	vg_fence_op *op = vg_calloc(1, sizeof *op);
 	if (!op)
 		return NULL;
 	op->loop = loop;

@@ -6,6 +6,7 @@
  * (ocf.c), judge a configuration (config.c), or wait on the daemon's loop.
  */
 #include "metadata.h"
+#include "mem.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -74,12 +75,10 @@ static entry *find_or_add(vg_md_cache *c, const char *provider, const char *agen
 	entry *e = find(c, provider, agent);
 	if (e)
 		return e;
-	e = calloc(1, sizeof *e);
-	c->e = realloc(c->e, (c->n + 1) * sizeof *c->e);
-	if (!e || !c->e)
-		abort();
-	e->provider = strdup(provider);
-	e->agent = strdup(agent);
+	e = vg_calloc(1, sizeof *e);
+	c->e = vg_realloc(c->e, (c->n + 1) * sizeof *c->e);
+	e->provider = vg_strdup(provider);
+	e->agent = vg_strdup(agent);
 	e->answer = VG_AGENT_UNKNOWN;
 	e->cache = c;
 	c->e[c->n++] = e;
@@ -250,9 +249,7 @@ static bool refresh(vg_md_cache *c, entry *e)
 
 static vg_md_req *req_new(vg_md_cache *c, vg_md_ready_cb cb, void *arg)
 {
-	vg_md_req *r = calloc(1, sizeof *r);
-	if (!r)
-		abort();
+	vg_md_req *r = vg_calloc(1, sizeof *r);
 	r->cache = c;
 	r->cb = cb;
 	r->arg = arg;
@@ -272,9 +269,7 @@ static void req_add(vg_md_req *r, entry *e)
 	for (size_t i = 0; i < r->n_wait; i++)
 		if (r->wait[i] == e)
 			return;
-	r->wait = realloc(r->wait, (r->n_wait + 1) * sizeof *r->wait);
-	if (!r->wait)
-		abort();
+	r->wait = vg_realloc(r->wait, (r->n_wait + 1) * sizeof *r->wait);
 	r->wait[r->n_wait++] = e;
 	r->pending++;
 }
@@ -345,11 +340,9 @@ vg_agent_info vg_md_cache_info(vg_md_cache *c)
 
 static vg_md_cache *cache_new(uv_loop_t *loop, const char *ocf_root, uint64_t timeout_ms)
 {
-	vg_md_cache *c = calloc(1, sizeof *c);
-	if (!c)
-		abort();
+	vg_md_cache *c = vg_calloc(1, sizeof *c);
 	c->loop = loop;
-	c->ocf_root = ocf_root ? strdup(ocf_root) : NULL;
+	c->ocf_root = ocf_root ? vg_strdup(ocf_root) : NULL;
 	c->timeout_ms = timeout_ms ? timeout_ms : VG_MD_TIMEOUT_MS;
 	return c;
 }

@@ -6,6 +6,7 @@
  * vigild wrote. Must not: decide restarts or block.
  */
 #include "process.h"
+#include "mem.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -74,7 +75,7 @@ vg_proc *vg_proc_spawn(uv_loop_t *loop, const char *command, const char *log_pat
 		snprintf(err, errlen, "cannot open %s: %s", log_path, strerror(errno));
 		return NULL;
 	}
-	vg_proc *p = calloc(1, sizeof *p);
+	vg_proc *p = vg_calloc(1, sizeof *p);
 	p->loop = loop;
 	p->cb = cb;
 	p->arg = arg;
@@ -117,7 +118,7 @@ vg_proc *vg_proc_adopt(uv_loop_t *loop, pid_t pid, vg_proc_exit_cb cb, void *arg
 	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (fd < 0)
 		return NULL;
-	vg_proc *p = calloc(1, sizeof *p);
+	vg_proc *p = vg_calloc(1, sizeof *p);
 	p->loop = loop;
 	p->pid = pid;
 	p->cb = cb;

@@ -7,6 +7,7 @@
  */
 #include "vip.h"
 #include "errbuf.h"
+#include "mem.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -166,7 +167,7 @@ static void nl_close(nl_ctx *c)
  * Returns 0, or a negative errno (-ETIMEDOUT when the kernel did not answer in time). */
 static int nl_talk(nl_ctx *c, struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
 {
-	char *buf = malloc(NL_BUF_SIZE);
+	char *buf = vg_malloc(NL_BUF_SIZE);
 	int ret;
 
 	if (!buf)
@@ -234,7 +235,7 @@ static int addr_msg_cb(const struct nlmsghdr *nlh, void *data)
 		return MNL_CB_OK;
 	if (l->count == l->cap) {
 		size_t ncap = l->cap ? l->cap * 2 : 16;
-		addr_entry *n = realloc(l->items, ncap * sizeof *n);
+		addr_entry *n = vg_realloc(l->items, ncap * sizeof *n);
 		if (!n) {
 			l->oom = true;
 			return MNL_CB_OK;

@@ -6,6 +6,7 @@
  * failed open.
  */
 #include "watchdog.h"
+#include "mem.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -178,8 +179,8 @@ vg_watchdog *vg_watchdog_open(uv_loop_t *loop, const char *path, uint32_t timeou
 		}
 	}
 
-	vg_watchdog *w = calloc(1, sizeof *w);
-	char *p = strdup(path);
+	vg_watchdog *w = vg_calloc(1, sizeof *w);
+	char *p = vg_strdup(path);
 	if (!w || !p) {
 		free(w);
 		free(p);
