@@ -7,6 +7,7 @@
  * Must not: interpret commands.
  */
 #include "control.h"
+#include "clock.h"
 #include "mem.h"
 
 #include <errno.h>
@@ -301,26 +302,16 @@ void vg_control_close(vg_control *c)
 
 /* ---- client --------------------------------------------------------------- */
 
-static int remaining_ms(const struct timespec *deadline)
+static int remaining_ms(uint64_t deadline_ms)
 {
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	long ms =
-	    (deadline->tv_sec - now.tv_sec) * 1000 + (deadline->tv_nsec - now.tv_nsec) / 1000000;
-	return ms > 0 ? (int)ms : 0;
+	uint64_t now = vg_clock_mono_ms();
+	return deadline_ms > now ? (int)(deadline_ms - now) : 0;
 }
 
 json_t *vg_control_call(const char *path, const char *cmd, json_t *args, int timeout_ms, char *err,
 			size_t errlen)
 {
-	struct timespec deadline;
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += timeout_ms / 1000;
-	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-	if (deadline.tv_nsec >= 1000000000) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000;
-	}
+	uint64_t deadline = vg_clock_mono_ms() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
@@ -355,7 +346,7 @@ json_t *vg_control_call(const char *path, const char *cmd, json_t *args, int tim
 	char *buf = vg_malloc(cap);
 	for (;;) {
 		struct pollfd p = {.fd = fd, .events = POLLIN};
-		int pr = poll(&p, 1, remaining_ms(&deadline));
+		int pr = poll(&p, 1, remaining_ms(deadline));
 		if (pr < 0 && errno == EINTR)
 			continue;
 		if (pr <= 0) {

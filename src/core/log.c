@@ -5,6 +5,7 @@
  * runs, and only the loop's thread logs. Must not: allocate, or block.
  */
 #include "log.h"
+#include "clock.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -101,9 +102,7 @@ void vg_log(vg_log_level lvl, const char *fmt, ...)
 	va_end(ap);
 
 	if (sink) {
-		struct timespec mono;
-		clock_gettime(CLOCK_MONOTONIC, &mono);
-		uint64_t now = (uint64_t)mono.tv_sec * 1000 + (uint64_t)mono.tv_nsec / 1000000;
+		uint64_t now = vg_clock_mono_ms();
 		uint64_t held = 0;
 		if (!vg_log_repeat_admit(&sink->repeats, vg_log_key(lvl, msg), now, &held))
 			return;
@@ -116,13 +115,13 @@ void vg_log(vg_log_level lvl, const char *fmt, ...)
 		}
 	}
 
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
+	uint64_t wall = vg_clock_wall_ms();
+	time_t secs = (time_t)(wall / 1000);
 	struct tm tm;
-	gmtime_r(&ts.tv_sec, &tm);
+	gmtime_r(&secs, &tm);
 	char when[40];
 	size_t n = strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(when + n, sizeof when - n, ".%03ldZ", ts.tv_nsec / 1000000);
+	snprintf(when + n, sizeof when - n, ".%03uZ", (unsigned)(wall % 1000));
 
 	const char *node = sink && sink->node ? sink->node : "-";
 	if (sink && sink->json) {

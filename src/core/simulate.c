@@ -6,6 +6,7 @@
  * Must not: contact a daemon, or decide anything itself (scheduler.c decides).
  */
 #include "simulate.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -118,9 +119,7 @@ static char *read_file(const char *path, size_t *len, FILE *err)
 
 static uint64_t wall_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return vg_clock_wall_ms();
 }
 
 /* apply one what-if event; -1 with a message when it names something unknown */

@@ -6,6 +6,7 @@
  * Must not: know what the child is, interpret its exit status, or block the loop.
  */
 #include "child.h"
+#include "clock.h"
 #include "mem.h"
 
 #include <errno.h>
@@ -61,7 +62,7 @@ static void on_closed(uv_handle_t *h)
 	c->res.output = c->tail;
 	c->res.output_len = c->tail_len;
 	c->res.why = c->res.error ? c->why : NULL;
-	c->res.duration_us = (uv_hrtime() - c->started_ns) / 1000;
+	c->res.duration_us = (vg_clock_mono_ns() - c->started_ns) / 1000;
 	c->cb(c->arg, &c->res);
 	free(c->tail);
 	free(c);
@@ -173,7 +174,7 @@ vg_child *vg_child_run(uv_loop_t *loop, const vg_child_opts *opts, vg_child_cb c
 		free(c);
 		return NULL;
 	}
-	c->started_ns = uv_hrtime();
+	c->started_ns = vg_clock_mono_ns();
 	uv_timer_init(loop, &c->timer);
 	c->timer.data = c;
 	c->open_handles = 1;
