@@ -39,6 +39,7 @@ struct vg_http {
 	bool have_token;
 	char *tls_cert, *tls_key; /* MHD's TLS reads them; kept until it stops */
 	vg_control_handler handler;
+	char *(*metrics)(void *arg);
 	void *arg;
 };
 
@@ -57,6 +58,8 @@ typedef struct {
 	unsigned status;
 	char *text;
 	bool answered;
+	const char *content_type; /* NULL: application/json */
+	bool is_metrics;
 } request;
 
 /* ---- the loop drives MHD ------------------------------------------------- */
@@ -199,7 +202,8 @@ static enum MHD_Result queue(request *q)
 	    MHD_create_response_from_buffer(strlen(q->text), q->text, MHD_RESPMEM_MUST_COPY);
 	if (!resp)
 		return MHD_NO;
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+				q->content_type ? q->content_type : "application/json");
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 	if (q->status == MHD_HTTP_UNAUTHORIZED)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
@@ -249,8 +253,38 @@ static enum MHD_Result add_query_arg(void *cls, enum MHD_ValueKind kind, const c
 }
 
 /* The first call: route and (for a POST) the token, before any of the body is read. */
+/* GET /metrics: answered at once, as text. */
+static bool metrics(request *q, const char *url, const char *method)
+{
+	if (strcmp(url, "/metrics") || !q->h->metrics)
+		return false;
+	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD)) {
+		keep_error(q, MHD_HTTP_METHOD_NOT_ALLOWED, 2, "/metrics needs GET, not %.20s",
+			   method);
+		return true;
+	}
+	q->is_metrics = true; /* made once the request is in, like every answer */
+	return true;
+}
+
+static void answer_metrics(request *q)
+{
+	char *text = q->h->metrics(q->h->arg);
+	if (!text) {
+		keep_error(q, MHD_HTTP_SERVICE_UNAVAILABLE, 1, "%s",
+			   "the metrics cannot be made now (vigild is starting)");
+		return;
+	}
+	q->text = text;
+	q->status = MHD_HTTP_OK;
+	q->content_type = "text/plain; version=0.0.4; charset=utf-8";
+	q->answered = true;
+}
+
 static void start(request *q, const char *url, const char *method)
 {
+	if (metrics(q, url, method))
+		return;
 	bool post = !strcmp(method, MHD_HTTP_METHOD_POST);
 	bool get = !strcmp(method, MHD_HTTP_METHOD_GET) || !strcmp(method, MHD_HTTP_METHOD_HEAD);
 	q->cmd = route(url, q->target, sizeof q->target);
@@ -274,6 +308,10 @@ static void start(request *q, const char *url, const char *method)
 static void finish(request *q)
 {
 	json_t *args;
+	if (q->is_metrics) {
+		answer_metrics(q);
+		return;
+	}
 	if (q->too_big) {
 		keep_error(q, MHD_HTTP_CONTENT_TOO_LARGE, 2, "the body is over %u bytes", MAX_BODY);
 		return;
@@ -451,6 +489,7 @@ vg_http *vg_http_open(uv_loop_t *loop, const vg_http_opts *o, char *err, size_t 
 	if (o->tls_cert_pem && (!h->tls_cert || !h->tls_key))
 		abort();
 	h->handler = o->handler;
+	h->metrics = o->metrics;
 	h->arg = o->arg;
 	if (o->token && *o->token) {
 		crypto_generichash(h->token_hash, sizeof h->token_hash,

@@ -11,6 +11,7 @@
  *
  * Routes (NAME is a resource or a node; query parameters and a POST's JSON object body become
  * the command's arguments, the name in the path wins):
+ *   GET  /metrics                                 Prometheus text (metrics.h), no token
  *   GET  /v1/ping /v1/status /v1/config /v1/events
  *   GET  /v1/resources/NAME                      resource.show
  *   POST /v1/apply                               apply ({"yaml": TEXT})
@@ -39,6 +40,9 @@ typedef struct {
 	const char *token;  /* the bearer token POSTs need; NULL or "": every POST is refused */
 	const char *tls_cert_pem, *tls_key_pem; /* both or neither: HTTPS */
 	vg_control_handler handler;
+	/* GET /metrics: the exposition text (caller of this frees), NULL when it cannot be made
+	 * now (503). NULL callback: no /metrics (404). */
+	char *(*metrics)(void *arg);
 	void *arg;
 } vg_http_opts;
 

@@ -87,6 +87,12 @@ static void h_no_quorum(void *ctx, const vg_cmd *cmd, const char *target, json_t
 	vg_cmd_fail(r, 3, "%s", "this node has no quorum: nothing was changed");
 }
 
+static char *fake_metrics(void *arg)
+{
+	(void)arg;
+	return strdup("# TYPE up gauge\nup 1\n");
+}
+
 static bool exists(void *ctx, vg_cmd_target kind, const char *name)
 {
 	(void)ctx;
@@ -213,6 +219,8 @@ static void *client(void *p)
 	STEP(http(port, "POST", "/v1/resources/web/cleanup", TOKEN, r->big)); /* 11 */
 	STEP(http(port, "GET", "/v1/resources/web", NULL, NULL));	      /* 12 */
 	STEP(http(port, "GET", "/v1/nodes/n1/fence", NULL, NULL));	      /* 13 */
+	STEP(http(port, "GET", "/metrics", NULL, NULL));		      /* 14 */
+	STEP(http(port, "POST", "/metrics", TOKEN, NULL));		      /* 15 */
 #undef STEP
 	uv_async_send(&r->s->stop);
 	return NULL;
@@ -250,7 +258,11 @@ static void test_routes_tokens_and_statuses(void **state)
 	uv_async_init(&s.loop, &s.stop, on_stop);
 	s.stop.data = &s;
 	char err[256];
-	vg_http_opts o = {.listen = "127.0.0.1:0", .token = TOKEN, .handler = handle, .arg = &s};
+	vg_http_opts o = {.listen = "127.0.0.1:0",
+			  .token = TOKEN,
+			  .handler = handle,
+			  .metrics = fake_metrics,
+			  .arg = &s};
 	s.http = vg_http_open(&s.loop, &o, err, sizeof err);
 	assert_non_null(s.http);
 	r.s = &s;
@@ -312,6 +324,10 @@ static void test_routes_tokens_and_statuses(void **state)
 	assert_string_equal(s.last_cmd, "resource.show");
 	assert_string_equal(json_string_value(json_object_get(s.last_args, "name")), "web");
 
+	/* /metrics: text, from the callback; GET only */
+	assert_int_equal(a[14].status, 200);
+	assert_non_null(strstr(a[14].head, "text/plain; version=0.0.4"));
+	assert_int_equal(a[15].status, 405);
 	for (size_t i = 0; i < 16; i++)
 		json_decref(a[i].body);
 	json_decref(s.last_args);
