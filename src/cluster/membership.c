@@ -24,9 +24,19 @@
  * cmap reads) and at the end (leave, finalize) wait for Corosync's answer without a timeout;
  * they are made only when Corosync is not connected (it accepted a new connection, so it ran
  * a moment ago) or when vigild stops. Whether the local Corosync still answers at all is
- * asked from a thread of its own (the prober: its own quorum handle, quorum_getquorate every
- * period), which may block as long as Corosync hangs: the loop only reads when it last
- * answered (vg_membership_answered_at).
+ * asked from a thread of its own (the prober: its own votequorum handle, votequorum_getinfo
+ * every period), which may block as long as Corosync hangs: the loop only reads when it last
+ * answered (vg_membership_answered_at). votequorum, because while Corosync is in sync, and
+ * in particular while votequorum waits for qdevice's vote after a membership change (up to
+ * qdevice's sync_timeout), Corosync 3.1 reads no IPC request of any other service
+ * (exec/ipc_glue.c, cs_ipcs_check_for_flow_control): a quorum_getquorate then stalls
+ * although Corosync is alive, and the survivor of a cut with a qnetd arbiter would halt on
+ * its lease. The price: a server cut off with a qnetd arbiter keeps answering until
+ * votequorum tells it the outcome (at most that sync_timeout), so its lease does not stop
+ * it before then; the other side cannot bound that, which is why recovery with a qnetd
+ * arbiter waits for fencing (coordinator.c). libquorum's quorum_getquorate is asked only
+ * when votequorum cannot be reached (another quorum provider; votequorum is tried again
+ * every PROBE_VQ_RETRY requests).
  */
 #include "membership.h"
 
@@ -34,6 +44,7 @@
 #include <corosync/corotypes.h>
 #include <corosync/cpg.h>
 #include <corosync/quorum.h>
+#include <corosync/votequorum.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -737,11 +748,70 @@ static void prober_release(prober *p)
 	}
 }
 
+/* The prober's own connection: votequorum's, whose requests Corosync serves even while it
+ * holds back every other service's (see the top); libquorum's only where votequorum cannot
+ * be reached (another quorum provider). */
+typedef struct {
+	bool open, vq;
+	votequorum_handle_t vh;
+	quorum_handle_t qh;
+	unsigned fallback_asks; /* requests made over libquorum since votequorum last failed */
+} probe_conn;
+
+#define PROBE_VQ_RETRY 50 /* on libquorum, try votequorum again every this many requests */
+
+static void probe_close(probe_conn *c)
+{
+	if (c->open) {
+		if (c->vq)
+			votequorum_finalize(c->vh);
+		else
+			quorum_finalize(c->qh);
+	}
+	c->open = false;
+}
+
+static void probe_open(probe_conn *c)
+{
+	if (votequorum_initialize(&c->vh, NULL) == CS_OK) {
+		c->open = c->vq = true;
+		return;
+	}
+	quorum_callbacks_t cb = {0};
+	uint32_t type = 0;
+	c->vq = false;
+	c->open = quorum_initialize(&c->qh, &cb, &type) == CS_OK;
+	c->fallback_asks = 0;
+}
+
+/* One request; true when Corosync answered it. */
+static bool probe_ask(probe_conn *c)
+{
+	if (c->open && !c->vq && ++c->fallback_asks >= PROBE_VQ_RETRY) {
+		probe_close(c); /* votequorum may have come up since */
+		probe_open(c);
+	}
+	if (!c->open)
+		probe_open(c);
+	if (!c->open)
+		return false;
+	bool ok;
+	if (c->vq) {
+		struct votequorum_info info;
+		ok = votequorum_getinfo(c->vh, 0 /* this node */, &info) == CS_OK;
+	} else {
+		int quorate = 0;
+		ok = quorum_getquorate(c->qh, &quorate) == CS_OK;
+	}
+	if (!ok)
+		probe_close(c);
+	return ok;
+}
+
 static void *prober_main(void *arg)
 {
 	prober *p = arg;
-	quorum_handle_t h = 0;
-	bool have = false;
+	probe_conn c = {0};
 	for (;;) {
 		pthread_mutex_lock(&p->mu);
 		bool stop = p->stop;
@@ -749,27 +819,15 @@ static void *prober_main(void *arg)
 		pthread_mutex_unlock(&p->mu);
 		if (stop)
 			break;
-		if (!have) {
-			quorum_callbacks_t cb = {0};
-			uint32_t type = 0;
-			have = quorum_initialize(&h, &cb, &type) == CS_OK;
-		}
-		if (have) {
-			uint64_t asked = mono_ms();
-			int quorate = 0;
-			if (quorum_getquorate(h, &quorate) == CS_OK) {
-				pthread_mutex_lock(&p->mu);
-				p->answered_at = asked;
-				pthread_mutex_unlock(&p->mu);
-			} else {
-				quorum_finalize(h);
-				have = false;
-			}
+		uint64_t asked = mono_ms();
+		if (probe_ask(&c)) {
+			pthread_mutex_lock(&p->mu);
+			p->answered_at = asked;
+			pthread_mutex_unlock(&p->mu);
 		}
 		uv_sleep((unsigned int)period);
 	}
-	if (have)
-		quorum_finalize(h);
+	probe_close(&c);
 	prober_release(p);
 	return NULL;
 }
