@@ -212,9 +212,10 @@ static void on_wake(uv_async_t *h);
 static void retry_cb(uv_timer_t *t)
 {
 	vg_membership *m = t->data;
-	if (m->attempt)
-		take_attempt(m); /* it may have finished just now */
 	if (m->attempt) {
+		take_attempt(m); /* it may have finished just now */
+		if (!m->attempt)
+			return; /* taken: connected, or the next one is timed */
 		if (!m->logged_slow)
 			vg_warn("membership: corosync has not answered the connection for %d ms "
 				"(hung?); still waiting",
@@ -802,7 +803,7 @@ static void *attempt_main(void *arg)
 /* One attempt at a time, in a thread: the calls it makes block while Corosync hangs. */
 static void start_connect(vg_membership *m)
 {
-	if (m->freeing || m->attempt)
+	if (m->freeing || m->attempt || m->connected)
 		return;
 	attempt *a = calloc(1, sizeof *a);
 	if (!a)
