@@ -1219,13 +1219,17 @@ void vg_membership_free(vg_membership *m)
 		m->prober = NULL;
 	}
 	if (m->attempt) {
-		take_attempt(m); /* finished and connected: its handles are left with the rest */
+		/* finished (and connected): its handles are left with the rest; still running
+		 * (decided under the lock the thread decides under): it finalizes what it made */
 		attempt *a = m->attempt;
-		if (a) { /* still running: the thread finalizes what it makes */
+		pthread_mutex_lock(&a->mu);
+		bool finished = a->finished;
+		a->abandoned = !finished;
+		pthread_mutex_unlock(&a->mu);
+		if (finished) {
+			take_attempt(m);
+		} else {
 			m->attempt = NULL;
-			pthread_mutex_lock(&a->mu);
-			a->abandoned = true;
-			pthread_mutex_unlock(&a->mu);
 			attempt_release(a);
 		}
 	}
