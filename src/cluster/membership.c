@@ -2,31 +2,52 @@
  * ordered messaging, and reads the nodelist it runs with.
  *
  * Owns: the libcpg and libquorum handles, their descriptors on the libuv loop (uv_poll), the
- * reconnect timer (every 500 ms while Corosync is absent), and the bounded queue of messages
- * that Corosync asked us to send again later (CS_ERR_TRY_AGAIN), kept in order; the copy of
- * the running Corosync's nodelist, cluster name and totem hold read from cmap at each
- * connection (the cmap handle is opened, read and finalized there, not kept).
+ * threads that connect and that leave and finalize (see below) and the uv_async they wake
+ * the loop with, the reconnect timer (every 500 ms while Corosync is absent), and the bounded
+ * queue of messages that Corosync asked us to send again later (CS_ERR_TRY_AGAIN), kept in
+ * order; the copy of the running Corosync's nodelist, cluster name and totem hold read from
+ * cmap at each connection (the cmap handle is opened, read and finalized there, not kept).
  * Messages delivered between a membership event (CPG or totem confchg) and the moment the change
  * is reported (when group, ring and quorum agree) are held and delivered right after on_change,
  * so on every member a message sent after a view change comes after that change, as Corosync's
  * virtual synchrony orders it.
  * Must not: decide anything about resources; it only reports membership and quorum and carries
  * messages, nor judge whether the nodelist fits the configuration (corosync_match.c does).
- * Must not block the loop: every Corosync call here is a quick local IPC call made when its
- * descriptor is readable or while connecting, and nothing sleeps. What a hung Corosync
- * (SIGSTOP) does to each call vigil makes on the loop (Corosync 3.1 lib/cpg.c, libqb):
- * cpg_dispatch/quorum_dispatch with CS_DISPATCH_ALL read with timeout 0 and are only called
- * when the descriptor is readable; cpg_mcast_joined of a message up to the IPC buffer is one
- * non-blocking qb_ipcc_sendv (a full buffer gives TRY_AGAIN: queued here); a larger one is
- * sent in fragments, each waiting for Corosync's reply without a timeout and sleeping on
- * TRY_AGAIN: so nothing larger than VG_MEMBERSHIP_SEND_MAX is given to it (refused; the
- * caller splits). The calls made while connecting (initialize, local_get, trackstart, join,
- * cmap reads) and at the end (leave, finalize) wait for Corosync's answer without a timeout;
- * they are made only when Corosync is not connected (it accepted a new connection, so it ran
- * a moment ago) or when vigild stops. Whether the local Corosync still answers at all is
- * asked from a thread of its own (the prober: its own quorum handle, quorum_getquorate every
- * period), which may block as long as Corosync hangs: the loop only reads when it last
- * answered (vg_membership_answered_at).
+ * Must not block the loop: every Corosync call made on it is a quick local IPC call made when
+ * its descriptor is readable, and nothing sleeps. What a hung Corosync (SIGSTOP) does to each
+ * call vigil makes (Corosync 3.1 lib/cpg.c, libqb): cpg_dispatch/quorum_dispatch with
+ * CS_DISPATCH_ALL read with timeout 0 and are only called when the descriptor is readable
+ * (the byte libqb reads after each event is sent with it); cpg_mcast_joined of a message up
+ * to the IPC buffer is one non-blocking qb_ipcc_sendv (a full buffer gives TRY_AGAIN: queued
+ * here); a larger one is sent in fragments, each waiting for Corosync's reply without a
+ * timeout and sleeping on TRY_AGAIN: so nothing larger than VG_MEMBERSHIP_SEND_MAX is given
+ * to it (refused; the caller splits); cpg_context_get/set, quorum_context_get/set and the
+ * fd_get calls are local. The calls made while connecting (initialize, local_get, trackstart,
+ * join, the cmap reads) and at the end of a connection (cpg_leave, cpg_finalize) wait for
+ * Corosync's answer without a timeout, so none is made on the loop: each connect attempt runs
+ * in a detached thread of its own (one at a time; the next RETRY_MS after one failed; one
+ * still running after SLOW_MS is logged) that hands the handles to the loop through the
+ * uv_async (the loop then sets their context and polls their descriptors: a handle's
+ * callbacks run only in its dispatch, on the loop); each connection is left (at free) and
+ * finalized by a detached thread once its polls have closed (finalizing closes the
+ * descriptors). Both are records shared with the loop under a mutex and refcounted:
+ * vg_membership_free abandons a running attempt (its thread finalizes what it made) and
+ * waits for the leave at most LEAVE_WAIT_MS before its last handles close (so that a live
+ * Corosync takes what was sent before it; a hung one is not waited for).
+ * quorum_finalize and cmap_finalize only disconnect.
+ * Whether the local Corosync still answers at all is asked from a thread of its own (the
+ * prober: its own votequorum handle, votequorum_getinfo every period), which may block as long
+ * as Corosync hangs: the loop only reads when it last answered (vg_membership_answered_at).
+ * votequorum, because while Corosync is in sync, and in particular while votequorum waits for
+ * qdevice's vote after a membership change (up to qdevice's sync_timeout), Corosync 3.1 reads
+ * no IPC request of any other service (exec/ipc_glue.c, cs_ipcs_check_for_flow_control): a
+ * quorum_getquorate then stalls although Corosync is alive, and the survivor of a cut with a
+ * qnetd arbiter would halt on its lease. The price: a server cut off with a qnetd arbiter
+ * keeps answering until votequorum tells it the outcome (at most that sync_timeout), so its
+ * lease does not stop it before then; the other side cannot bound that, which is why recovery
+ * with a qnetd arbiter waits for fencing (coordinator.c). libquorum's quorum_getquorate is
+ * asked only when votequorum cannot be reached (another quorum provider; votequorum is tried
+ * again every PROBE_VQ_RETRY requests).
  */
 #include "membership.h"
 
@@ -34,6 +55,7 @@
 #include <corosync/corotypes.h>
 #include <corosync/cpg.h>
 #include <corosync/quorum.h>
+#include <corosync/votequorum.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +67,8 @@
 
 #define RETRY_MS      500
 #define SEND_RETRY_MS 10
+#define SLOW_MS	      2000 /* a connect attempt this long: Corosync does not answer (logged) */
+#define LEAVE_WAIT_MS 2000 /* at free, how long the loop waits for the leave to be answered */
 #define QUEUE_MAX     4096
 #define MEMBERS_MAX   384 /* Corosync's PROCESSOR_COUNT_MAX */
 
@@ -66,12 +90,60 @@ typedef struct qmsg {
 	unsigned char data[];
 } qmsg;
 
-/* One descriptor of one connection; closing it finalizes its library handle. */
+/* What is read from cmap with each connection. */
+typedef struct {
+	vg_corosync_node *nodelist;
+	size_t n_nodelist;
+	bool nodelist_known;
+	char cluster_name[VG_COROSYNC_STR_MAX];
+	bool has_cluster_name;
+	uint32_t hold_ms; /* runtime.config.totem.hold, 0 when not known */
+} cs_info;
+
+/* One connect attempt, made by a thread of its own (see the top); shared with the loop under
+ * mu, freed by whichever of the two lets go last. What the thread made belongs to the loop
+ * once it is finished, connected and not abandoned; otherwise the thread finalizes it. */
+typedef struct {
+	pthread_mutex_t mu;
+	int refs;
+	bool abandoned; /* the owner was freed */
+	bool finished;
+	uv_async_t *wake; /* the owner's: sent under mu when finished, unless abandoned */
+	struct cpg_name group;
+	/* the outcome, written by the thread before finished */
+	const char *step; /* the call that failed; NULL: connected and joined */
+	cs_error_t err;
+	cpg_handle_t cpg;
+	quorum_handle_t quorum;
+	int cpg_fd, quorum_fd;
+	uint32_t local_nodeid;
+	cs_info info;
+	bool info_ok;
+	char why[CMAP_KEYNAME_MAXLEN + 64]; /* why the nodelist could not be read */
+} attempt;
+
+/* The end of one connection: leave (when asked), then finalize, from a thread of its own,
+ * started once the connection's polls have closed (finalizing closes their descriptors).
+ * Shared under mu like an attempt; wake is set when the owner waits for it (at free). */
+typedef struct {
+	pthread_mutex_t mu;
+	int refs;
+	bool abandoned, finished;
+	uv_async_t *wake;
+	struct cpg_name group;
+	bool leave, have_cpg, have_quorum;
+	cpg_handle_t cpg;
+	quorum_handle_t quorum;
+	int polls; /* the connection's polls not closed yet */
+} closer;
+
+/* One descriptor of one connection; when it has closed, its closer may start. */
 typedef struct {
 	uv_poll_t poll;
 	vg_membership *m;
 	int kind;
 	uint64_t handle;
+	closer *k;
 } conn_poll;
 
 struct vg_membership {
@@ -80,10 +152,15 @@ struct vg_membership {
 	vg_membership_cbs cbs;
 	void *arg;
 
-	uv_timer_t retry_timer;
+	uv_timer_t retry_timer; /* the next attempt; while one runs, when it is slow; at free, the
+				   bound on the wait for the leave */
 	uv_timer_t send_timer;
-	int open_handles; /* timers and polls not yet closed */
-	bool freeing;
+	uv_async_t wake;  /* an attempt or the closer waited for at free has finished */
+	int open_handles; /* timers, the async and polls not yet closed */
+	bool freeing, closed;
+	attempt *attempt; /* the connect attempt running, or finished and not yet taken */
+	bool logged_slow; /* said that the attempt is slow */
+	closer *leaving;  /* at free: the closer the loop waits for */
 
 	bool connected;
 	bool logged_wait;
@@ -94,12 +171,7 @@ struct vg_membership {
 	uint32_t local_nodeid;
 
 	/* the running Corosync's nodelist and totem.cluster_name, as read at connect time */
-	vg_corosync_node *nodelist;
-	size_t n_nodelist;
-	bool nodelist_known;
-	char cluster_name[VG_COROSYNC_STR_MAX];
-	bool has_cluster_name;
-	uint32_t hold_ms; /* runtime.config.totem.hold, 0 when not known */
+	cs_info info;
 
 	/* what is known of the current ring */
 	uint32_t gmembers[MEMBERS_MAX];
@@ -133,9 +205,26 @@ struct vg_membership {
 
 static void start_connect(vg_membership *m);
 
+static void take_attempt(vg_membership *m);
+static void on_wake(uv_async_t *h);
+
+/* The next attempt, or, while one runs, a word that Corosync does not answer it. */
 static void retry_cb(uv_timer_t *t)
 {
-	start_connect(t->data);
+	vg_membership *m = t->data;
+	if (m->attempt) {
+		take_attempt(m); /* it may have finished just now */
+		if (!m->attempt)
+			return; /* taken: connected, or the next one is timed */
+		if (!m->logged_slow)
+			vg_warn("membership: corosync has not answered the connection for %d ms "
+				"(hung?); still waiting",
+				SLOW_MS);
+		m->logged_slow = true;
+		uv_timer_start(&m->retry_timer, retry_cb, SLOW_MS, 0);
+		return;
+	}
+	start_connect(m);
 }
 
 static void maybe_release(vg_membership *m)
@@ -153,15 +242,59 @@ static void handle_closed(uv_handle_t *h)
 	maybe_release(m);
 }
 
+/* ---- the end of a connection (the closer) ------------------------------------------------ */
+
+static void closer_release(closer *k)
+{
+	pthread_mutex_lock(&k->mu);
+	bool last = --k->refs == 0;
+	pthread_mutex_unlock(&k->mu);
+	if (last) {
+		pthread_mutex_destroy(&k->mu);
+		free(k);
+	}
+}
+
+/* cpg_leave and cpg_finalize wait for Corosync's answer without a timeout (a hung Corosync
+ * never gives it); quorum_finalize only disconnects. */
+static void *closer_main(void *arg)
+{
+	closer *k = arg;
+	if (k->leave)
+		cpg_leave(k->cpg, &k->group);
+	if (k->have_cpg)
+		cpg_finalize(k->cpg);
+	if (k->have_quorum)
+		quorum_finalize(k->quorum);
+	pthread_mutex_lock(&k->mu);
+	k->finished = true;
+	if (k->wake && !k->abandoned)
+		uv_async_send(k->wake);
+	pthread_mutex_unlock(&k->mu);
+	closer_release(k);
+	return NULL;
+}
+
+static void closer_start(closer *k)
+{
+	pthread_t t;
+	if (pthread_create(&t, NULL, closer_main, k) != 0) {
+		vg_warn("membership: cannot start a thread to finalize the corosync connection; "
+			"finalizing from the loop");
+		closer_main(k);
+		return;
+	}
+	pthread_detach(t);
+}
+
 static void poll_closed(uv_handle_t *h)
 {
 	conn_poll *p = h->data;
 	vg_membership *m = p->m;
-	if (p->kind == POLL_CPG)
-		cpg_finalize(p->handle);
-	else
-		quorum_finalize(p->handle);
+	closer *k = p->k;
 	free(p);
+	if (--k->polls == 0)
+		closer_start(k);
 	m->open_handles--;
 	maybe_release(m);
 }
@@ -186,37 +319,56 @@ static void queue_clear(vg_membership *m)
 	vg_sendq_clear(&m->q);
 }
 
-static void close_poll(vg_membership *m, conn_poll **pp)
+static void close_poll(closer *k, conn_poll **pp)
 {
 	conn_poll *p = *pp;
 	if (!p)
 		return;
 	*pp = NULL;
+	p->k = k;
+	k->polls++;
 	uv_poll_stop(&p->poll);
 	uv_close((uv_handle_t *)&p->poll, poll_closed);
-	(void)m;
 }
 
-/* Drop the connection: handles are finalized when their polls have closed. */
-static void teardown(vg_membership *m)
+static void info_clear(cs_info *i)
 {
-	if (m->cpg_poll)
-		close_poll(m, &m->cpg_poll);
-	else if (m->have_cpg)
-		cpg_finalize(m->cpg);
-	if (m->quorum_poll)
-		close_poll(m, &m->quorum_poll);
-	else if (m->have_quorum)
-		quorum_finalize(m->quorum);
+	free(i->nodelist);
+	*i = (cs_info){0};
+}
+
+/* Drop the connection: its closer leaves the group (when leave) and finalizes the handles off
+ * the loop, once their polls have closed. At free the loop waits for it (m->leaving). */
+static void teardown(vg_membership *m, bool leave)
+{
+	if (m->have_cpg || m->have_quorum) {
+		closer *k = calloc(1, sizeof *k);
+		if (!k)
+			abort();
+		pthread_mutex_init(&k->mu, NULL);
+		k->refs = 1; /* the thread's */
+		k->group = m->group;
+		k->leave = leave && m->have_cpg;
+		k->have_cpg = m->have_cpg;
+		k->have_quorum = m->have_quorum;
+		k->cpg = m->cpg;
+		k->quorum = m->quorum;
+		if (m->freeing) {
+			k->refs++;
+			k->wake = &m->wake;
+			m->leaving = k;
+		}
+		close_poll(k, &m->cpg_poll);
+		close_poll(k, &m->quorum_poll);
+		if (k->polls == 0)
+			closer_start(k);
+	}
 	m->have_cpg = m->have_quorum = false;
 	m->group_known = m->totem_known = m->quorum_known = false;
 	m->totem_stale = false;
 	m->reported = false;
 	m->local_nodeid = 0;
-	free(m->nodelist);
-	m->nodelist = NULL;
-	m->n_nodelist = 0;
-	m->nodelist_known = m->has_cluster_name = false;
+	info_clear(&m->info);
 	uv_timer_stop(&m->send_timer);
 	m->change_pending = false;
 	held_clear(m);
@@ -231,7 +383,7 @@ static void lost(vg_membership *m, const char *why)
 {
 	bool was = m->connected;
 	vg_warn("membership: lost the connection to corosync (%s); reconnecting", why);
-	teardown(m);
+	teardown(m, false);
 	m->connected = false;
 	m->logged_wait = true; /* already said why */
 	uv_timer_start(&m->retry_timer, retry_cb, RETRY_MS, 0);
@@ -449,7 +601,7 @@ static void connect_failed(vg_membership *m, const char *step, cs_error_t err)
 			step, (int)err, RETRY_MS);
 		m->logged_wait = true;
 	}
-	teardown(m);
+	teardown(m, false);
 	uv_timer_start(&m->retry_timer, retry_cb, RETRY_MS, 0);
 }
 
@@ -509,9 +661,10 @@ static cs_error_t read_node_key(cmap_handle_t h, const char *key, cmap_node *nod
 	return get_str(h, key, e->node.name, sizeof e->node.name);
 }
 
-/* Read the nodelist (in the order of N), totem.cluster_name and the totem hold from cmap. A quick
- * local IPC call; the handle is finalized before returning. false with what failed in why. */
-static bool read_nodelist(vg_membership *m, char *why, size_t whylen)
+/* Read the nodelist (in the order of N), totem.cluster_name and the totem hold from cmap, from
+ * the connect thread; the handle is finalized before returning. false with what failed in
+ * why. */
+static bool read_nodelist(cs_info *info, char *why, size_t whylen)
 {
 	cmap_handle_t h;
 	cmap_iter_handle_t it;
@@ -543,37 +696,53 @@ static bool read_nodelist(vg_membership *m, char *why, size_t whylen)
 	if (err != CS_ERR_NO_SECTIONS) /* the end of the iteration */
 		goto out;
 	step = "totem.cluster_name";
-	err = get_str(h, "totem.cluster_name", m->cluster_name, sizeof m->cluster_name);
+	err = get_str(h, "totem.cluster_name", info->cluster_name, sizeof info->cluster_name);
 	if (err != CS_OK && err != CS_ERR_NOT_EXIST)
 		goto out;
-	m->has_cluster_name = err == CS_OK;
+	info->has_cluster_name = err == CS_OK;
 	/* the totem timings Corosync derived (runtime.config: what it runs with) */
-	if (cmap_get_uint32(h, "runtime.config.totem.hold", &m->hold_ms) != CS_OK)
-		m->hold_ms = 0;
+	if (cmap_get_uint32(h, "runtime.config.totem.hold", &info->hold_ms) != CS_OK)
+		info->hold_ms = 0;
 	qsort(nodes, n, sizeof *nodes, cmp_cmap_node);
-	m->nodelist = calloc(n ? n : 1, sizeof *m->nodelist);
-	if (!m->nodelist) {
+	info->nodelist = calloc(n ? n : 1, sizeof *info->nodelist);
+	if (!info->nodelist) {
 		err = CS_ERR_NO_MEMORY;
 		step = "calloc";
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++)
-		m->nodelist[i] = nodes[i].node;
-	m->n_nodelist = n;
-	m->nodelist_known = true;
+		info->nodelist[i] = nodes[i].node;
+	info->n_nodelist = n;
+	info->nodelist_known = true;
 	err = CS_OK;
 out:
 	free(nodes);
 	cmap_finalize(h);
 	if (err != CS_OK) {
-		m->has_cluster_name = false;
+		info->has_cluster_name = false;
 		snprintf(why, whylen, "%s: error %d", step, (int)err);
 		return false;
 	}
 	return true;
 }
 
-static void start_connect(vg_membership *m)
+/* ---- connecting (the attempt thread) ------------------------------------------------------ */
+
+static void attempt_release(attempt *a)
+{
+	pthread_mutex_lock(&a->mu);
+	bool last = --a->refs == 0;
+	pthread_mutex_unlock(&a->mu);
+	if (last) {
+		info_clear(&a->info);
+		pthread_mutex_destroy(&a->mu);
+		free(a);
+	}
+}
+
+/* Every call here waits for Corosync's answer without a timeout. The handles are made with no
+ * context: the loop sets it when it takes them, before it dispatches anything. */
+static void *attempt_main(void *arg)
 {
 	static const cpg_model_v1_data_t model_tmpl = {
 	    .model = CPG_MODEL_V1,
@@ -582,42 +751,121 @@ static void start_connect(vg_membership *m)
 	    .cpg_totem_confchg_fn = on_totem_confchg,
 	    .flags = CPG_MODEL_V1_DELIVER_INITIAL_TOTEM_CONF,
 	};
+	attempt *a = arg;
 	cpg_model_v1_data_t model = model_tmpl;
 	quorum_callbacks_t qcb = {.quorum_notify_fn = on_quorum};
 	uint32_t qtype = 0;
-	int fd = -1;
+	bool have_cpg = false, have_quorum = false;
+	const char *step = NULL;
 	cs_error_t err;
 
+	if ((err = cpg_model_initialize(&a->cpg, CPG_MODEL_V1, (cpg_model_data_t *)&model, NULL)) !=
+	    CS_OK)
+		step = "cpg_model_initialize";
+	else
+		have_cpg = true;
+	if (!step && (err = quorum_initialize(&a->quorum, &qcb, &qtype)) != CS_OK)
+		step = "quorum_initialize";
+	else if (!step)
+		have_quorum = true;
+	if (!step && (err = cpg_local_get(a->cpg, &a->local_nodeid)) != CS_OK)
+		step = "cpg_local_get";
+	if (!step && (err = cpg_fd_get(a->cpg, &a->cpg_fd)) != CS_OK)
+		step = "cpg_fd_get";
+	if (!step && (err = quorum_fd_get(a->quorum, &a->quorum_fd)) != CS_OK)
+		step = "quorum_fd_get";
+	if (!step &&
+	    (err = quorum_trackstart(a->quorum, CS_TRACK_CHANGES | CS_TRACK_CURRENT)) != CS_OK)
+		step = "quorum_trackstart";
+	if (!step && (err = cpg_join(a->cpg, &a->group)) != CS_OK)
+		step = "cpg_join";
+	if (!step)
+		a->info_ok = read_nodelist(&a->info, a->why, sizeof a->why);
+
+	pthread_mutex_lock(&a->mu);
+	a->step = step;
+	a->err = err;
+	a->finished = true;
+	bool keep = !step && !a->abandoned; /* the loop takes the handles */
+	if (!a->abandoned)
+		uv_async_send(a->wake);
+	pthread_mutex_unlock(&a->mu);
+	if (!keep) {
+		if (have_cpg)
+			cpg_finalize(a->cpg);
+		if (have_quorum)
+			quorum_finalize(a->quorum);
+	}
+	attempt_release(a);
+	return NULL;
+}
+
+/* One attempt at a time, in a thread: the calls it makes block while Corosync hangs. */
+static void start_connect(vg_membership *m)
+{
+	if (m->freeing || m->attempt || m->connected)
+		return;
+	attempt *a = calloc(1, sizeof *a);
+	if (!a)
+		abort();
+	pthread_mutex_init(&a->mu, NULL);
+	a->refs = 2; /* the loop's and the thread's */
+	a->wake = &m->wake;
+	a->group = m->group;
+	pthread_t t;
+	if (pthread_create(&t, NULL, attempt_main, a) != 0) {
+		pthread_mutex_destroy(&a->mu);
+		free(a);
+		return connect_failed(m, "pthread_create", CS_ERR_NO_RESOURCES);
+	}
+	pthread_detach(t); /* it may be blocked in Corosync when vigild stops */
+	m->attempt = a;
+	m->logged_slow = false;
+	uv_timer_start(&m->retry_timer, retry_cb, SLOW_MS, 0);
+}
+
+/* The attempt, if it has finished: connected (the loop now owns its handles and polls them)
+ * or failed (retried). With freeing only the handles are taken, for the closer. */
+static void take_attempt(vg_membership *m)
+{
+	attempt *a = m->attempt;
+	pthread_mutex_lock(&a->mu);
+	bool finished = a->finished;
+	pthread_mutex_unlock(&a->mu);
+	if (!finished)
+		return;
+	m->attempt = NULL;
+	if (a->step) {
+		if (!m->freeing)
+			connect_failed(m, a->step, a->err);
+		attempt_release(a);
+		return;
+	}
+	m->cpg = a->cpg;
+	m->quorum = a->quorum;
+	m->have_cpg = m->have_quorum = true;
+	m->local_nodeid = a->local_nodeid;
+	info_clear(&m->info);
+	m->info = a->info; /* moved */
+	memset(&a->info, 0, sizeof a->info);
+	bool info_ok = a->info_ok;
+	char why[sizeof a->why];
+	memcpy(why, a->why, sizeof why);
+	int cpg_fd = a->cpg_fd, quorum_fd = a->quorum_fd;
+	attempt_release(a);
 	if (m->freeing)
 		return;
-	err = cpg_model_initialize(&m->cpg, CPG_MODEL_V1, (cpg_model_data_t *)&model, m);
-	if (err != CS_OK)
-		return connect_failed(m, "cpg_model_initialize", err);
-	m->have_cpg = true;
-	err = quorum_initialize(&m->quorum, &qcb, &qtype);
-	if (err != CS_OK)
-		return connect_failed(m, "quorum_initialize", err);
-	m->have_quorum = true;
+	uv_timer_stop(&m->retry_timer);
+	cpg_context_set(m->cpg, m);
 	quorum_context_set(m->quorum, m);
-	if ((err = cpg_local_get(m->cpg, &m->local_nodeid)) != CS_OK)
-		return connect_failed(m, "cpg_local_get", err);
-	if ((err = cpg_fd_get(m->cpg, &fd)) != CS_OK)
-		return connect_failed(m, "cpg_fd_get", err);
-	if (!(m->cpg_poll = add_poll(m, POLL_CPG, m->cpg, fd)))
+	if (!(m->cpg_poll = add_poll(m, POLL_CPG, m->cpg, cpg_fd)))
 		return connect_failed(m, "uv_poll_init(cpg)", CS_ERR_NO_MEMORY);
-	if ((err = quorum_fd_get(m->quorum, &fd)) != CS_OK)
-		return connect_failed(m, "quorum_fd_get", err);
-	if (!(m->quorum_poll = add_poll(m, POLL_QUORUM, m->quorum, fd)))
+	if (!(m->quorum_poll = add_poll(m, POLL_QUORUM, m->quorum, quorum_fd)))
 		return connect_failed(m, "uv_poll_init(quorum)", CS_ERR_NO_MEMORY);
-	if ((err = quorum_trackstart(m->quorum, CS_TRACK_CHANGES | CS_TRACK_CURRENT)) != CS_OK)
-		return connect_failed(m, "quorum_trackstart", err);
-	if ((err = cpg_join(m->cpg, &m->group)) != CS_OK)
-		return connect_failed(m, "cpg_join", err);
-
-	char why[CMAP_KEYNAME_MAXLEN + 64];
-	if (read_nodelist(m, why, sizeof why))
+	if (info_ok)
 		vg_debug("membership: corosync's nodelist has %zu nodes, cluster_name %s",
-			 m->n_nodelist, m->has_cluster_name ? m->cluster_name : "(none)");
+			 m->info.n_nodelist,
+			 m->info.has_cluster_name ? m->info.cluster_name : "(none)");
 	else
 		vg_warn("membership: cannot read corosync's nodelist from cmap (%s): it is not "
 			"checked against the configuration",
@@ -737,11 +985,70 @@ static void prober_release(prober *p)
 	}
 }
 
+/* The prober's own connection: votequorum's, whose requests Corosync serves even while it
+ * holds back every other service's (see the top); libquorum's only where votequorum cannot
+ * be reached (another quorum provider). */
+typedef struct {
+	bool open, vq;
+	votequorum_handle_t vh;
+	quorum_handle_t qh;
+	unsigned fallback_asks; /* requests made over libquorum since votequorum last failed */
+} probe_conn;
+
+#define PROBE_VQ_RETRY 50 /* on libquorum, try votequorum again every this many requests */
+
+static void probe_close(probe_conn *c)
+{
+	if (c->open) {
+		if (c->vq)
+			votequorum_finalize(c->vh);
+		else
+			quorum_finalize(c->qh);
+	}
+	c->open = false;
+}
+
+static void probe_open(probe_conn *c)
+{
+	if (votequorum_initialize(&c->vh, NULL) == CS_OK) {
+		c->open = c->vq = true;
+		return;
+	}
+	quorum_callbacks_t cb = {0};
+	uint32_t type = 0;
+	c->vq = false;
+	c->open = quorum_initialize(&c->qh, &cb, &type) == CS_OK;
+	c->fallback_asks = 0;
+}
+
+/* One request; true when Corosync answered it. */
+static bool probe_ask(probe_conn *c)
+{
+	if (c->open && !c->vq && ++c->fallback_asks >= PROBE_VQ_RETRY) {
+		probe_close(c); /* votequorum may have come up since */
+		probe_open(c);
+	}
+	if (!c->open)
+		probe_open(c);
+	if (!c->open)
+		return false;
+	bool ok;
+	if (c->vq) {
+		struct votequorum_info info;
+		ok = votequorum_getinfo(c->vh, 0 /* this node */, &info) == CS_OK;
+	} else {
+		int quorate = 0;
+		ok = quorum_getquorate(c->qh, &quorate) == CS_OK;
+	}
+	if (!ok)
+		probe_close(c);
+	return ok;
+}
+
 static void *prober_main(void *arg)
 {
 	prober *p = arg;
-	quorum_handle_t h = 0;
-	bool have = false;
+	probe_conn c = {0};
 	for (;;) {
 		pthread_mutex_lock(&p->mu);
 		bool stop = p->stop;
@@ -749,27 +1056,15 @@ static void *prober_main(void *arg)
 		pthread_mutex_unlock(&p->mu);
 		if (stop)
 			break;
-		if (!have) {
-			quorum_callbacks_t cb = {0};
-			uint32_t type = 0;
-			have = quorum_initialize(&h, &cb, &type) == CS_OK;
-		}
-		if (have) {
-			uint64_t asked = mono_ms();
-			int quorate = 0;
-			if (quorum_getquorate(h, &quorate) == CS_OK) {
-				pthread_mutex_lock(&p->mu);
-				p->answered_at = asked;
-				pthread_mutex_unlock(&p->mu);
-			} else {
-				quorum_finalize(h);
-				have = false;
-			}
+		uint64_t asked = mono_ms();
+		if (probe_ask(&c)) {
+			pthread_mutex_lock(&p->mu);
+			p->answered_at = asked;
+			pthread_mutex_unlock(&p->mu);
 		}
 		uv_sleep((unsigned int)period);
 	}
-	if (have)
-		quorum_finalize(h);
+	probe_close(&c);
 	prober_release(p);
 	return NULL;
 }
@@ -812,26 +1107,27 @@ uint32_t vg_membership_local_nodeid(const vg_membership *m)
 
 bool vg_membership_nodelist_known(const vg_membership *m)
 {
-	return m && m->connected && m->nodelist_known;
+	return m && m->connected && m->info.nodelist_known;
 }
 
 size_t vg_membership_nodelist(const vg_membership *m, vg_corosync_node *out, size_t max)
 {
 	if (!vg_membership_nodelist_known(m))
 		return 0;
-	for (size_t i = 0; i < m->n_nodelist && i < max; i++)
-		out[i] = m->nodelist[i];
-	return m->n_nodelist;
+	for (size_t i = 0; i < m->info.n_nodelist && i < max; i++)
+		out[i] = m->info.nodelist[i];
+	return m->info.n_nodelist;
 }
 
 uint32_t vg_membership_hold_ms(const vg_membership *m)
 {
-	return vg_membership_nodelist_known(m) ? m->hold_ms : 0;
+	return vg_membership_nodelist_known(m) ? m->info.hold_ms : 0;
 }
 
 const char *vg_membership_cluster_name(const vg_membership *m)
 {
-	return vg_membership_nodelist_known(m) && m->has_cluster_name ? m->cluster_name : NULL;
+	return vg_membership_nodelist_known(m) && m->info.has_cluster_name ? m->info.cluster_name
+									   : NULL;
 }
 
 vg_membership *vg_membership_new(uv_loop_t *loop, const char *group, const vg_membership_cbs *cbs,
@@ -852,12 +1148,62 @@ vg_membership *vg_membership_new(uv_loop_t *loop, const char *group, const vg_me
 	m->rx = vg_frag_rx_new();
 	uv_timer_init(loop, &m->retry_timer);
 	uv_timer_init(loop, &m->send_timer);
+	if (uv_async_init(loop, &m->wake, on_wake) != 0)
+		abort();
+	uv_unref((uv_handle_t *)&m->wake); /* the timers and polls keep the loop running */
 	m->retry_timer.data = m;
 	m->send_timer.data = m;
-	m->open_handles = 2;
+	m->wake.data = m;
+	m->open_handles = 3;
 	/* the first attempt from the loop: no callback runs inside this call */
 	uv_timer_start(&m->retry_timer, retry_cb, 0, 0);
 	return m;
+}
+
+/* The last handles close: now, or when the leave was answered, or after LEAVE_WAIT_MS. */
+static void finish_free(vg_membership *m)
+{
+	if (m->closed)
+		return;
+	m->closed = true;
+	closer *k = m->leaving;
+	if (k) {
+		m->leaving = NULL;
+		pthread_mutex_lock(&k->mu);
+		k->abandoned = true; /* it may still be blocked in Corosync: not waited for */
+		pthread_mutex_unlock(&k->mu);
+		closer_release(k);
+	}
+	uv_close((uv_handle_t *)&m->retry_timer, handle_closed);
+	uv_close((uv_handle_t *)&m->wake, handle_closed);
+}
+
+static bool closer_finished(closer *k)
+{
+	pthread_mutex_lock(&k->mu);
+	bool fin = k->finished;
+	pthread_mutex_unlock(&k->mu);
+	return fin;
+}
+
+static void leave_wait_cb(uv_timer_t *t)
+{
+	vg_membership *m = t->data;
+	if (m->leaving && !closer_finished(m->leaving))
+		vg_warn("membership: corosync did not answer the leave within %d ms (hung?); not "
+			"waiting for it",
+			LEAVE_WAIT_MS);
+	finish_free(m);
+}
+
+/* An attempt finished, or (at free) the closer did. */
+static void on_wake(uv_async_t *h)
+{
+	vg_membership *m = h->data;
+	if (m->attempt)
+		take_attempt(m);
+	if (m->leaving && closer_finished(m->leaving))
+		finish_free(m);
 }
 
 void vg_membership_free(vg_membership *m)
@@ -872,12 +1218,31 @@ void vg_membership_free(vg_membership *m)
 		prober_release(m->prober);
 		m->prober = NULL;
 	}
-	if (m->connected && m->have_cpg)
-		cpg_leave(m->cpg, &m->group);
-	teardown(m);
+	if (m->attempt) {
+		/* finished (and connected): its handles are left with the rest; still running
+		 * (decided under the lock the thread decides under): it finalizes what it made */
+		attempt *a = m->attempt;
+		pthread_mutex_lock(&a->mu);
+		bool finished = a->finished;
+		a->abandoned = !finished;
+		pthread_mutex_unlock(&a->mu);
+		if (finished) {
+			take_attempt(m);
+		} else {
+			m->attempt = NULL;
+			attempt_release(a);
+		}
+	}
+	/* the leave (it waits for Corosync's answer) and the finalizing go off the loop; the loop
+	 * waits a bounded time for them, so that what was sent before is taken first */
+	teardown(m, true);
 	m->connected = false;
-	uv_close((uv_handle_t *)&m->retry_timer, handle_closed);
 	uv_close((uv_handle_t *)&m->send_timer, handle_closed);
+	uv_timer_stop(&m->retry_timer);
+	if (m->leaving)
+		uv_timer_start(&m->retry_timer, leave_wait_cb, LEAVE_WAIT_MS, 0);
+	else
+		finish_free(m);
 }
 
 size_t vg_membership_ring_members(const vg_membership *m, uint32_t *out, size_t max)

@@ -1,7 +1,9 @@
 /* membership.h - the local Corosync's CPG group membership, quorum and agreed-order messages,
  * and the nodelist it runs with.
  *
- * Owns: the connection to the local Corosync (libcpg, libquorum, libcmap) on the libuv loop.
+ * Owns: the connection to the local Corosync (libcpg, libquorum, libcmap) on the libuv loop;
+ * the calls that wait for Corosync's answer (connecting, leaving) are made by threads of its
+ * own, so a hung Corosync (SIGSTOP) never stalls the loop.
  * Must not: decide anything about resources; it only reports membership and quorum and
  * carries messages.
  */
@@ -32,8 +34,10 @@ typedef struct {
 } vg_membership_cbs;
 
 /* Start connecting to the local Corosync and joining `group` (retried every 500 ms while
- * Corosync is not there); the first attempt is made from the loop, so no callback runs
- * before this returns. cbs is copied; any callback may be NULL. NULL on bad arguments. */
+ * Corosync is not there; an attempt that Corosync does not answer waits, off the loop, until
+ * it does); the first attempt is started from the loop, and its outcome comes back through
+ * it, so no callback runs before this returns. cbs is copied; any callback may be NULL. NULL
+ * on bad arguments. */
 vg_membership *vg_membership_new(uv_loop_t *loop, const char *group, const vg_membership_cbs *cbs,
 				 void *arg);
 /* Multicast data to the group in agreed order (framed, and in pieces when large: frag.h). Returns 0
@@ -68,7 +72,8 @@ const char *vg_membership_cluster_name(const vg_membership *m);
  * two sides of a cut see the new membership. 0 when not known. */
 uint32_t vg_membership_hold_ms(const vg_membership *m);
 /* Leave, finalize and release. The memory is released by the loop's close callbacks: run
- * the loop (uv_run) after this before closing it. No callback is called after this. */
+ * the loop (uv_run) after this before closing it; it runs until Corosync answered the leave,
+ * at most 2 s (a hung Corosync is not waited for longer). No callback is called after this. */
 void vg_membership_free(vg_membership *m);
 
 #endif

@@ -17,6 +17,7 @@ fixture), or wait without a bound.
 """
 import os
 import shutil
+import signal
 import sys
 import time
 
@@ -25,6 +26,7 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import clusterlab as cl  # noqa: E402
 import corolab  # noqa: E402
+import netlab  # noqa: E402
 from clusterlab import node_state, running_on, wait_status  # noqa: E402
 from netlab import LabError, wait_until  # noqa: E402
 from pdu import Pdu  # noqa: E402
@@ -76,6 +78,21 @@ class Daemon:
         with open(self.log_path, errors="replace") as f:
             return f.read()
 
+    def host_pid(self, comm):
+        """The machine's PID of the daemon itself (nsenter forks it into the node)."""
+        return wait_until(lambda: next((c for c in netlab._descendants(self.proc.pid)
+                                        if netlab._comm(c) == comm), None), 10, 0.01,
+                          f"{comm}'s pid")
+
+    def signal_all(self, comm, sig):
+        """sig to the daemon and to the nsenter that started it (nsenter stops itself when its
+        child stops, and both must go on again, see faults._cont)."""
+        for pid in (self.host_pid(comm), self.proc.pid):
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+
 
 def quorumtool(node):
     return node.run(["corosync-quorumtool", "-s"], check=False).stdout
@@ -105,6 +122,12 @@ def wait_qdevice_vote(lab, name, what, timeout=60):
         print(quorumtool(lab.nodes[name]), lab.qnetd.log(),
               *(d.log() for d in lab.qdevices.values()))
         raise
+
+
+def vigild_log(lab, name):
+    """Everything the node's vigild wrote in this lab (each run's LAB/NODE-vigild-K.log)."""
+    return "".join(netlab.read_text(os.path.join(lab.dir, f)) for f in sorted(os.listdir(lab.dir))
+                   if f.startswith(f"{name}-vigild-") and f.endswith(".log"))
 
 
 def group_on(node_name):
@@ -146,9 +169,17 @@ def test_two_servers_with_a_qnetd_arbiter(labq):
             poller.wait_answer(15)
             # (a) cut n1 from n2; both reach qnetd, which gives its vote to one side only
             # (equal halves: the lowest node id, n1). n2, which holds the group, loses quorum
-            # and stops it; n1 fences n2 at once and then runs the group.
-            t0 = time.monotonic()
-            cl.partition(lab, [["n1"], ["n2"]])
+            # and stops it; n1 fences n2 at once and then runs the group. qnetd is stopped
+            # for 3 s across the cut, so votequorum on both sides waits for qdevice's answer
+            # (Corosync serves only votequorum's IPC meanwhile): a slow arbiter, not a hung
+            # Corosync, and n1's lease must not halt it.
+            qnetd.signal_all("corosync-qnetd", signal.SIGSTOP)
+            try:
+                t0 = time.monotonic()
+                cl.partition(lab, [["n1"], ["n2"]])
+                time.sleep(3.0)
+            finally:
+                qnetd.signal_all("corosync-qnetd", signal.SIGCONT)
             wait_until(lambda: not cl.live(lab.nodes["n2"]), FENCED_FAILOVER_S, 0.05,
                        "n2 (the side without qnetd's vote) to be fenced by n1")
             fenced_after = time.monotonic() - t0
@@ -168,6 +199,9 @@ def test_two_servers_with_a_qnetd_arbiter(labq):
             time.sleep(4.0)  # past fence_delay: n1 is still there, nobody fenced it
             assert cl.live(lab.nodes["n1"]), pdu.requests
             assert [n for a, n, _ in pdu.requests if a in ("off", "reboot")] == ["n2"]
+            # the survivor's Corosync answered throughout (votequorum waited for qdevice's
+            # poll after the cut, but that is no hang): its lease never halted it
+            assert "lease expired" not in vigild_log(lab, "n1"), vigild_log(lab, "n1")[-6000:]
 
             # (b) n2 comes back (the cut healed) and rejoins; it takes nothing back
             cl.heal(lab)
