@@ -50,6 +50,8 @@
  * again every PROBE_VQ_RETRY requests).
  */
 #include "membership.h"
+#include "mem.h"
+#include "clock.h"
 
 #include <corosync/cmap.h>
 #include <corosync/corotypes.h>
@@ -342,9 +344,7 @@ static void info_clear(cs_info *i)
 static void teardown(vg_membership *m, bool leave)
 {
 	if (m->have_cpg || m->have_quorum) {
-		closer *k = calloc(1, sizeof *k);
-		if (!k)
-			abort();
+		closer *k = vg_calloc(1, sizeof *k);
 		pthread_mutex_init(&k->mu, NULL);
 		k->refs = 1; /* the thread's */
 		k->group = m->group;
@@ -473,7 +473,7 @@ static void on_deliver(cpg_handle_t h, const struct cpg_name *group, uint32_t no
 	msg = (void *)whole;
 	len = wlen;
 	if (m->change_pending) {
-		qmsg *q = malloc(sizeof *q + sizeof nodeid + len);
+		qmsg *q = vg_malloc(sizeof *q + sizeof nodeid + len);
 		q->next = NULL;
 		q->len = sizeof nodeid + len;
 		memcpy(q->data, &nodeid, sizeof nodeid);
@@ -578,7 +578,7 @@ static void on_poll(uv_poll_t *ph, int status, int events)
 
 static conn_poll *add_poll(vg_membership *m, int kind, uint64_t handle, int fd)
 {
-	conn_poll *p = calloc(1, sizeof(*p));
+	conn_poll *p = vg_calloc(1, sizeof(*p));
 	if (!p)
 		return NULL;
 	p->m = m;
@@ -675,7 +675,7 @@ static bool read_nodelist(cs_info *info, char *why, size_t whylen)
 		snprintf(why, whylen, "%s: error %d", step, (int)err);
 		return false;
 	}
-	cmap_node *nodes = calloc(MEMBERS_MAX, sizeof *nodes);
+	cmap_node *nodes = vg_calloc(MEMBERS_MAX, sizeof *nodes);
 	size_t n = 0;
 	if (!nodes) {
 		err = CS_ERR_NO_MEMORY;
@@ -704,7 +704,7 @@ static bool read_nodelist(cs_info *info, char *why, size_t whylen)
 	if (cmap_get_uint32(h, "runtime.config.totem.hold", &info->hold_ms) != CS_OK)
 		info->hold_ms = 0;
 	qsort(nodes, n, sizeof *nodes, cmp_cmap_node);
-	info->nodelist = calloc(n ? n : 1, sizeof *info->nodelist);
+	info->nodelist = vg_calloc(n ? n : 1, sizeof *info->nodelist);
 	if (!info->nodelist) {
 		err = CS_ERR_NO_MEMORY;
 		step = "calloc";
@@ -805,9 +805,7 @@ static void start_connect(vg_membership *m)
 {
 	if (m->freeing || m->attempt || m->connected)
 		return;
-	attempt *a = calloc(1, sizeof *a);
-	if (!a)
-		abort();
+	attempt *a = vg_calloc(1, sizeof *a);
 	pthread_mutex_init(&a->mu, NULL);
 	a->refs = 2; /* the loop's and the thread's */
 	a->wake = &m->wake;
@@ -946,7 +944,7 @@ static int send_msg(vg_membership *m, const void *data, size_t len, bool view_bo
 		return -1;
 	}
 	unsigned char *buf =
-	    malloc(VG_FRAG_HEADER + (len < VG_FRAG_PAYLOAD ? len : VG_FRAG_PAYLOAD));
+	    vg_malloc(VG_FRAG_HEADER + (len < VG_FRAG_PAYLOAD ? len : VG_FRAG_PAYLOAD));
 	if (!buf)
 		abort();
 	uint32_t id = ++m->next_msg_id;
@@ -971,7 +969,7 @@ int vg_membership_send_view(vg_membership *m, const void *data, size_t len)
 
 static uint64_t mono_ms(void)
 {
-	return uv_hrtime() / 1000000;
+	return vg_clock_mono_ms(); /* uv_hrtime's clock: answered_at compares with the loop's */
 }
 
 static void prober_release(prober *p)
@@ -1073,9 +1071,7 @@ int vg_membership_watch_corosync(vg_membership *m, uint64_t period_ms)
 {
 	if (!m || m->prober)
 		return -1;
-	prober *p = calloc(1, sizeof *p);
-	if (!p)
-		abort();
+	prober *p = vg_calloc(1, sizeof *p);
 	pthread_mutex_init(&p->mu, NULL);
 	p->refs = 2;
 	p->period_ms = period_ms ? period_ms : 100;
@@ -1135,7 +1131,7 @@ vg_membership *vg_membership_new(uv_loop_t *loop, const char *group, const vg_me
 {
 	if (!loop || !group || !*group || strlen(group) > CPG_MAX_NAME_LENGTH)
 		return NULL;
-	vg_membership *m = calloc(1, sizeof(*m));
+	vg_membership *m = vg_calloc(1, sizeof(*m));
 	if (!m)
 		return NULL;
 	m->loop = loop;
