@@ -9,7 +9,7 @@ libcmocka-dev valgrind clang-format
 clang libclang-rt-14-dev
 corosync corosync-qdevice corosync-qnetd libcpg-dev libquorum-dev libvotequorum-dev libcmap-dev libcorosync-common-dev
 resource-agents pacemaker-resource-agents pacemaker-cli-utils fence-agents
-python3 python3-pytest
+python3 python3-pytest python3-prometheus-client
 iproute2 iputils-ping iputils-arping tcpdump tini procps psmisc util-linux curl openssl
 stress-ng
 "

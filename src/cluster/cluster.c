@@ -1824,3 +1824,8 @@ void vg_cluster_handle(vg_cluster *c, const char *cmd, json_t *args, vg_control_
 {
 	vg_cmd_dispatch(&cluster_cmds, c, false, cmd, args, r);
 }
+
+const vg_config *vg_cluster_config(const vg_cluster *c)
+{
+	return c ? c->cfg : NULL;
+}

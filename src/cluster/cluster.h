@@ -51,5 +51,8 @@ void vg_cluster_shutdown(vg_cluster *c, vg_cluster_done_cb cb, void *arg);
 void vg_cluster_free(vg_cluster *c);
 /* A control command (see README, "Control socket"). */
 void vg_cluster_handle(vg_cluster *c, const char *cmd, json_t *args, vg_control_reply *r);
+/* The configuration in use (the committed one once there is one), valid until the next
+ * change is applied: read it, do not keep it. */
+const vg_config *vg_cluster_config(const vg_cluster *c);
 
 #endif

@@ -24,6 +24,7 @@
 #include "control.h"
 #include "file.h"
 #include "http.h"
+#include "metrics.h"
 #include "log.h"
 #include "metadata.h"
 #include "repstate.h"
@@ -151,6 +152,24 @@ static void handle(void *arg, const char *cmd, json_t *args, vg_control_reply *r
 
 /* ---- lifecycle ---------------------------------------------------------------- */
 
+/* GET /metrics: the status (the one producer's) with the configuration in use, as text; NULL
+ * while starting (nothing runs yet). */
+static char *metrics_text(void *arg)
+{
+	daemon_ctx *d = arg;
+	if (!d->cl && !d->sv)
+		return NULL;
+	json_t *args = json_object();
+	vg_control_reply r = {0};
+	handle(d, vg_cmd_get(VG_CMD_STATUS)->name, args, &r);
+	json_decref(args);
+	char *text = r.code == 0 && r.result && !r.deferred_
+			 ? vg_metrics_text(r.result, d->cl ? vg_cluster_config(d->cl) : d->config)
+			 : NULL;
+	json_decref(r.result);
+	return text;
+}
+
 /* The HTTP API (http.h) on api.listen, answered by the same handler as the control socket.
  * One that cannot be opened is logged and the node runs without it: its resources matter
  * more than the API. Without a usable token every write is refused; a TLS pair that cannot
@@ -179,6 +198,7 @@ static void open_api(daemon_ctx *d)
 			  .tls_cert_pem = cert,
 			  .tls_key_pem = key,
 			  .handler = handle,
+			  .metrics = metrics_text,
 			  .arg = d};
 	d->http = vg_http_open(&d->loop, &o, err, sizeof err);
 	if (!d->http)

@@ -12,6 +12,7 @@ import os
 import sys
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import clusterlab as cl  # noqa: E402
@@ -38,7 +39,11 @@ try:
     status, headers, text = r.status, dict(r.headers), r.read().decode()
 except urllib.error.HTTPError as e:
     status, headers, text = e.code, dict(e.headers), e.read().decode()
-print(json.dumps({"status": status, "headers": headers, "body": json.loads(text)}))
+try:
+    body = json.loads(text)
+except ValueError:
+    body = text
+print(json.dumps({"status": status, "headers": headers, "body": body}))
 """
 
 
@@ -105,6 +110,24 @@ def test_views_tokens_bodies_and_a_deferred_write(lab3):
     assert http(lab3, "GET", "n1", "/v1/nothing")["status"] == 404
     a = http(lab3, "GET", "n1", "/v1/resources/web/restart")
     assert a["status"] == 405 and a["headers"]["Allow"] == "POST", a
+
+    # /metrics parses, with the exporter's names: every node, its statuses, the VIP's holder
+    a = http(lab3, "GET", "n1", "/metrics")
+    assert a["status"] == 200 and a["headers"]["Content-Type"].startswith("text/plain"), a
+    fams = {f.name: f for f in text_string_to_metric_families(a["body"])}
+    nodes_fam = fams["ha_cluster_pacemaker_nodes"].samples
+    assert len(nodes_fam) == 3 * 8, nodes_fam
+    leader = cl.status(lab3.nodes["n1"])["cluster"]["leader"]
+    assert {s.labels["node"] for s in nodes_fam if s.labels["status"] == "dc" and s.value} == \
+        {leader}, nodes_fam
+    assert all(s.value == 1 for s in nodes_fam if s.labels["status"] == "online"), nodes_fam
+    holder_now = running_on(cl.status(lab3.nodes["n1"]), "vip")
+    vip = [s for s in fams["ha_cluster_pacemaker_resources"].samples
+           if s.labels["resource"] == "vip"]
+    assert [(s.labels["node"], s.labels["status"], s.labels["group"]) for s in vip] == \
+        [(holder_now[0], "active", "frontend")], vip
+    assert fams["ha_cluster_corosync_quorate"].samples[0].value == 1
+    assert fams["ha_cluster_pacemaker_resources_total"].samples[0].value == 2
 
     # writes without the token, or with another, change nothing
     before = restarts(lab3.nodes["n1"])
