@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "mem.h"
 
 static const vg_cmd table[VG_CMD_COUNT] = {
     {VG_CMD_PING, "ping", VG_TARGET_NONE, false, true, "is vigild there"},

@@ -43,6 +43,8 @@
  */
 #include "cluster.h"
 #include "commands.h"
+#include "mem.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -167,14 +169,12 @@ struct vg_cluster {
 
 static uint64_t mono_ms(void)
 {
-	return uv_hrtime() / 1000000;
+	return vg_clock_mono_ms();
 }
 
 static uint64_t wall_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return vg_clock_wall_ms();
 }
 
 static const char *node_name(const vg_cluster *c, uint32_t id)
@@ -202,7 +202,7 @@ static void lease_update(vg_cluster *c);
 
 static int send_tagged(vg_cluster *c, char tag, const char *json, size_t len, bool view)
 {
-	char *buf = malloc(len + 1);
+	char *buf = vg_malloc(len + 1);
 	buf[0] = tag;
 	memcpy(buf + 1, json, len);
 	int rc = !c->connected ? -1
@@ -253,7 +253,7 @@ static int send_r(vg_cluster *c, const vg_repmsg *m, int waiter_ix)
 	int rc = send_prefixed(c, 'R', s, len);
 	free(s);
 	if (rc == 0) {
-		c->sent = realloc(c->sent, (c->n_sent + 1) * sizeof *c->sent);
+		c->sent = vg_realloc(c->sent, (c->n_sent + 1) * sizeof *c->sent);
 		c->sent[c->n_sent++] = (sent_change){waiter_ix};
 	}
 	return rc;
@@ -273,10 +273,10 @@ static void send_event(vg_cluster *c, const char *kind, const char *text)
 
 static int waiter_add(vg_cluster *c, vg_control_reply *r, pend_kind kind, const char *node)
 {
-	c->waiters = realloc(c->waiters, (c->n_waiters + 1) * sizeof *c->waiters);
+	c->waiters = vg_realloc(c->waiters, (c->n_waiters + 1) * sizeof *c->waiters);
 	waiter *w = &c->waiters[c->n_waiters];
-	*w =
-	    (waiter){.conn = vg_control_defer(r), .kind = kind, .node = node ? strdup(node) : NULL};
+	*w = (waiter){
+	    .conn = vg_control_defer(r), .kind = kind, .node = node ? vg_strdup(node) : NULL};
 	return (int)c->n_waiters++;
 }
 
@@ -334,10 +334,10 @@ static void use_committed_yaml(vg_cluster *c, const char *yaml)
 		return;
 	if (c->next_cfg || c->md_req) { /* a switch is under way: take this one after it */
 		free(c->queued_yaml);
-		c->queued_yaml = strdup(yaml);
+		c->queued_yaml = vg_strdup(yaml);
 		return;
 	}
-	c->md_yaml = strdup(yaml);
+	c->md_yaml = vg_strdup(yaml);
 	const char *texts[] = {yaml};
 	c->md_req = vg_md_cache_prepare(c->agents, texts, 1, on_committed_agents, c);
 }
@@ -378,7 +378,7 @@ static vg_config *load_committed(vg_cluster *c, const char *yaml, const char *ke
 	vg_error("the committed configuration cannot be loaded on this node (%s); running %s", line,
 		 keeping);
 	free(c->stale_config);
-	c->stale_config = strdup(line);
+	c->stale_config = vg_strdup(line);
 	char text[1200];
 	snprintf(text, sizeof text, "%s cannot load the committed configuration (%s); it runs %s",
 		 c->node, line, keeping);
@@ -815,8 +815,8 @@ static void io_fence(void *arg, const char *node)
 	for (size_t i = 0; i < c->n_fence_queue; i++)
 		if (!strcmp(c->fence_queue[i], node))
 			return;
-	c->fence_queue = realloc(c->fence_queue, (c->n_fence_queue + 1) * sizeof(char *));
-	c->fence_queue[c->n_fence_queue++] = strdup(node);
+	c->fence_queue = vg_realloc(c->fence_queue, (c->n_fence_queue + 1) * sizeof(char *));
+	c->fence_queue[c->n_fence_queue++] = vg_strdup(node);
 	fence_next(c);
 }
 
@@ -884,7 +884,7 @@ static void on_m_change(void *arg, const uint32_t *members, size_t n, bool quora
 	vg_cluster *c = arg;
 	uint32_t *before = c->members;
 	size_t n_before = c->n_members;
-	c->members = malloc((n ? n : 1) * sizeof *members);
+	c->members = vg_malloc((n ? n : 1) * sizeof *members);
 	memcpy(c->members, members, n * sizeof *members);
 	c->n_members = n;
 	bool was_quorate = c->quorate;
@@ -985,7 +985,7 @@ static void on_m_message(void *arg, uint32_t from, const void *data, size_t len)
 	if (p[0] == 'R') {
 		if (node_name(c, from))
 			vg_coord_heard(c->co, node_name(c, from), mono_ms());
-		char *copy = malloc(len);
+		char *copy = vg_malloc(len);
 		memcpy(copy, p + 1, len - 1);
 		copy[len - 1] = '\0';
 		on_r_message(c, from, copy, len - 1);
@@ -1079,7 +1079,7 @@ static bool corosync_matches(vg_cluster *c)
 	if (!vg_membership_nodelist_known(c->m))
 		return true;
 	size_t n = vg_membership_nodelist(c->m, NULL, 0);
-	vg_corosync_node *nodes = calloc(n ? n : 1, sizeof *nodes);
+	vg_corosync_node *nodes = vg_calloc(n ? n : 1, sizeof *nodes);
 	if (!nodes)
 		return true;
 	n = vg_membership_nodelist(c->m, nodes, n);
@@ -1306,14 +1306,14 @@ vg_cluster *vg_cluster_new(const vg_cluster_opts *o, char *err, size_t errlen)
 	vg_store *st = vg_store_open(o->loop, o->data_dir, &rs, err, errlen);
 	if (!st)
 		return NULL;
-	vg_cluster *c = calloc(1, sizeof *c);
+	vg_cluster *c = vg_calloc(1, sizeof *c);
 	c->st = st;
 	vg_store_on_durable(st, on_durable, c);
 	c->loop = o->loop;
-	c->node = strdup(o->node);
-	c->data_dir = strdup(o->data_dir);
-	c->ocf_root = o->ocf_root ? strdup(o->ocf_root) : NULL;
-	c->config_path = strdup(o->config_path);
+	c->node = vg_strdup(o->node);
+	c->data_dir = vg_strdup(o->data_dir);
+	c->ocf_root = o->ocf_root ? vg_strdup(o->ocf_root) : NULL;
+	c->config_path = vg_strdup(o->config_path);
 	c->on_fatal = o->on_fatal;
 	c->fatal_arg = o->fatal_arg;
 	c->file_yaml = vg_file_read(o->config_path, VG_REPMSG_MAX, NULL, NULL, 0);
@@ -1621,11 +1621,11 @@ static void cmd_apply(vg_cluster *c, json_t *args, vg_control_reply *r)
 		vg_cmd_fail(r, 1, "%s", "too many requests in flight");
 		return;
 	}
-	struct apply_wait *a = calloc(1, sizeof *a);
+	struct apply_wait *a = vg_calloc(1, sizeof *a);
 	*a = (struct apply_wait){.c = c,
 				 .conn = vg_control_defer(r),
-				 .yaml = strdup(yaml),
-				 .file = strdup(file ? file : "(apply)"),
+				 .yaml = vg_strdup(yaml),
+				 .file = vg_strdup(file ? file : "(apply)"),
 				 .next = c->applies};
 	c->applies = a;
 	const char *texts[] = {yaml};

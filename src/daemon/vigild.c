@@ -30,6 +30,7 @@
 #include "repstate.h"
 #include "store.h"
 #include "supervisor.h"
+#include "mem.h"
 
 typedef struct {
 	uv_loop_t loop;
@@ -362,6 +363,7 @@ static void on_signal(uv_signal_t *h, int sig)
 
 int main(int argc, char **argv)
 {
+	vg_mem_init();
 	daemon_ctx d = {.data_dir = "/var/lib/vigil", .socket_path = "/run/vigil/vigild.sock"};
 	d.log.level = VG_LOG_INFO;
 	d.log.use_syslog = true;

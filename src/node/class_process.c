@@ -16,6 +16,8 @@
 #include "log.h"
 #include "process.h"
 #include "rclass.h"
+#include "mem.h"
+#include "clock.h"
 
 enum { READY_RETRY_MS = 10 }; /* a starting process's check is tried again this often */
 
@@ -28,14 +30,12 @@ typedef struct {
 
 static uint64_t mono_ms(void)
 {
-	return uv_hrtime() / 1000000;
+	return vg_clock_mono_ms();
 }
 
 static void process_init(vg_rinst *i)
 {
-	process *p = calloc(1, sizeof *p);
-	if (!p)
-		abort();
+	process *p = vg_calloc(1, sizeof *p);
 	i->priv = p;
 	uv_timer_init(i->loop, &p->aux);
 	p->aux.data = i;

@@ -7,6 +7,8 @@
  * a class performs an operation (the class_*.c files do), or decide anything.
  */
 #include "rclass.h"
+#include "mem.h"
+#include "clock.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,9 +71,7 @@ static void on_defer_close(uv_handle_t *h)
 
 vg_rinst *vg_rinst_new(const vg_rinst_opts *o)
 {
-	vg_rinst *i = calloc(1, sizeof *i);
-	if (!i)
-		abort();
+	vg_rinst *i = vg_calloc(1, sizeof *i);
 	i->ops = vg_class_ops_of(o->cfg->cls);
 	i->loop = o->loop;
 	i->cfg = o->cfg;
@@ -159,7 +159,7 @@ void vg_rinst_done(vg_rinst *i, vg_outcome out, int exit_code, const char *outpu
 	vg_rclass_result r = {
 	    .outcome = out,
 	    .exit_code = exit_code,
-	    .duration_us = (uv_hrtime() - i->t0_ns) / 1000,
+	    .duration_us = (vg_clock_mono_ns() - i->t0_ns) / 1000,
 	    .output = output,
 	};
 	vg_rinst_done_res(i, &r);
@@ -193,7 +193,7 @@ void vg_rinst_run(vg_rinst *i, vg_op_kind op, bool probe, vg_rclass_cb cb, void 
 	i->probe = probe;
 	i->cb = cb;
 	i->cb_arg = arg;
-	i->t0_ns = uv_hrtime();
+	i->t0_ns = vg_clock_mono_ns();
 	i->in_call = true;
 	void (*fn)(vg_rinst *) = NULL;
 	if (probe) {
@@ -323,9 +323,7 @@ static void on_check(void *arg, bool ok, const char *detail)
 
 int vg_rinst_check(vg_rinst *i, uint64_t timeout_ms, vg_rinst_check_cb done)
 {
-	struct vg_rinst_check *c = calloc(1, sizeof *c);
-	if (!c)
-		abort();
+	struct vg_rinst_check *c = vg_calloc(1, sizeof *c);
 	c->i = i;
 	c->done = done;
 	if (vg_check_start(i->loop, &i->cfg->check, timeout_ms, on_check, c, &c->op) != 0) {

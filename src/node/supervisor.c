@@ -12,6 +12,8 @@
  * how a class performs an operation (the class_*.c files do).
  */
 #include "supervisor.h"
+#include "mem.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -126,14 +128,12 @@ static void mark_unrunnable(rsc *r, const char *why);
 
 static uint64_t mono_ms(void)
 {
-	return uv_hrtime() / 1000000;
+	return vg_clock_mono_ms();
 }
 
 static int64_t wall_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (int64_t)vg_clock_wall_ms();
 }
 
 static rsc *find_instance(const vg_supervisor *s, vg_instance_key key)
@@ -733,7 +733,7 @@ static void timer_init(vg_supervisor *s, uv_timer_t *t, rsc *r)
 
 static rsc *rsc_new(vg_supervisor *s, const vg_resource *cfg, size_t index)
 {
-	rsc *r = calloc(1, sizeof *r);
+	rsc *r = vg_calloc(1, sizeof *r);
 	r->sv = s;
 	r->cfg = cfg;
 	r->index = index;
@@ -762,17 +762,17 @@ static rsc *rsc_new(vg_supervisor *s, const vg_resource *cfg, size_t index)
 
 vg_supervisor *vg_supervisor_new(const vg_supervisor_opts *o)
 {
-	vg_supervisor *s = calloc(1, sizeof *s);
+	vg_supervisor *s = vg_calloc(1, sizeof *s);
 	s->loop = o->loop;
 	s->cfg = o->config;
-	s->node = strdup(o->node_name);
-	s->data_dir = strdup(o->data_dir);
-	s->ocf_root = o->ocf_root ? strdup(o->ocf_root) : NULL;
+	s->node = vg_strdup(o->node_name);
+	s->data_dir = vg_strdup(o->data_dir);
+	s->ocf_root = o->ocf_root ? vg_strdup(o->ocf_root) : NULL;
 	s->managed = o->managed;
 	s->cbs = o->cbs;
 	s->cb_arg = o->cb_arg;
 	s->n = o->config->n_resources;
-	s->r = calloc(s->n ? s->n : 1, sizeof *s->r);
+	s->r = vg_calloc(s->n ? s->n : 1, sizeof *s->r);
 	for (size_t i = 0; i < s->n; i++)
 		s->r[i] = rsc_new(s, &o->config->resources[i], i);
 	return s;
@@ -1048,7 +1048,7 @@ static void rsc_destroy(rsc *r)
 static void swap_config(vg_supervisor *s)
 {
 	const vg_config *nc = s->next_cfg;
-	rsc **nr = calloc(nc->n_resources ? nc->n_resources : 1, sizeof *nr);
+	rsc **nr = vg_calloc(nc->n_resources ? nc->n_resources : 1, sizeof *nr);
 	size_t probes = 0;
 	for (size_t i = 0; i < nc->n_resources; i++) {
 		rsc *old = find(s, nc->resources[i].name);
