@@ -36,34 +36,18 @@ const char *vg_inst_state_name(vg_inst_state st)
 	return (unsigned)st < 6 ? inst_state_names[st] : "unknown";
 }
 
-static char *xstrdup(const char *s)
-{
-	if (!s)
-		return NULL;
-	size_t n = strlen(s) + 1;
-	char *d = vg_malloc(n);
-	memcpy(d, s, n);
-	return d;
-}
-
-static void *xrealloc(void *p, size_t n)
-{
-	void *q = vg_realloc(p, n ? n : 1);
-	return q;
-}
-
 vg_cluster_state *vg_cluster_state_new(const vg_config *cfg)
 {
 	vg_cluster_state *s = vg_calloc(1, sizeof(*s));
 	s->quorate = true;
 	if (cfg) {
-		s->name = xstrdup(cfg->name);
+		s->name = vg_strdup(cfg->name);
 		s->n_nodes = cfg->n_nodes;
-		s->nodes = xrealloc(NULL, sizeof(*s->nodes) * (cfg->n_nodes ? cfg->n_nodes : 1));
+		s->nodes = vg_realloc(NULL, sizeof(*s->nodes) * (cfg->n_nodes ? cfg->n_nodes : 1));
 		for (size_t i = 0; i < cfg->n_nodes; i++) {
 			vg_node_cond *n = &s->nodes[i];
 			memset(n, 0, sizeof(*n));
-			n->name = xstrdup(cfg->nodes[i].name);
+			n->name = vg_strdup(cfg->nodes[i].name);
 			n->state = VG_NODE_ONLINE;
 			n->probed = true;
 		}
@@ -74,30 +58,30 @@ vg_cluster_state *vg_cluster_state_new(const vg_config *cfg)
 vg_cluster_state *vg_cluster_state_dup(const vg_cluster_state *o)
 {
 	vg_cluster_state *s = vg_calloc(1, sizeof(*s));
-	s->name = xstrdup(o->name);
-	s->leader = xstrdup(o->leader);
+	s->name = vg_strdup(o->name);
+	s->leader = vg_strdup(o->leader);
 	s->quorate = o->quorate;
 	s->now_ms = o->now_ms;
 	s->n_nodes = o->n_nodes;
-	s->nodes = xrealloc(NULL, sizeof(*s->nodes) * (o->n_nodes ? o->n_nodes : 1));
+	s->nodes = vg_realloc(NULL, sizeof(*s->nodes) * (o->n_nodes ? o->n_nodes : 1));
 	for (size_t i = 0; i < o->n_nodes; i++) {
 		const vg_node_cond *on = &o->nodes[i];
 		vg_node_cond *n = &s->nodes[i];
 		*n = *on;
-		n->name = xstrdup(on->name);
-		n->attrs = xrealloc(NULL, sizeof(*n->attrs) * (on->n_attrs ? on->n_attrs : 1));
+		n->name = vg_strdup(on->name);
+		n->attrs = vg_realloc(NULL, sizeof(*n->attrs) * (on->n_attrs ? on->n_attrs : 1));
 		for (size_t a = 0; a < on->n_attrs; a++) {
-			n->attrs[a].key = xstrdup(on->attrs[a].key);
-			n->attrs[a].value = xstrdup(on->attrs[a].value);
+			n->attrs[a].key = vg_strdup(on->attrs[a].key);
+			n->attrs[a].value = vg_strdup(on->attrs[a].value);
 		}
 	}
 	s->n_insts = o->n_insts;
 	s->cap_insts = o->n_insts ? o->n_insts : 1;
-	s->insts = xrealloc(NULL, sizeof(*s->insts) * s->cap_insts);
+	s->insts = vg_realloc(NULL, sizeof(*s->insts) * s->cap_insts);
 	for (size_t i = 0; i < o->n_insts; i++) {
 		s->insts[i] = o->insts[i];
-		s->insts[i].resource = xstrdup(o->insts[i].resource);
-		s->insts[i].node = xstrdup(o->insts[i].node);
+		s->insts[i].resource = vg_strdup(o->insts[i].resource);
+		s->insts[i].node = vg_strdup(o->insts[i].node);
 	}
 	return s;
 }
@@ -165,12 +149,12 @@ vg_inst_cond *vg_cluster_state_inst_add(vg_cluster_state *s, const char *resourc
 {
 	if (s->n_insts >= s->cap_insts) {
 		s->cap_insts = s->n_insts < 8 ? 16 : s->n_insts * 2;
-		s->insts = xrealloc(s->insts, sizeof(*s->insts) * s->cap_insts);
+		s->insts = vg_realloc(s->insts, sizeof(*s->insts) * s->cap_insts);
 	}
 	vg_inst_cond *ic = &s->insts[s->n_insts++];
 	memset(ic, 0, sizeof(*ic));
-	ic->resource = xstrdup(resource);
-	ic->node = xstrdup(node);
+	ic->resource = vg_strdup(resource);
+	ic->node = vg_strdup(node);
 	ic->state = VG_INST_STOPPED;
 	return ic;
 }
@@ -180,13 +164,13 @@ void vg_node_cond_set_attr(vg_node_cond *n, const char *key, const char *value)
 	for (size_t a = 0; a < n->n_attrs; a++) {
 		if (strcmp(n->attrs[a].key, key) == 0) {
 			free(n->attrs[a].value);
-			n->attrs[a].value = xstrdup(value);
+			n->attrs[a].value = vg_strdup(value);
 			return;
 		}
 	}
-	n->attrs = xrealloc(n->attrs, sizeof(*n->attrs) * (n->n_attrs + 1));
-	n->attrs[n->n_attrs].key = xstrdup(key);
-	n->attrs[n->n_attrs].value = xstrdup(value);
+	n->attrs = vg_realloc(n->attrs, sizeof(*n->attrs) * (n->n_attrs + 1));
+	n->attrs[n->n_attrs].key = vg_strdup(key);
+	n->attrs[n->n_attrs].value = vg_strdup(value);
 	n->n_attrs++;
 }
 
@@ -372,10 +356,10 @@ vg_cluster_state *vg_cluster_state_parse(const vg_config *cfg, const char *json,
 			PERR("cluster: not an object");
 		json_t *v = json_object_get(jc, "name");
 		if (json_is_string(v))
-			s->name = xstrdup(json_string_value(v));
+			s->name = vg_strdup(json_string_value(v));
 		v = json_object_get(jc, "leader");
 		if (json_is_string(v))
-			s->leader = xstrdup(json_string_value(v));
+			s->leader = vg_strdup(json_string_value(v));
 		v = json_object_get(jc, "quorate");
 		if (v) {
 			if (!json_is_boolean(v))
@@ -389,10 +373,10 @@ vg_cluster_state *vg_cluster_state_parse(const vg_config *cfg, const char *json,
 	/* nodes: config nodes first (offline unless listed), then listed ones */
 	if (cfg) {
 		s->n_nodes = cfg->n_nodes;
-		s->nodes = xrealloc(NULL, sizeof(*s->nodes) * (cfg->n_nodes ? cfg->n_nodes : 1));
+		s->nodes = vg_realloc(NULL, sizeof(*s->nodes) * (cfg->n_nodes ? cfg->n_nodes : 1));
 		for (size_t i = 0; i < cfg->n_nodes; i++) {
 			memset(&s->nodes[i], 0, sizeof(s->nodes[i]));
-			s->nodes[i].name = xstrdup(cfg->nodes[i].name);
+			s->nodes[i].name = vg_strdup(cfg->nodes[i].name);
 			s->nodes[i].state = VG_NODE_OFFLINE;
 			s->nodes[i].probed = true;
 		}
@@ -414,10 +398,10 @@ vg_cluster_state *vg_cluster_state_parse(const vg_config *cfg, const char *json,
 			PERR("nodes[%zu].name: \"%s\" is not a node of the configuration", i, name);
 		vg_node_cond *nc = vg_cluster_state_node(s, name);
 		if (!nc) {
-			s->nodes = xrealloc(s->nodes, sizeof(*s->nodes) * (s->n_nodes + 1));
+			s->nodes = vg_realloc(s->nodes, sizeof(*s->nodes) * (s->n_nodes + 1));
 			nc = &s->nodes[s->n_nodes++];
 			memset(nc, 0, sizeof(*nc));
-			nc->name = xstrdup(name);
+			nc->name = vg_strdup(name);
 			nc->probed = true;
 		}
 		v = json_object_get(jn, "state");

@@ -36,11 +36,6 @@
 
 /* ---- errors --------------------------------------------------------------- */
 
-static char *xstrdup(const char *s)
-{
-	return s ? vg_strdup(s) : NULL;
-}
-
 void vg_cfg_err(vg_cfg_sink *s, int line, const char *field, const char *fmt, ...)
 {
 	char msg[512];
@@ -54,10 +49,10 @@ void vg_cfg_err(vg_cfg_sink *s, int line, const char *field, const char *fmt, ..
 		return;
 	e->items = items;
 	items[e->count++] = (vg_config_error){
-	    .file = xstrdup(s->file),
+	    .file = vg_strdup(s->file),
 	    .line = line,
-	    .field = xstrdup(field),
-	    .message = xstrdup(msg),
+	    .field = vg_strdup(field),
+	    .message = vg_strdup(msg),
 	};
 }
 
@@ -523,8 +518,8 @@ static void conv_cluster(ld *l)
 {
 	const vg_y_cluster *y = l->in->cluster;
 	vg_config *c = l->c;
-	c->name = xstrdup(y->name);
-	c->key_file = xstrdup(y->key_file);
+	c->name = vg_strdup(y->name);
+	c->key_file = vg_strdup(y->key_file);
 	uint64_t token = get_duration(l, "cluster.token", y->token, DEFAULT_TOKEN_MS, true);
 	if (token > UINT32_MAX)
 		lerr(l, "cluster.token", "too large");
@@ -543,7 +538,7 @@ static void conv_cluster(ld *l)
 		     (unsigned long long)c->token_ms);
 	c->halt_grace_ms =
 	    get_duration(l, "cluster.halt_grace", y->halt_grace, DEFAULT_HALT_GRACE_MS, false);
-	c->watchdog = xstrdup(y->watchdog);
+	c->watchdog = vg_strdup(y->watchdog);
 	if (c->watchdog && c->no_quorum == VG_NO_QUORUM_FREEZE)
 		lerr(l, "cluster.watchdog",
 		     "cannot be used with no_quorum: freeze (a node without quorum keeps its "
@@ -557,7 +552,7 @@ static void conv_cluster(ld *l)
 		lerr(l, "cluster.watchdog_timeout", "must be whole seconds, at most 1h");
 	c->watchdog_timeout_s =
 	    wt % 1000 || wt > 3600 * 1000 ? DEFAULT_WATCHDOG_S : (uint32_t)(wt / 1000);
-	c->http_address = xstrdup(y->http_address ? y->http_address : DEFAULT_HTTP_ADDRESS);
+	c->http_address = vg_strdup(y->http_address ? y->http_address : DEFAULT_HTTP_ADDRESS);
 	if (!valid_host_port(c->http_address))
 		lerr(l, "cluster.http_address", "expected HOST:PORT, got '%s'", c->http_address);
 }
@@ -567,7 +562,7 @@ static void conv_api(ld *l)
 {
 	const vg_y_api *y = l->in->api;
 	vg_config *c = l->c;
-	c->api.listen = xstrdup(y && y->listen ? y->listen : c->http_address);
+	c->api.listen = vg_strdup(y && y->listen ? y->listen : c->http_address);
 	if (y && y->listen && !valid_host_port(y->listen))
 		lerr(l, "api.listen", "expected HOST:PORT or [HOST]:PORT, got '%s'", y->listen);
 	if (!y)
@@ -576,7 +571,7 @@ static void conv_api(ld *l)
 	char **out[] = {&c->api.token_file, &c->api.tls_cert, &c->api.tls_key};
 	const char *in[] = {y->token_file, y->tls_cert, y->tls_key};
 	for (size_t i = 0; i < 3; i++) {
-		*out[i] = xstrdup(in[i]);
+		*out[i] = vg_strdup(in[i]);
 		if (in[i] && in[i][0] != '/')
 			lerr(l, keys[i], "expected an absolute path, got '%s'", in[i]);
 	}
@@ -622,8 +617,8 @@ static void conv_nodes(ld *l)
 	for (size_t i = 0; i < c->n_nodes; i++) {
 		const vg_y_node *y = &l->in->nodes[i];
 		vg_node *n = &c->nodes[i];
-		n->name = xstrdup(y->name);
-		n->address = xstrdup(y->address);
+		n->name = vg_strdup(y->name);
+		n->address = vg_strdup(y->address);
 		check_name(l, "nodes", i, y->name);
 		n->role =
 		    get_enum(l, fp(p, "nodes", i, "role"), y->role, role_names, VG_ROLE_SERVER);
@@ -676,7 +671,7 @@ static void conv_qnetd(ld *l)
 	vg_qnetd *q = &c->qnetd;
 	if (!y)
 		return;
-	q->host = xstrdup(y->host);
+	q->host = vg_strdup(y->host);
 	q->port = 5403;
 	if (vg_ypos_has(l->y, "cluster.qnetd.port")) {
 		if (y->port < 1 || y->port > 65535)
@@ -722,13 +717,13 @@ static void conv_fence(ld *l)
 	for (size_t i = 0; i < c->n_fence_devices; i++) {
 		const vg_y_fence *y = &l->in->fence_devices[i];
 		vg_fence_device *f = &c->fence_devices[i];
-		f->name = xstrdup(y->name);
-		f->agent = xstrdup(y->agent);
+		f->name = vg_strdup(y->name);
+		f->agent = vg_strdup(y->agent);
 		check_name(l, "fence_devices", i, y->name);
 		get_params(l, "fence_devices", i, &f->params, &f->n_params);
 		f->targets = vg_calloc(y->n_targets + 1, sizeof(char *));
 		for (size_t t = 0; f->targets && t < y->n_targets; t++)
-			f->targets[f->n_targets++] = xstrdup(y->targets[t]);
+			f->targets[f->n_targets++] = vg_strdup(y->targets[t]);
 		f->level = vg_ypos_has(l->y, fp(p, "fence_devices", i, "level")) ? y->level : 1;
 		if (f->level < 1)
 			lerr(l, p, "must be 1 or more");
@@ -812,7 +807,7 @@ static void conv_check(ld *l, size_t i, const vg_y_check *y, vg_resource *r)
 		return;
 	ck->kind =
 	    get_enum(l, fp(p, "resources", i, "check.type"), y->type, check_names, VG_CHECK_TCP);
-	ck->host = xstrdup(y->host ? y->host : "127.0.0.1");
+	ck->host = vg_strdup(y->host ? y->host : "127.0.0.1");
 	if (y->port < 1 || y->port > 65535)
 		lerr(l, fp(p, "resources", i, "check.port"), "must be between 1 and 65535");
 	else
@@ -826,7 +821,7 @@ static void conv_check(ld *l, size_t i, const vg_y_check *y, vg_resource *r)
 		     "must be greater than 0 for a resource with a check");
 	if (ck->kind != VG_CHECK_HTTP)
 		return;
-	ck->path = xstrdup(y->path ? y->path : "/");
+	ck->path = vg_strdup(y->path ? y->path : "/");
 	ck->expect = has_expect ? y->expect : 200;
 	if (ck->expect != 0 && (ck->expect < 100 || ck->expect > 599))
 		lerr(l, fp(p, "resources", i, "check.expect"),
@@ -1010,8 +1005,8 @@ static void conv_resource(ld *l, size_t i)
 	const vg_y_resource *y = &l->in->resources[i];
 	vg_resource *r = &l->c->resources[i];
 	char p[PATH_LEN];
-	r->name = xstrdup(y->name);
-	r->type = xstrdup(y->type);
+	r->name = vg_strdup(y->name);
+	r->type = vg_strdup(y->type);
 	check_name(l, "resources", i, y->name);
 	r->line = vg_ypos_line(l->y, fp(p, "resources", i, NULL));
 	bool params_ok = get_params(l, "resources", i, &r->params, &r->n_params);
@@ -1199,12 +1194,12 @@ static void conv_groups(ld *l)
 	for (size_t g = 0; g < c->n_groups; g++) {
 		const vg_y_group *y = &l->in->groups[g];
 		vg_group *grp = &c->groups[g];
-		grp->name = xstrdup(y->name);
+		grp->name = vg_strdup(y->name);
 		check_name(l, "groups", g, y->name);
 		grp->line = vg_ypos_line(l->y, fp(p, "groups", g, NULL));
 		grp->members = vg_calloc(y->n_members + 1, sizeof(char *));
 		for (size_t m = 0; grp->members && m < y->n_members; m++)
-			grp->members[grp->n_members++] = xstrdup(y->members[m]);
+			grp->members[grp->n_members++] = vg_strdup(y->members[m]);
 	}
 }
 
@@ -1244,8 +1239,8 @@ static vg_rrole get_rrole(ld *l, size_t i, const char *key, const char *s, const
 static void conv_location(ld *l, size_t i, const vg_y_location *y, vg_location *o)
 {
 	char p[PATH_LEN];
-	o->resource = xstrdup(y->resource);
-	o->node = xstrdup(y->node);
+	o->resource = vg_strdup(y->resource);
+	o->node = vg_strdup(y->node);
 	ref_rg(l, fp(p, "constraints", i, "location.resource"), y->resource);
 	ref_node(l, fp(p, "constraints", i, "location.node"), y->node);
 	o->score = get_score(l, fp(p, "constraints", i, "location.score"), y->score, 0);
@@ -1254,8 +1249,8 @@ static void conv_location(ld *l, size_t i, const vg_y_location *y, vg_location *
 		lerr(l, fp(p, "constraints", i, "location"), "needs exactly one of node or rule");
 	if (!y->rule)
 		return;
-	o->rule_attribute = xstrdup(y->rule->attribute);
-	o->rule_value = xstrdup(y->rule->value);
+	o->rule_attribute = vg_strdup(y->rule->attribute);
+	o->rule_value = vg_strdup(y->rule->value);
 	o->rule_op = get_enum(l, fp(p, "constraints", i, "location.rule.op"), y->rule->op,
 			      rule_op_names, VG_RULE_OP_EQ);
 	bool unary = o->rule_op == VG_RULE_OP_DEFINED || o->rule_op == VG_RULE_OP_NOT_DEFINED;
@@ -1268,8 +1263,8 @@ static void conv_location(ld *l, size_t i, const vg_y_location *y, vg_location *
 static void conv_colocate(ld *l, size_t i, const vg_y_colocate *y, vg_colocation *o)
 {
 	char p[PATH_LEN];
-	o->resource = xstrdup(y->resource);
-	o->with = xstrdup(y->with);
+	o->resource = vg_strdup(y->resource);
+	o->with = vg_strdup(y->with);
 	ref_rg(l, fp(p, "constraints", i, "colocate.resource"), y->resource);
 	ref_rg(l, fp(p, "constraints", i, "colocate.with"), y->with);
 	if (!strcmp(y->resource, y->with))
@@ -1294,8 +1289,8 @@ static vg_op_kind get_action(ld *l, size_t i, const char *key, const char *s, co
 static void conv_order(ld *l, size_t i, const vg_y_order *y, vg_order *o)
 {
 	char p[PATH_LEN];
-	o->first = xstrdup(y->first);
-	o->then = xstrdup(y->then);
+	o->first = vg_strdup(y->first);
+	o->then = vg_strdup(y->then);
 	ref_rg(l, fp(p, "constraints", i, "order.first"), y->first);
 	ref_rg(l, fp(p, "constraints", i, "order.then"), y->then);
 	if (!strcmp(y->first, y->then))
@@ -1364,7 +1359,7 @@ static vg_config *convert(ld *l)
 	l->c = vg_calloc(1, sizeof(*l->c));
 	if (!l->c)
 		return NULL;
-	l->c->source = xstrdup(l->sink.file);
+	l->c->source = vg_strdup(l->sink.file);
 	conv_cluster(l);
 	conv_api(l);
 	conv_nodes(l);

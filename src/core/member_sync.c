@@ -50,15 +50,9 @@ static void *xrealloc(void *p, size_t n)
 	return q;
 }
 
-static void *xcalloc(size_t n, size_t size)
-{
-	void *p = vg_calloc(n ? n : 1, size);
-	return p;
-}
-
 vg_msync *vg_msync_new(const vg_msync_io *io, void *arg)
 {
-	vg_msync *s = xcalloc(1, sizeof *s);
+	vg_msync *s = vg_calloc(1, sizeof *s);
 	s->io = *io;
 	s->arg = arg;
 	return s;
@@ -97,7 +91,7 @@ void vg_msync_view(vg_msync *s, uint32_t self, const uint32_t *members, size_t n
 {
 	s->self = self;
 	free(s->members);
-	s->members = xcalloc(n, sizeof *members);
+	s->members = vg_calloc(n, sizeof *members);
 	if (n)
 		memcpy(s->members, members, n * sizeof *members);
 	s->n_members = n;
@@ -234,7 +228,7 @@ void vg_msync_summary(vg_msync *s, uint32_t from, const vg_member_msg *o, const 
 	}
 	/* the sync point: the same moment in the agreed order on every member */
 	s->sync_point = true;
-	vg_repstate_summary *ss = xcalloc(s->n_sums, sizeof *ss);
+	vg_repstate_summary *ss = vg_calloc(s->n_sums, sizeof *ss);
 	for (size_t i = 0; i < s->n_sums; i++)
 		ss[i] = s->sums[i].s;
 	size_t src = vg_repstate_pick_source(ss, s->n_sums);
@@ -244,7 +238,7 @@ void vg_msync_summary(vg_msync *s, uint32_t from, const vg_member_msg *o, const 
 	s->max_id = s->sums[src].s.id;
 	bool me_behind;
 	size_t n_lost;
-	lost_report *lost = xcalloc(s->n_sums, sizeof *lost);
+	lost_report *lost = vg_calloc(s->n_sums, sizeof *lost);
 	bool behind_any = judge_histories(s, src, &me_behind, lost, &n_lost);
 	if (behind_any && s->sums[src].s.nodeid == s->self) {
 		vg_info("sending the cluster state (epoch %llu, version %llu) to members behind",
@@ -279,7 +273,7 @@ bool vg_msync_r(vg_msync *s, uint32_t from, const char *data, size_t len, void *
 		return false;
 	/* behind: keep it for after the state arrives (the owner's own are answered then) */
 	s->held = xrealloc(s->held, (s->n_held + 1) * sizeof *s->held);
-	char *copy = xcalloc(len + 1, 1);
+	char *copy = vg_calloc(len + 1, 1);
 	memcpy(copy, data, len);
 	s->held[s->n_held++] = (held_msg){from, copy, len, tag};
 	return true;
