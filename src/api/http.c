@@ -484,10 +484,8 @@ vg_http *vg_http_open(uv_loop_t *loop, const vg_http_opts *o, char *err, size_t 
 	}
 	vg_http *h = vg_calloc(1, sizeof *h);
 	h->loop = loop;
-	h->tls_cert = o->tls_cert_pem ? vg_strdup(o->tls_cert_pem) : NULL;
-	h->tls_key = o->tls_key_pem ? vg_strdup(o->tls_key_pem) : NULL;
-	if (o->tls_cert_pem && (!h->tls_cert || !h->tls_key))
-		abort();
+	h->tls_cert = vg_strdup(o->tls_cert_pem); /* NULL stays NULL */
+	h->tls_key = vg_strdup(o->tls_key_pem);
 	h->handler = o->handler;
 	h->metrics = o->metrics;
 	h->arg = o->arg;

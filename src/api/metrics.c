@@ -83,6 +83,14 @@ static const char *str(const json_t *o, const char *key)
 	return s ? s : "";
 }
 
+/* A node that is a member of the cluster now (online, also in standby or maintenance). */
+static bool is_up(const json_t *node)
+{
+	const char *state = str(node, "state");
+	return !strcmp(state, "online") || !strcmp(state, "standby") ||
+	       !strcmp(state, "maintenance");
+}
+
 static const char *group_of(const vg_config *cfg, const char *resource)
 {
 	const vg_group *g = cfg ? vg_config_group_of(cfg, resource) : NULL;
@@ -103,7 +111,7 @@ static const char *rrole_name(vg_rrole r)
 	}
 }
 
-static void nodes(buf *b, const json_t *st, const vg_config *cfg)
+static void nodes(buf *b, const json_t *st)
 {
 	static const char *const statuses[] = {"online",  "standby",  "maintenance", "pending",
 					       "unclean", "shutdown", "expected_up", "dc"};
@@ -117,8 +125,7 @@ static void nodes(buf *b, const json_t *st, const vg_config *cfg)
 	{
 		const char *name = str(n, "name"), *state = str(n, "state");
 		const char *type = strcmp(str(n, "role"), "agent") ? "member" : "remote";
-		bool up = !strcmp(state, "online") || !strcmp(state, "standby") ||
-			  !strcmp(state, "maintenance");
+		bool up = is_up(n);
 		bool has[] = {up,    !strcmp(state, "standby"), !strcmp(state, "maintenance"),
 			      false, !strcmp(state, "unclean"), false,
 			      up,    !strcmp(name, leader)};
@@ -131,13 +138,8 @@ static void nodes(buf *b, const json_t *st, const vg_config *cfg)
 	family(b, "vigil_node_online", "gauge", "1 when the node is a member of the cluster");
 	json_array_foreach(ns, i, n)
 	{
-		const char *state = str(n, "state");
-		sample(b, "vigil_node_online",
-		       !strcmp(state, "online") || !strcmp(state, "standby") ||
-			   !strcmp(state, "maintenance"),
-		       "node", str(n, "name"), NULL);
+		sample(b, "vigil_node_online", is_up(n), "node", str(n, "name"), NULL);
 	}
-	(void)cfg;
 }
 
 static void resources(buf *b, const json_t *st, const vg_config *cfg)
@@ -236,10 +238,7 @@ static void quorum(buf *b, const json_t *st, const vg_config *cfg)
 	const char *self = str(cl, "node");
 	json_array_foreach(json_object_get(st, "nodes"), i, n)
 	{
-		const char *state = str(n, "state");
-		if (strcmp(str(n, "role"), "agent") &&
-		    (!strcmp(state, "online") || !strcmp(state, "standby") ||
-		     !strcmp(state, "maintenance")))
+		if (strcmp(str(n, "role"), "agent") && is_up(n))
 			total++;
 	}
 	bool two = cfg && vg_config_two_node(cfg);
@@ -254,11 +253,9 @@ static void quorum(buf *b, const json_t *st, const vg_config *cfg)
 	       "The votes of each member of this node's partition");
 	json_array_foreach(json_object_get(st, "nodes"), i, n)
 	{
-		const char *name = str(n, "name"), *state = str(n, "state");
+		const char *name = str(n, "name");
 		const vg_node *cn = cfg ? vg_config_node(cfg, name) : NULL;
-		if (!cn || cn->role != VG_ROLE_SERVER ||
-		    !(!strcmp(state, "online") || !strcmp(state, "standby") ||
-		      !strcmp(state, "maintenance")))
+		if (!cn || cn->role != VG_ROLE_SERVER || !is_up(n))
 			continue;
 		char id[24];
 		snprintf(id, sizeof id, "%u", cn->id);
@@ -271,7 +268,7 @@ char *vg_metrics_text(const json_t *status, const vg_config *cfg)
 {
 	buf b = {0};
 	put(&b, "%s", "");
-	nodes(&b, status, cfg);
+	nodes(&b, status);
 	resources(&b, status, cfg);
 	configuration(&b, cfg);
 	quorum(&b, status, cfg);
