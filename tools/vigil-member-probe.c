@@ -122,7 +122,7 @@ int main(int argc, char **argv)
 	    .on_change = on_change, .on_message = on_message, .on_connection = on_connection};
 	uv_pipe_t pipe_in;
 	uv_tty_t tty_in;
-	p.m = vg_membership_new(p.loop, argv[1], &cbs, &p);
+	p.m = vg_membership_corosync_new(p.loop, argv[1], &cbs, &p);
 	if (!p.m) {
 		fprintf(stderr, "vigil-member-probe: bad group name\n");
 		return 2;

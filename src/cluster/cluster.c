@@ -1,4 +1,5 @@
-/* cluster.c - this server as a member of a cluster over Corosync (see cluster.h).
+/* cluster.c - this server as a member of a cluster, over Corosync or as a standalone cluster
+ * of one (see cluster.h).
  *
  * Messages on the CPG group start with one byte: 'R' a replicated change (repstate.h's JSON,
  * applied by every server in agreed order and saved), 'S' one chunk of a state_sync too large
@@ -7,6 +8,7 @@
  *   report  {node's resources and their states, ring, probed, leaving, ack, wd (the
  *            watchdog it armed: {dev, timeout}; absent when none), seen (vg_coord_seen),
  *            unrunnable ({res: why}: what it cannot run, its agent not installed there),
+ *            errors ({res: last error}: what failed here since its last cleanup),
  *            stale (why it runs an old configuration; absent when it runs the committed one)}
  *   action  {node, res, op, id, ring}        the coordinator asks a node to start/stop
  *   summary {ring, epoch, version, history, recent, prev}   sent by every member after a
@@ -114,7 +116,8 @@ struct vg_cluster {
 	vg_supervisor *sv;
 	vg_coord *co;
 	vg_watchdog *wd;
-	bool starting; /* before the first membership (or the connect grace ran out) */
+	bool standalone; /* a cluster of one (loopback membership): the file is the configuration */
+	bool starting;	 /* before the first membership (or the connect grace ran out) */
 	bool clean_stop;
 	bool been_synced;  /* in step with the cluster at least once since start-up */
 	bool unclean_exit; /* shut down with something not stopped: the watchdog stays unfed */
@@ -676,6 +679,7 @@ static void send_report(vg_cluster *c)
 			   .resources = vg_supervisor_report(c->sv),
 			   .seen = vg_coord_seen(c->co, c->rs),
 			   .unrunnable = vg_supervisor_unrunnable(c->sv),
+			   .errors = vg_supervisor_errors(c->sv),
 			   .stale = c->stale_config};
 	/* the watchdog it armed; a timeout the others would not count is not reported */
 	uint32_t wt = c->wd ? vg_watchdog_timeout_s(c->wd) : 0;
@@ -688,6 +692,7 @@ static void send_report(vg_cluster *c)
 	json_decref(m.resources);
 	json_decref(m.seen);
 	json_decref(m.unrunnable);
+	json_decref(m.errors);
 	if (!s) {
 		vg_error("cannot encode this node's report: not sent");
 		return;
@@ -725,6 +730,7 @@ static void on_report(vg_cluster *c, const char *from, const vg_member_msg *o)
 	    .watchdog_s = o->wd.dev ? (uint32_t)o->wd.timeout_s : 0,
 	    .seen = o->seen,
 	    .unrunnable = o->unrunnable,
+	    .errors = o->errors,
 	    .stale_config = o->stale,
 	};
 	if (!vg_view_accepts_report(c->ring, r.ring)) {
@@ -748,9 +754,17 @@ static void on_action(vg_cluster *c, const char *from, const vg_member_msg *o)
 			op, res, from, (unsigned long long)ring, (unsigned long long)c->ring);
 		return;
 	}
+	/* Leaving: the shutdown stops everything here in its own order. The action is not
+	 * acknowledged, so the coordinator keeps it pending instead of asking again at once
+	 * (it would, in a loop, while the resource has not stopped yet); the membership change
+	 * when this node is gone clears it. */
+	if (c->leaving) {
+		vg_debug("%s %s from %s: not done while leaving", op, res, from);
+		return;
+	}
 	if (id > c->ack)
 		c->ack = id;
-	if (c->leaving || vg_supervisor_request(c->sv, res, o->op) != 0)
+	if (vg_supervisor_request(c->sv, res, o->op) != 0)
 		vg_warn("coordinator asked to %s %s here: not done", op, res);
 	free(c->last_report); /* acknowledge even if nothing else changed */
 	c->last_report = NULL;
@@ -855,11 +869,17 @@ static void on_run_timer(uv_timer_t *t)
 	if (c->next_cfg)
 		return; /* the switch's end runs it again */
 	vg_coord_run(c->co, c->rs, mono_ms(), wall_ms());
-	/* a new cluster: the coordinator commits the file it was started with */
-	if (vg_coord_is_leader(c->co) && vg_msync_synced(c->ms) && c->rs->epoch == 0 &&
-	    !c->bootstrap_sent && c->file_yaml) {
+	/* a new cluster: the coordinator commits the file it was started with; standalone, the
+	 * file is the configuration, so one that differs from the saved one is committed */
+	bool file_differs = c->standalone && c->file_yaml &&
+			    (!c->rs->config_yaml || strcmp(c->rs->config_yaml, c->file_yaml));
+	if (vg_coord_is_leader(c->co) && vg_msync_synced(c->ms) &&
+	    (c->rs->epoch == 0 || file_differs) && !c->bootstrap_sent && c->file_yaml) {
 		c->bootstrap_sent = true;
-		vg_info("no committed configuration yet: committing %s", c->config_path);
+		vg_info("%s: committing %s",
+			c->rs->epoch == 0 ? "no committed configuration yet"
+					  : "standalone: the file is the configuration",
+			c->config_path);
 		vg_repmsg m = {.kind = VG_REPMSG_CONFIG_COMMIT,
 			       .yaml = c->file_yaml,
 			       .base_version = c->rs->version};
@@ -1073,7 +1093,7 @@ static void on_connect_timeout(uv_timer_t *t)
 
 /* Does the running Corosync's nodelist (read at connect time) hold the configuration's servers
  * and nothing else? Logs the differences when it does not; a nodelist that could not be read
- * (membership.c logged why) is not held against it. */
+ * (corosync_membership.c logged why) is not held against it. */
 static bool corosync_matches(vg_cluster *c)
 {
 	if (!vg_membership_nodelist_known(c->m))
@@ -1114,6 +1134,10 @@ static void on_m_connection(void *arg, bool connected)
 {
 	vg_cluster *c = arg;
 	c->connected = connected;
+	if (connected && c->standalone) {
+		vg_info("standalone: a cluster of one (node id %u)", my_id(c));
+		return;
+	}
 	if (connected) {
 		vg_info("connected to Corosync (node id %u)", vg_membership_local_nodeid(c->m));
 		if (vg_membership_local_nodeid(c->m) != my_id(c)) {
@@ -1316,6 +1340,7 @@ vg_cluster *vg_cluster_new(const vg_cluster_opts *o, char *err, size_t errlen)
 	c->config_path = vg_strdup(o->config_path);
 	c->on_fatal = o->on_fatal;
 	c->fatal_arg = o->fatal_arg;
+	c->standalone = o->standalone;
 	c->file_yaml = vg_file_read(o->config_path, VG_REPMSG_MAX, NULL, NULL, 0);
 	c->agents = o->agents;
 	c->rs = rs;
@@ -1327,7 +1352,7 @@ vg_cluster *vg_cluster_new(const vg_cluster_opts *o, char *err, size_t errlen)
 			   .apply_held = ms_apply_held,
 			   .node_name = ms_node_name};
 	c->ms = vg_msync_new(&mio, c);
-	if (rs->config_yaml) {
+	if (rs->config_yaml && !c->standalone) {
 		vg_config *cc = load_committed(c, rs->config_yaml, o->config_path);
 		if (cc && vg_config_node(cc, c->node)) {
 			char *diff = vg_config_diff(cc, o->file_config);
@@ -1349,7 +1374,6 @@ vg_cluster *vg_cluster_new(const vg_cluster_opts *o, char *err, size_t errlen)
 				 .node_name = c->node,
 				 .data_dir = c->data_dir,
 				 .ocf_root = c->ocf_root,
-				 .managed = true,
 				 .cbs = {sv_change, sv_failure, sv_stop_failed},
 				 .cb_arg = c};
 	c->sv = vg_supervisor_new(&so);
@@ -1381,7 +1405,8 @@ void vg_cluster_start(vg_cluster *c)
 				 .on_connection = on_m_connection};
 	char group[128];
 	snprintf(group, sizeof group, "vigil-%s", c->cfg->name ? c->cfg->name : "cluster");
-	c->m = vg_membership_new(c->loop, group, &cbs, c);
+	c->m = c->standalone ? vg_membership_loopback_new(c->loop, my_id(c), &cbs, c)
+			     : vg_membership_corosync_new(c->loop, group, &cbs, c);
 	if (vg_membership_watch_corosync(c->m, heartbeat_ms(c)) != 0)
 		vg_warn("cannot start the thread that asks Corosync whether it answers: a lease "
 			"that runs out halts this node even while its Corosync forms a new "
@@ -1707,7 +1732,10 @@ static void cmd_status(void *ctx, const vg_cmd *cmd, const char *target, json_t 
 	vg_cluster *c = ctx;
 	(void)cmd, (void)target, (void)args;
 	r->result = vg_coord_status(c->co, c->rs, mono_ms(), wall_ms());
-	json_object_set_new(json_object_get(r->result, "cluster"), "node", json_string(c->node));
+	json_t *cl = json_object_get(r->result, "cluster");
+	json_object_set_new(cl, "node", json_string(c->node));
+	if (c->standalone)
+		json_object_set_new(cl, "mode", json_string("standalone"));
 }
 
 static void cmd_ping(void *ctx, const vg_cmd *cmd, const char *target, json_t *args,
@@ -1820,9 +1848,23 @@ static const vg_cmd_handlers cluster_cmds = {
     .exists = cmd_exists,
 };
 
+/* What a standalone node serves: the cluster's reads and its resources' commands; there is
+ * no other node to change and the file is its configuration. */
+static const vg_cmd_handlers standalone_cmds = {
+    .mode = "a standalone node (one server: no cluster to change)",
+    .fn = {[VG_CMD_PING] = cmd_ping,
+	   [VG_CMD_STATUS] = cmd_status,
+	   [VG_CMD_CONFIG_SHOW] = cmd_config_show,
+	   [VG_CMD_EVENTS] = cmd_events,
+	   [VG_CMD_RESOURCE_SHOW] = cmd_resource_show,
+	   [VG_CMD_RESOURCE_RESTART] = cmd_resource_restart,
+	   [VG_CMD_RESOURCE_CLEANUP] = cmd_resource_cleanup},
+    .exists = cmd_exists,
+};
+
 void vg_cluster_handle(vg_cluster *c, const char *cmd, json_t *args, vg_control_reply *r)
 {
-	vg_cmd_dispatch(&cluster_cmds, c, false, cmd, args, r);
+	vg_cmd_dispatch(c->standalone ? &standalone_cmds : &cluster_cmds, c, false, cmd, args, r);
 }
 
 const vg_config *vg_cluster_config(const vg_cluster *c)

@@ -1,4 +1,6 @@
-/* cluster.h - this server as a member of a cluster over Corosync.
+/* cluster.h - this server as a member of a cluster: over Corosync, or, standalone, as a
+ * cluster of one (membership.h's loopback backend), driven by the same coordinator, scheduler
+ * and rules.
  *
  * Owns: the membership connection, the replicated state (applied in agreed order, saved after
  * every change, brought in step after membership changes), the committed configuration and
@@ -34,6 +36,11 @@ typedef struct {
 	/* The local Corosync does not match the configuration: vigild must not run here. */
 	void (*on_fatal)(void *arg);
 	void *fatal_arg;
+	/* One server, no Corosync: a cluster of one. The file vigild was given is the
+	 * configuration (committed at start when the saved one differs: there is nobody to
+	 * agree with); the status says "mode": "standalone"; what changes a cluster (nodes,
+	 * apply) is not served. */
+	bool standalone;
 } vg_cluster_opts;
 
 typedef void (*vg_cluster_done_cb)(void *arg);

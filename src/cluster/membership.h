@@ -1,9 +1,14 @@
-/* membership.h - the local Corosync's CPG group membership, quorum and agreed-order messages,
- * and the nodelist it runs with.
- *
- * Owns: the connection to the local Corosync (libcpg, libquorum, libcmap) on the libuv loop;
- * the calls that wait for Corosync's answer (connecting, leaving) are made by threads of its
- * own, so a hung Corosync (SIGSTOP) never stalls the loop.
+/* membership.h - the group this server is a member of: its membership, quorum and
+ * agreed-order messages, and the nodelist it runs with, behind one interface with two
+ * backends, so that one cluster.c, one coordinator and one scheduler drive both modes:
+ *   corosync_membership.c  the local Corosync's CPG group (libcpg, libquorum, libcmap) on the
+ *                          libuv loop; the calls that wait for Corosync's answer (connecting,
+ *                          leaving) are made by threads of its own, so a hung Corosync
+ *                          (SIGSTOP) never stalls the loop;
+ *   loopback_membership.c  a standalone server: a cluster of one, always quorate, its own
+ *                          messages delivered back to it in the order sent.
+ * Every backend keeps the contract below: no callback runs inside a call of this interface
+ * (each comes from the loop), and none after vg_membership_free.
  * Must not: decide anything about resources; it only reports membership and quorum and
  * carries messages.
  */
@@ -33,13 +38,40 @@ typedef struct {
 	void (*on_connection)(void *arg, bool connected);
 } vg_membership_cbs;
 
+/* A backend: the functions below, for one kind of membership (the contracts are theirs). */
+typedef struct {
+	int (*send)(vg_membership *m, const void *data, size_t len);
+	int (*send_view)(vg_membership *m, const void *data, size_t len);
+	int (*watch)(vg_membership *m, uint64_t period_ms);
+	uint64_t (*answered_at)(const vg_membership *m);
+	size_t (*ring_members)(const vg_membership *m, uint32_t *out, size_t max);
+	uint32_t (*local_nodeid)(const vg_membership *m);
+	bool (*nodelist_known)(const vg_membership *m);
+	size_t (*nodelist)(const vg_membership *m, vg_corosync_node *out, size_t max);
+	const char *(*cluster_name)(const vg_membership *m);
+	uint32_t (*hold_ms)(const vg_membership *m);
+	void (*free)(vg_membership *m);
+} vg_membership_ops;
+
+/* What every backend's membership starts with. */
+struct vg_membership {
+	const vg_membership_ops *ops;
+};
+
 /* Start connecting to the local Corosync and joining `group` (retried every 500 ms while
  * Corosync is not there; an attempt that Corosync does not answer waits, off the loop, until
  * it does); the first attempt is started from the loop, and its outcome comes back through
  * it, so no callback runs before this returns. cbs is copied; any callback may be NULL. NULL
  * on bad arguments. */
-vg_membership *vg_membership_new(uv_loop_t *loop, const char *group, const vg_membership_cbs *cbs,
-				 void *arg);
+vg_membership *vg_membership_corosync_new(uv_loop_t *loop, const char *group,
+					  const vg_membership_cbs *cbs, void *arg);
+/* A cluster of one, for a standalone server: on the loop, after this returns, on_connection
+ * (connected), on_ring and on_change ({nodeid}, quorate, ring 1) are called once each; every
+ * message sent is delivered back (on_message from nodeid, whole, in the order sent) from the
+ * loop, never inside the send. It has no nodelist; it always answers (answered_at is the time
+ * of the call); hold_ms is 0. NULL on bad arguments. */
+vg_membership *vg_membership_loopback_new(uv_loop_t *loop, uint32_t nodeid,
+					  const vg_membership_cbs *cbs, void *arg);
 /* Multicast data to the group in agreed order (framed, and in pieces when large: frag.h). Returns 0
  * when sent or queued (Corosync asked to try again; the queue is retried from a timer in order), -1
  * when not connected, the queue is full or Corosync refused. Queued messages are dropped if the

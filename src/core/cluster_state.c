@@ -582,7 +582,7 @@ json_t *vg_cluster_state_to_jansson(const vg_config *cfg, const vg_cluster_state
 		json_t *jr = json_object();
 		json_t *ji = json_array();
 		uint64_t fc = 0;
-		bool any_run = false, any_fail = false, any_unmanaged = false;
+		bool any_run = false, any_fail = false, any_unmanaged = false, gave_up = false;
 		size_t lo = 0, hi = s->n_insts;
 		while (lo < hi) {
 			size_t mid = (lo + hi) / 2;
@@ -593,7 +593,7 @@ json_t *vg_cluster_state_to_jansson(const vg_config *cfg, const vg_cluster_state
 		}
 		for (size_t x = lo; x < s->n_insts && !strcmp(ix[x].resource, res->name); x++) {
 			const vg_inst_cond *ic = &s->insts[ix[x].k];
-			fc += ic->failcount;
+			fc += vg_inst_cond_failcount(res, ic, s->now_ms);
 			bool unmanaged = false;
 			for (size_t n = 0; n < s->n_nodes; n++)
 				if (!strcmp(s->nodes[n].name, ic->node) &&
@@ -608,6 +608,10 @@ json_t *vg_cluster_state_to_jansson(const vg_config *cfg, const vg_cluster_state
 										       : "running";
 			if (ic->state == VG_INST_FAILED)
 				any_fail = true;
+			else if (ic->state < VG_INST_RUNNING &&
+				 vg_inst_cond_failcount(res, ic, s->now_ms) >=
+				     res->migration_threshold)
+				gave_up = true; /* stopped there for its failures */
 			else if (ic->state >= VG_INST_RUNNING) {
 				any_run = true;
 				any_unmanaged |= unmanaged;
@@ -641,7 +645,9 @@ json_t *vg_cluster_state_to_jansson(const vg_config *cfg, const vg_cluster_state
 				    json_string(any_fail	? "failed"
 						: any_unmanaged ? "unmanaged"
 						: any_run	? "running"
-								: "stopped"));
+						: gave_up
+						    ? "failed" /* README: given up, shown failed */
+						    : "stopped"));
 		json_object_set_new(jr, "failcount", json_integer((json_int_t)fc));
 		json_object_set_new(jr, "instances", ji);
 		json_object_set_new(jr, "last_error", json_null());
@@ -650,6 +656,12 @@ json_t *vg_cluster_state_to_jansson(const vg_config *cfg, const vg_cluster_state
 	free(ix);
 	json_object_set_new(root, "resources", jres);
 	return root;
+}
+
+uint32_t vg_inst_cond_failcount(const vg_resource *r, const vg_inst_cond *ic, uint64_t now_ms)
+{
+	uint64_t ft = r ? r->failure_timeout_ms : 0;
+	return ft && now_ms >= ic->last_failure_ms + ft ? 0 : ic->failcount;
 }
 
 char *vg_cluster_state_to_json(const vg_config *cfg, const vg_cluster_state *s)

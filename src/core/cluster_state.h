@@ -100,6 +100,9 @@ vg_inst_cond *vg_cluster_state_inst_get(vg_cluster_state *s, const char *resourc
 /* Append a (resource, node) record without looking for an existing one (stopped, count 0). */
 vg_inst_cond *vg_cluster_state_inst_add(vg_cluster_state *s, const char *resource,
 					const char *node);
+/* The failures of an instance that still count at now_ms: none once r's failure_timeout has
+ * passed since the last one (the one rule, for the scheduler and the status alike). */
+uint32_t vg_inst_cond_failcount(const vg_resource *r, const vg_inst_cond *ic, uint64_t now_ms);
 /* Set (or add) a node attribute. */
 void vg_node_cond_set_attr(vg_node_cond *n, const char *key, const char *value);
 const char *vg_node_cond_attr(const vg_node_cond *n, const char *key);

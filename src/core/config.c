@@ -1340,8 +1340,8 @@ static void conv_constraints(ld *l)
 
 static void warn_fencing(const vg_config *c)
 {
-	if (c->n_fence_devices)
-		return;
+	if (c->n_fence_devices || vg_config_servers(c) <= 1)
+		return; /* one server: no other node recovers its resources */
 	for (size_t i = 0; i < c->n_resources; i++) {
 		if (c->resources[i].requires == VG_REQUIRES_FENCING) {
 			vg_warn(

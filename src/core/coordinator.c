@@ -148,6 +148,7 @@ static void cnode_free(cnode *n)
 	json_decref(n->rep.resources);
 	free((char *)n->rep.watchdog);
 	json_decref(n->rep.unrunnable);
+	json_decref(n->rep.errors);
 	free((char *)n->rep.stale_config);
 }
 
@@ -157,6 +158,7 @@ static void drop_report(cnode *cn)
 	json_decref(cn->rep.resources);
 	free((char *)cn->rep.watchdog);
 	json_decref(cn->rep.unrunnable);
+	json_decref(cn->rep.errors);
 	free((char *)cn->rep.stale_config);
 	memset(&cn->rep, 0, sizeof cn->rep);
 	cn->has_report = false;
@@ -187,6 +189,7 @@ void vg_coord_set_config(vg_coord *c, const vg_config *cfg)
 			old->rep.resources = NULL;
 			old->rep.watchdog = NULL;
 			old->rep.unrunnable = NULL;
+			old->rep.errors = NULL;
 			old->rep.stale_config = NULL;
 		} else {
 			nn[i].name = vg_strdup(cfg->nodes[i].name);
@@ -294,10 +297,12 @@ void vg_coord_report(vg_coord *c, const char *node, const vg_node_report *r)
 	json_decref(cn->rep.resources);
 	free((char *)cn->rep.watchdog);
 	json_decref(cn->rep.unrunnable);
+	json_decref(cn->rep.errors);
 	free((char *)cn->rep.stale_config);
 	cn->rep = *r;
 	cn->rep.resources = json_incref(r->resources);
 	cn->rep.unrunnable = json_is_object(r->unrunnable) ? json_incref(r->unrunnable) : NULL;
+	cn->rep.errors = json_is_object(r->errors) ? json_incref(r->errors) : NULL;
 	cn->rep.stale_config = r->stale_config ? vg_strdup(r->stale_config) : NULL;
 	cn->rep.watchdog = r->watchdog && r->watchdog_s ? vg_strdup(r->watchdog) : NULL;
 	cn->rep.watchdog_s = cn->rep.watchdog ? r->watchdog_s : 0;
@@ -974,6 +979,14 @@ void vg_coord_run(vg_coord *c, const vg_repstate *rs, uint64_t now, uint64_t wal
 				(unsigned long long)(last - now));
 		}
 	}
+	/* Failures expire (failure_timeout): decide again once the next one has. */
+	for (size_t i = 0; i < st->n_insts; i++) {
+		const vg_inst_cond *ic = &st->insts[i];
+		const vg_resource *res =
+		    ic->failcount ? vg_config_resource(c->cfg, ic->resource) : NULL;
+		if (res && res->failure_timeout_ms && vg_inst_cond_failcount(res, ic, wall))
+			rearm_min(&next, ic->last_failure_ms + res->failure_timeout_ms, wall);
+	}
 	vg_plan_free(&plan);
 	vg_cluster_state_free(st);
 	if (next)
@@ -1112,6 +1125,30 @@ json_t *vg_coord_status(vg_coord *c, const vg_repstate *rs, uint64_t now, uint64
 					  : NULL;
 			if (json_is_string(why))
 				json_object_set(inst, "reason", why);
+		}
+		/* the last error, in the words of a member node where it failed */
+		for (size_t n = 0; r && n < c->n; n++) {
+			const cnode *cn = &c->nodes[n];
+			json_t *e = cn->member ? json_object_get(cn->rep.errors, name) : NULL;
+			if (json_is_string(e)) {
+				json_object_set(v, "last_error", e);
+				break;
+			}
+		}
+		/* running only once an instance is: while every one is still being started
+		 * (or stopped), the resource says so */
+		const char *rs_state = json_string_value(json_object_get(v, "state"));
+		if (rs_state && !strcmp(rs_state, "running")) {
+			bool up = false, starting = false;
+			json_array_foreach(json_object_get(v, "instances"), k, inst)
+			{
+				const char *is = json_string_value(json_object_get(inst, "state"));
+				up |= is && !strcmp(is, "running");
+				starting |= is && !strcmp(is, "starting");
+			}
+			if (!up)
+				json_object_set_new(
+				    v, "state", json_string(starting ? "starting" : "stopping"));
 		}
 	}
 	vg_cluster_state_free(st);

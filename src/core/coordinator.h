@@ -57,6 +57,10 @@ typedef struct {
 	 * scheduler (vg_inst_cond.unrunnable), shown failed with the reason. NULL: none. Borrowed.
 	 */
 	json_t *unrunnable;
+	/* {"name": "last error"}: each resource there that has failed since its last cleanup,
+	 * in that node's words (vg_supervisor_errors), shown as its last_error. NULL: none.
+	 * Borrowed. */
+	json_t *errors;
 	/* Why the node could not load the committed configuration and runs its previous one
 	 * (shown as the node's reason); NULL: it runs the committed one. Borrowed. */
 	const char *stale_config;

@@ -1,7 +1,7 @@
 /* corosync_match.c - does a running Corosync's nodelist match the configuration's servers?
  *
  * Owns: comparing the nodelist and cluster_name the local Corosync runs with (read from cmap by
- * membership.c) with the servers of a vg_config: the same node ids (those the configuration's
+ * corosync_membership.c) with the servers of a vg_config: the same node ids (those the configuration's
  * loader gave or derived, which `vigil corosync-conf` writes) at the same addresses, no node
  * Corosync has that the configuration does not, the same cluster name; and the message that
  * names the first differences.

@@ -1,7 +1,7 @@
 /* frag.h - the framing of vigil's CPG messages, so that none is larger than what libcpg sends
  * without blocking.
  *
- * Owns: the wire frame of every message membership.c multicasts: 'W' + the message, or, for a
+ * Owns: the wire frame of every message corosync_membership.c multicasts: 'W' + the message, or, for a
  * message longer than VG_FRAG_PAYLOAD, pieces 'F' + id, total length and offset (32 bits
  * each, network order) + up to VG_FRAG_PAYLOAD bytes; and their reassembly per sender (node
  * id and process id: Corosync delivers one sender's messages in the order sent, so pieces come

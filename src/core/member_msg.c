@@ -75,6 +75,7 @@ static const field fields[] = {
     F("wd", F_WD, wd, REP, 0),
     F("seen", F_VERSIONS, seen, REP, 0),
     F("unrunnable", F_TEXTS, unrunnable, REP, 0),
+    F("errors", F_TEXTS, errors, REP, 0),
     F("stale", F_TEXT, stale, REP, 0),
     F("node", F_NAME, node, NODE_KINDS, NODE_KINDS),
     F("res", F_NAME, resource, RES_KINDS, RES_KINDS),
@@ -110,6 +111,7 @@ void vg_mm_free(vg_member_msg *m)
 	json_decref(m->recent);
 	json_decref(m->seen);
 	json_decref(m->unrunnable);
+	json_decref(m->errors);
 	free(m->wd.dev);
 	free(m->stale);
 	free(m->node);

@@ -31,7 +31,8 @@
 #define VG_MM_WD_MAX_S 3600  /* report.wd.timeout: 1..this seconds */
 
 typedef enum {
-	VG_MM_REPORT,	 /* ring, probed, leaving, ack, res; wd, seen, unrunnable, stale optional */
+	VG_MM_REPORT,	 /* ring, probed, leaving, ack, res; wd, seen, unrunnable, errors,
+			    stale optional */
 	VG_MM_ACTION,	 /* ring, node, res, op, id */
 	VG_MM_SUMMARY,	 /* ring, epoch, version; history, recent, prev optional */
 	VG_MM_BYE,	 /* res */
@@ -56,6 +57,7 @@ typedef struct {
 	} wd;
 	json_t *seen;	    /* {"node": version} (vg_coord_seen); NULL when not given */
 	json_t *unrunnable; /* {"name": "why"} (vg_supervisor_unrunnable); NULL when not given */
+	json_t *errors;	    /* {"name": "last error"} (vg_supervisor_errors); NULL when not given */
 	char *stale;	    /* why it runs its previous configuration; NULL: the committed one */
 	/* action, fence */
 	char *node;

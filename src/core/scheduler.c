@@ -333,10 +333,7 @@ static void index_cells(sched *s)
 			c->state = VG_INST_UNPROMOTED;
 		if (ic->unrunnable)
 			c->banned = true; /* its agent is not installed there */
-		uint32_t fc = ic->failcount;
-		uint64_t ft = r->cfg->failure_timeout_ms;
-		if (ft && st->now_ms >= ic->last_failure_ms + ft)
-			fc = 0;
+		uint32_t fc = vg_inst_cond_failcount(r->cfg, ic, st->now_ms);
 		if (fc > c->fc)
 			c->fc = fc;
 	}
@@ -367,7 +364,11 @@ static void classify_nodes(sched *s)
 		resi *ri = &s->res[r];
 		for (uint32_t k = 0; k < ri->cell_n; k++) {
 			cell *c = &s->cells[ri->cell_off + k];
-			if (c->state != VG_INST_FAILED)
+			/* on_fail stop counts any failure not yet expired, also of an instance
+			 * that is stopped by now (a process that exited) */
+			bool failed = c->state == VG_INST_FAILED ||
+				      (ri->cfg->on_fail == VG_ON_FAIL_STOP && c->fc > 0);
+			if (!failed)
 				continue;
 			nodei *n = &s->nodes[c->node];
 			if (n->state != VG_NODE_ONLINE && n->state != VG_NODE_STANDBY)

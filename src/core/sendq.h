@@ -4,7 +4,7 @@
  * made in when it counts only there (reports, actions, summaries, heartbeats): such a message
  * is dropped, not sent, when the view changed before Corosync took it. The others (replicated
  * changes, operator requests, goodbye) go out as they are.
- * Must not: talk to Corosync (membership.c sends what vg_sendq_head gives), or read a clock.
+ * Must not: talk to Corosync (corosync_membership.c sends what vg_sendq_head gives), or read a clock.
  */
 #ifndef VIGIL_SENDQ_H
 #define VIGIL_SENDQ_H

@@ -1,8 +1,9 @@
 /* vigild.c - the daemon: arguments, start-up, the loop, signals, control commands.
  *
  * Owns: main's context (the one place with process-wide state), the order of start-up and
- * shutdown, and the mapping of control commands onto the supervisor. Must not: hold resource
- * logic (supervisor.c) or configuration rules (config.c).
+ * shutdown, and handing control commands to the cluster (cluster.c: standalone is a cluster
+ * of one). Must not: hold resource logic (supervisor.c), placement (scheduler.c) or
+ * configuration rules (config.c).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -29,7 +30,6 @@
 #include "metadata.h"
 #include "repstate.h"
 #include "store.h"
-#include "supervisor.h"
 #include "mem.h"
 
 typedef struct {
@@ -37,11 +37,10 @@ typedef struct {
 	vg_log_config log;
 	vg_config *config;
 	vg_md_cache *agents;   /* the agents' meta-data, read before a configuration is loaded */
-	vg_md_req *agents_req; /* start-up: until it is ready, neither sv nor cl exists */
+	vg_md_req *agents_req; /* start-up: until it is ready, cl does not exist */
 	const char *config_path;
 	bool cluster_mode;
-	vg_supervisor *sv; /* standalone */
-	vg_cluster *cl;	   /* cluster mode (more than one server) */
+	vg_cluster *cl; /* the node: a cluster member, or a standalone cluster of one */
 	vg_control *ctl;
 	vg_http *http; /* NULL: the API could not be opened (logged) */
 	uv_signal_t sigterm, sigint, sigpipe;
@@ -89,58 +88,21 @@ static int mkdir_p(const char *path)
 
 /* ---- control commands ------------------------------------------------------ */
 
-static void sa_ping(void *ctx, const vg_cmd *cmd, const char *target, json_t *args,
-		    vg_control_reply *r)
+/* While the agents' meta-data is read (before the cluster exists): only what a starting
+ * vigild answers (commands.h), with the mode it is starting in. */
+static void starting_ping(void *ctx, const vg_cmd *cmd, const char *target, json_t *args,
+			  vg_control_reply *r)
 {
 	daemon_ctx *d = ctx;
 	(void)cmd, (void)target, (void)args;
-	r->result = d->sv ? json_pack("{s:s}", "node", d->node)
-			  : json_pack("{s:s, s:b}", "node", d->node, "starting", 1);
+	r->result = json_pack("{s:s, s:b}", "node", d->node, "starting", 1);
 }
 
-static void sa_status(void *ctx, const vg_cmd *cmd, const char *target, json_t *args,
-		      vg_control_reply *r)
-{
-	daemon_ctx *d = ctx;
-	(void)cmd, (void)target, (void)args;
-	r->result = vg_supervisor_status(d->sv);
-}
-
-static void sa_resource(void *ctx, const vg_cmd *cmd, const char *target, json_t *args,
-			vg_control_reply *r)
-{
-	daemon_ctx *d = ctx;
-	(void)args;
-	if (cmd->id == VG_CMD_RESOURCE_SHOW) {
-		r->result = vg_supervisor_resource(d->sv, target);
-		return;
-	}
-	if (d->stopping) {
-		vg_cmd_fail(r, 1, "vigild is shutting down; %s refused", cmd->name);
-		return;
-	}
-	int rc = cmd->id == VG_CMD_RESOURCE_RESTART ? vg_supervisor_restart(d->sv, target)
-						    : vg_supervisor_cleanup(d->sv, target);
-	if (rc == -2)
-		vg_cmd_fail(r, 1, "an operation on '%s' is in progress; try again", target);
-}
-
-static bool sa_exists(void *ctx, vg_cmd_target kind, const char *name)
-{
-	daemon_ctx *d = ctx;
-	return kind == VG_TARGET_RESOURCE && d->config && vg_config_resource(d->config, name);
-}
-
-/* What a standalone node serves; the cluster's are in cluster.c. */
-static const vg_cmd_handlers standalone_cmds = {
+static const vg_cmd_handlers starting_standalone = {
     .mode = "a standalone node (one server: no cluster to change)",
-    .fn = {[VG_CMD_PING] = sa_ping,
-	   [VG_CMD_STATUS] = sa_status,
-	   [VG_CMD_RESOURCE_SHOW] = sa_resource,
-	   [VG_CMD_RESOURCE_RESTART] = sa_resource,
-	   [VG_CMD_RESOURCE_CLEANUP] = sa_resource},
-    .exists = sa_exists,
-};
+    .fn = {[VG_CMD_PING] = starting_ping}};
+static const vg_cmd_handlers starting_cluster = {.mode = "a cluster node",
+						 .fn = {[VG_CMD_PING] = starting_ping}};
 
 static void handle(void *arg, const char *cmd, json_t *args, vg_control_reply *r)
 {
@@ -148,7 +110,8 @@ static void handle(void *arg, const char *cmd, json_t *args, vg_control_reply *r
 	if (d->cl)
 		vg_cluster_handle(d->cl, cmd, args, r);
 	else
-		vg_cmd_dispatch(&standalone_cmds, d, !d->sv, cmd, args, r);
+		vg_cmd_dispatch(d->cluster_mode ? &starting_cluster : &starting_standalone, d, true,
+				cmd, args, r);
 }
 
 /* ---- lifecycle ---------------------------------------------------------------- */
@@ -158,14 +121,14 @@ static void handle(void *arg, const char *cmd, json_t *args, vg_control_reply *r
 static char *metrics_text(void *arg)
 {
 	daemon_ctx *d = arg;
-	if (!d->cl && !d->sv)
+	if (!d->cl)
 		return NULL;
 	json_t *args = json_object();
 	vg_control_reply r = {0};
 	handle(d, vg_cmd_get(VG_CMD_STATUS)->name, args, &r);
 	json_decref(args);
 	char *text = r.code == 0 && r.result && !r.deferred_
-			 ? vg_metrics_text(r.result, d->cl ? vg_cluster_config(d->cl) : d->config)
+			 ? vg_metrics_text(r.result, vg_cluster_config(d->cl))
 			 : NULL;
 	json_decref(r.result);
 	return text;
@@ -254,39 +217,41 @@ static int report_errors_sync(const char *file)
 	return rc;
 }
 
+/* Standalone or not, the node is a cluster member (cluster.h): over Corosync, or a cluster of
+ * one, so that one coordinator and one scheduler decide for both. */
 static void start_node(daemon_ctx *d)
 {
 	char err[512];
-	if (d->cluster_mode) {
-		vg_cluster_opts co = {.loop = &d->loop,
-				      .node = d->node,
-				      .data_dir = d->data_dir,
-				      .config_path = d->config_path,
-				      .file_config = d->config,
-				      .agents = d->agents,
-				      .on_fatal = on_fatal,
-				      .fatal_arg = d};
-		d->config = NULL; /* the cluster owns it */
-		d->cl = vg_cluster_new(&co, err, sizeof err);
-		if (!d->cl) {
-			vg_error("%s", err);
-			vg_config_free(co.file_config);
-			d->exit_code = 1;
-			d->stopping = true;
-			on_all_stopped(d);
-			return;
-		}
-		vg_info("vigild %s: node %s, cluster mode over Corosync, socket %s", VIGIL_VERSION,
-			d->node, d->socket_path);
-		vg_cluster_start(d->cl);
+	vg_cluster_opts co = {.loop = &d->loop,
+			      .node = d->node,
+			      .data_dir = d->data_dir,
+			      .config_path = d->config_path,
+			      .file_config = d->config,
+			      .agents = d->agents,
+			      .on_fatal = on_fatal,
+			      .fatal_arg = d,
+			      .standalone = !d->cluster_mode};
+	size_t n_resources = d->config->n_resources;
+	char *name = vg_strdup(d->config->name ? d->config->name : "");
+	d->config = NULL; /* the cluster owns it */
+	d->cl = vg_cluster_new(&co, err, sizeof err);
+	if (!d->cl) {
+		vg_error("%s", err);
+		vg_config_free(co.file_config);
+		free(name);
+		d->exit_code = 1;
+		d->stopping = true;
+		on_all_stopped(d);
 		return;
 	}
-	vg_supervisor_opts so = {
-	    .loop = &d->loop, .config = d->config, .node_name = d->node, .data_dir = d->data_dir};
-	d->sv = vg_supervisor_new(&so);
-	vg_info("vigild %s: node %s, cluster %s (standalone), %zu resources, socket %s",
-		VIGIL_VERSION, d->node, d->config->name, d->config->n_resources, d->socket_path);
-	vg_supervisor_start(d->sv);
+	if (d->cluster_mode)
+		vg_info("vigild %s: node %s, cluster mode over Corosync, socket %s", VIGIL_VERSION,
+			d->node, d->socket_path);
+	else
+		vg_info("vigild %s: node %s, cluster %s (standalone), %zu resources, socket %s",
+			VIGIL_VERSION, d->node, name, n_resources, d->socket_path);
+	free(name);
+	vg_cluster_start(d->cl);
 }
 
 /* Start-up: every agent's meta-data is in the cache; load the file again with every check. */
@@ -321,7 +286,7 @@ static void on_handle_close_walk(uv_handle_t *h, void *arg)
 static void on_all_stopped(void *arg)
 {
 	daemon_ctx *d = arg;
-	vg_info(d->sv || d->cl ? "all resources stopped; exiting" : "exiting");
+	vg_info(d->cl ? "all resources stopped; exiting" : "exiting");
 	vg_md_req_cancel(d->agents_req);
 	d->agents_req = NULL;
 	vg_cluster_free(d->cl); /* answers requests still waiting before the socket closes */
@@ -330,8 +295,6 @@ static void on_all_stopped(void *arg)
 	d->http = NULL;
 	vg_control_close(d->ctl);
 	d->ctl = NULL;
-	vg_supervisor_free(d->sv);
-	d->sv = NULL;
 	vg_md_cache_free(d->agents);
 	d->agents = NULL;
 	uv_signal_stop(&d->sigterm);
@@ -353,12 +316,10 @@ static void on_signal(uv_signal_t *h, int sig)
 	}
 	vg_info("signal %d: stopping", sig);
 	d->stopping = true;
-	if (!d->cl && !d->sv)
+	if (!d->cl)
 		on_all_stopped(d); /* still starting: nothing runs yet */
-	else if (d->cl)
-		vg_cluster_shutdown(d->cl, on_all_stopped, d);
 	else
-		vg_supervisor_shutdown(d->sv, on_all_stopped, d);
+		vg_cluster_shutdown(d->cl, on_all_stopped, d);
 }
 
 int main(int argc, char **argv)

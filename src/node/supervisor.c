@@ -84,7 +84,6 @@ struct rsc {
 	vg_backoff backoff;
 	uv_timer_t monitor_timer;
 	uv_timer_t retry_timer;
-	uv_timer_t expire_timer;
 	uv_timer_t stop_timer; /* the next try of a failed stop */
 	struct {
 		bool valid;
@@ -109,11 +108,10 @@ struct vg_supervisor {
 	size_t probes_pending;
 	bool started;
 	bool shutting_down;
-	bool managed;
-	bool halted; /* managed: stop everything in reverse order and start nothing */
+	bool halted; /* stop everything at once and start nothing */
 	vg_supervisor_cbs cbs;
 	void *cb_arg;
-	vg_config *next_cfg; /* managed: configuration to switch to once what it drops is down */
+	vg_config *next_cfg; /* configuration to switch to once what it drops is down */
 	vg_supervisor_done_cb cfg_cb;
 	void *cfg_arg;
 	vg_supervisor_done_cb done_cb;
@@ -163,17 +161,6 @@ static void schedule_monitor(rsc *r)
 		uv_timer_stop(&r->monitor_timer);
 }
 
-static void on_expire(uv_timer_t *t)
-{
-	rsc *r = t->data;
-	vg_info("%s: failures expired (failure_timeout)", r->cfg->name);
-	r->failcount = 0;
-	r->gave_up = false;
-	r->waiting = false;
-	vg_backoff_reset(&r->backoff);
-	reconcile(r->sv);
-}
-
 static void on_retry(uv_timer_t *t)
 {
 	rsc *r = t->data;
@@ -199,7 +186,7 @@ static void pace_next_start(rsc *r, uint64_t ran)
 	}
 }
 
-/* Count a failure and decide, per on_fail and migration_threshold, what comes next. */
+/* Count a failure, pace the next start and report it. */
 static void record_failure(rsc *r, const char *what)
 {
 	r->failcount++;
@@ -208,45 +195,17 @@ static void record_failure(rsc *r, const char *what)
 	uint64_t ran = r->running_since ? mono_ms() - r->running_since : 0;
 	r->running_since = 0;
 	uv_timer_stop(&r->monitor_timer);
-	if (r->sv->managed) {
-		/* The coordinator decides what comes next; this node only reports. */
-		bool hard = r->gave_up;
-		r->gave_up = false;
-		if (r->cfg->on_fail == VG_ON_FAIL_BLOCK)
-			r->blocked = true;
-		else
-			pace_next_start(r, ran);
-		vg_warn("%s: %s", r->cfg->name, what);
-		if (r->sv->cbs.on_failure)
-			r->sv->cbs.on_failure(r->sv->cb_arg, r->cfg->name, what, hard);
-		return;
-	}
-	if (r->cfg->failure_timeout_ms > 0)
-		uv_timer_start(&r->expire_timer, on_expire, r->cfg->failure_timeout_ms, 0);
-
-	const char *policy = "restart";
-	switch (r->cfg->on_fail) {
-	case VG_ON_FAIL_BLOCK:
+	/* The coordinator decides what comes next (on_fail, migration_threshold,
+	 * failure_timeout: the scheduler's); this node only reports. */
+	bool hard = r->gave_up;
+	r->gave_up = false;
+	if (r->cfg->on_fail == VG_ON_FAIL_BLOCK)
 		r->blocked = true;
-		policy = "block (left as it is until cleanup)";
-		break;
-	case VG_ON_FAIL_STOP:
-	case VG_ON_FAIL_STANDBY:
-	case VG_ON_FAIL_FENCE: /* standalone: nobody to fence us; stop it and keep it stopped */
-		r->gave_up = true;
-		policy = "stop";
-		break;
-	case VG_ON_FAIL_RESTART:
-		if (r->failcount >= r->cfg->migration_threshold) {
-			r->gave_up = true;
-			policy = "give up (migration_threshold reached)";
-		} else {
-			pace_next_start(r, ran);
-		}
-		break;
-	}
-	vg_warn("%s: %s (failcount %u of %u): %s", r->cfg->name, what, r->failcount,
-		r->cfg->migration_threshold, policy);
+	else
+		pace_next_start(r, ran);
+	vg_warn("%s: %s", r->cfg->name, what);
+	if (r->sv->cbs.on_failure)
+		r->sv->cbs.on_failure(r->sv->cb_arg, r->cfg->name, what, hard);
 }
 
 /* An agent's answer that the resource cannot be here at all: OCF_ERR_INSTALLED (also what
@@ -284,7 +243,7 @@ static void cannot_run_here(rsc *r, vg_op_kind op, bool probe, int exit_code, co
 	vg_error("%s: cannot run on this node: %s: not running here, and may not start here until "
 		 "cleanup (no stop is attempted)",
 		 r->cfg->name, what);
-	if (s->managed && s->cbs.on_failure)
+	if (s->cbs.on_failure)
 		s->cbs.on_failure(s->cb_arg, r->cfg->name, r->last_error, true);
 }
 
@@ -308,9 +267,8 @@ static void stop_failed(rsc *r, const char *what)
 	r->blocked = true;
 	bool fence = r->cfg->on_fail != VG_ON_FAIL_BLOCK;
 	vg_error("%s: stop failed %u times, resource blocked until cleanup%s: %s", r->cfg->name,
-		 r->stop_retry.failed, fence && s->managed ? " (this node asks to be fenced)" : "",
-		 what);
-	if (s->managed && s->cbs.on_stop_failed)
+		 r->stop_retry.failed, fence ? " (this node asks to be fenced)" : "", what);
+	if (s->cbs.on_stop_failed)
 		s->cbs.on_stop_failed(s->cb_arg, r->cfg->name, what, fence);
 }
 
@@ -425,7 +383,7 @@ static void mark_unrunnable(rsc *r, const char *why)
 	r->running_since = 0;
 	uv_timer_stop(&r->monitor_timer);
 	vg_warn("%s: cannot run on this node: %s", r->cfg->name, r->unrunnable);
-	if (r->sv->managed && r->sv->cbs.on_failure)
+	if (r->sv->cbs.on_failure)
 		r->sv->cbs.on_failure(r->sv->cb_arg, r->cfg->name, r->unrunnable, true);
 }
 
@@ -468,108 +426,23 @@ static void on_monitor_timer(uv_timer_t *t)
 	run_op(r, VG_OP_MONITOR, false);
 }
 
-/* ---- the standalone policy: what should run, and in which order --------------- */
-
-static bool wanted(const rsc *r)
-{
-	return !r->sv->shutting_down && !r->sv->halted && !r->cfg->disabled && !r->gave_up &&
-	       !r->blocked && !r->cannot_run;
-}
-
-static bool is_up(const rsc *r)
-{
-	return r->obs == OBS_RUNNING && !r->busy;
-}
+/* ---- the order of a shutdown ------------------------------------------------------ */
 
 static bool is_down(const rsc *r)
 {
 	return r->obs == OBS_STOPPED && !(r->busy && r->busy_op == VG_OP_START);
 }
 
-/* The resource an order's end stands for: itself, or for a group its first member (as
- * `then`) or its last (as `first`). */
-static const rsc *order_end(const vg_supervisor *s, const char *name, bool last)
-{
-	for (size_t i = 0; i < s->cfg->n_groups; i++) {
-		const vg_group *g = &s->cfg->groups[i];
-		if (!strcmp(g->name, name) && g->n_members > 0)
-			return find(s, g->members[last ? g->n_members - 1 : 0]);
-	}
-	return find(s, name);
-}
-
-/* An order running against a group's own order (`then` before `first` in one group) would
- * wait forever; the group's order wins, as in the scheduler. */
-static bool order_against_group(const vg_supervisor *s, const vg_order *o)
-{
-	const vg_group *g = vg_config_group_of(s->cfg, o->first);
-	if (!g || g != vg_config_group_of(s->cfg, o->then))
-		return false;
-	for (size_t i = 0; i < g->n_members; i++) {
-		if (!strcmp(g->members[i], o->first))
-			return false;
-		if (!strcmp(g->members[i], o->then))
-			return true;
-	}
-	return false;
-}
-
-/* May r start now? Its group predecessor and every `first` of an order must be up. */
-static bool start_allowed(const vg_supervisor *s, const rsc *r)
-{
-	const vg_group *g = vg_config_group_of(s->cfg, r->cfg->name);
-	if (g) {
-		for (size_t i = 0; i < g->n_members && strcmp(g->members[i], r->cfg->name); i++) {
-			const rsc *p = find(s, g->members[i]);
-			if (p && !is_up(p))
-				return false;
-		}
-	}
-	for (size_t i = 0; i < s->cfg->n_constraints; i++) {
-		const vg_constraint *c = &s->cfg->constraints[i];
-		if (c->kind != VG_CONS_ORDER || c->u.order.optional ||
-		    order_end(s, c->u.order.then, false) != r ||
-		    order_against_group(s, &c->u.order))
-			continue;
-		const rsc *f = order_end(s, c->u.order.first, true);
-		if (f && !is_up(f) && wanted(f))
-			return false;
-	}
-	return true;
-}
-
-/* May r stop now? What depends on it (later group members, `then` of orders) is down. */
+/* May r stop now, when everything is being stopped? A halt stops everything at once; a
+ * shutdown goes strictly in reverse order of the configuration (README "Signals"). Every
+ * other stop is the coordinator's, in the scheduler's order. */
 static bool stop_allowed(const vg_supervisor *s, const rsc *r)
 {
 	if (s->halted)
-		return true;	/* a halt stops everything at once: no order */
-	if (s->shutting_down) { /* strictly in reverse order of the config */
-		for (size_t j = r->index + 1; j < s->n; j++)
-			if (!is_down(s->r[j]) && !s->r[j]->blocked)
-				return false;
 		return true;
-	}
-	const vg_group *g = vg_config_group_of(s->cfg, r->cfg->name);
-	if (g) {
-		bool after = false;
-		for (size_t i = 0; i < g->n_members; i++) {
-			if (after) {
-				const rsc *p = find(s, g->members[i]);
-				if (p && !is_down(p) && !p->blocked)
-					return false;
-			}
-			after = after || !strcmp(g->members[i], r->cfg->name);
-		}
-	}
-	for (size_t i = 0; i < s->cfg->n_constraints; i++) {
-		const vg_constraint *c = &s->cfg->constraints[i];
-		if (c->kind != VG_CONS_ORDER || order_end(s, c->u.order.first, true) != r ||
-		    order_against_group(s, &c->u.order))
-			continue;
-		const rsc *t = order_end(s, c->u.order.then, false);
-		if (t && !is_down(t) && !t->blocked)
+	for (size_t j = r->index + 1; j < s->n; j++)
+		if (!is_down(s->r[j]) && !s->r[j]->blocked)
 			return false;
-	}
 	return true;
 }
 
@@ -583,7 +456,7 @@ static bool all_down(const vg_supervisor *s)
 
 static void notify(vg_supervisor *s)
 {
-	if (s->managed && s->cbs.on_change && !s->freeing)
+	if (s->cbs.on_change && !s->freeing)
 		s->cbs.on_change(s->cb_arg);
 }
 
@@ -684,43 +557,14 @@ static void reconcile(vg_supervisor *s)
 		notify(s);
 		return;
 	}
-	if (s->managed) {
-		reconcile_managed(s);
-		if (s->shutting_down && all_down(s) && s->done_cb) {
-			vg_supervisor_done_cb cb = s->done_cb;
-			s->done_cb = NULL;
-			cb(s->done_arg);
-			return;
-		}
-		notify(s);
-		return;
-	}
-	bool changed;
-	do {
-		changed = false;
-		for (size_t k = 0; k < s->n; k++) {
-			/* Stops go from the last resource to the first. */
-			size_t i = s->shutting_down ? s->n - 1 - k : k;
-			rsc *r = s->r[i];
-			if (r->busy || r->blocked || r->unrunnable[0])
-				continue;
-			bool want = wanted(r);
-			if ((r->obs == OBS_UNCLEAN || (r->obs == OBS_RUNNING && !want)) &&
-			    !r->stop_waiting && stop_allowed(s, r)) {
-				run_op(r, VG_OP_STOP, false);
-				changed = true;
-			} else if (want && r->obs == OBS_STOPPED && !r->waiting &&
-				   start_allowed(s, r)) {
-				run_op(r, VG_OP_START, false);
-				changed = true;
-			}
-		}
-	} while (changed && !s->freeing);
+	reconcile_managed(s);
 	if (s->shutting_down && all_down(s) && s->done_cb) {
 		vg_supervisor_done_cb cb = s->done_cb;
 		s->done_cb = NULL;
 		cb(s->done_arg);
+		return;
 	}
+	notify(s);
 }
 
 /* ---- lifecycle ----------------------------------------------------------------- */
@@ -743,7 +587,6 @@ static rsc *rsc_new(vg_supervisor *s, const vg_resource *cfg, size_t index)
 	timer_init(s, &r->stop_timer, r);
 	timer_init(s, &r->monitor_timer, r);
 	timer_init(s, &r->retry_timer, r);
-	timer_init(s, &r->expire_timer, r);
 	vg_rinst_opts io = {
 	    .loop = s->loop,
 	    .cfg = cfg,
@@ -768,7 +611,6 @@ vg_supervisor *vg_supervisor_new(const vg_supervisor_opts *o)
 	s->node = vg_strdup(o->node_name);
 	s->data_dir = vg_strdup(o->data_dir);
 	s->ocf_root = o->ocf_root ? vg_strdup(o->ocf_root) : NULL;
-	s->managed = o->managed;
 	s->cbs = o->cbs;
 	s->cb_arg = o->cb_arg;
 	s->n = o->config->n_resources;
@@ -845,9 +687,8 @@ void vg_supervisor_free(vg_supervisor *s)
 		s->open_handles++;
 		vg_rinst_close(r->inst, on_inst_free, r);
 		r->inst = NULL;
-		uv_timer_t *ts[] = {&r->monitor_timer, &r->retry_timer, &r->expire_timer,
-				    &r->stop_timer};
-		for (size_t k = 0; k < 4; k++) {
+		uv_timer_t *ts[] = {&r->monitor_timer, &r->retry_timer, &r->stop_timer};
+		for (size_t k = 0; k < 3; k++) {
 			s->open_handles++;
 			uv_close((uv_handle_t *)ts[k], on_free_close);
 		}
@@ -871,6 +712,10 @@ static vg_instance_state state_of(const rsc *r)
 		return VG_INSTANCE_FAILED;
 	if (r->obs == OBS_RUNNING)
 		return VG_INSTANCE_RUNNING;
+	/* a start asked for, waiting out the back-off of a failure: under way, so that the
+	 * coordinator does not ask again (and again) meanwhile */
+	if (r->obs == OBS_STOPPED && r->target == TGT_RUNNING && r->waiting)
+		return VG_INSTANCE_STARTING;
 	return r->obs == OBS_UNKNOWN ? VG_INSTANCE_UNKNOWN : VG_INSTANCE_STOPPED;
 }
 
@@ -897,24 +742,6 @@ static json_t *resource_json(const vg_supervisor *s, const rsc *r)
 		      "state", st, "failcount", (json_int_t)r->failcount, "instances", inst,
 		      "last_error", r->last_error[0] ? json_string(r->last_error) : json_null());
 	return o;
-}
-
-json_t *vg_supervisor_status(const vg_supervisor *s)
-{
-	json_t *nodes = json_array();
-	for (size_t i = 0; i < s->cfg->n_nodes; i++) {
-		const vg_node *n = &s->cfg->nodes[i];
-		json_array_append_new(
-		    nodes, json_pack("{s:s, s:s, s:s}", "name", n->name, "role",
-				     n->role == VG_ROLE_SERVER ? "server" : "agent", "state",
-				     strcmp(n->name, s->node) ? "offline" : "online"));
-	}
-	json_t *res = json_array();
-	for (size_t i = 0; i < s->n; i++)
-		json_array_append_new(res, resource_json(s, s->r[i]));
-	return json_pack("{s:{s:s, s:s, s:b, s:s}, s:o, s:o}", "cluster", "name", s->cfg->name,
-			 "leader", s->node, "quorate", 1, "mode", "standalone", "nodes", nodes,
-			 "resources", res);
 }
 
 json_t *vg_supervisor_resource(const vg_supervisor *s, const char *name)
@@ -959,24 +786,6 @@ json_t *vg_supervisor_resource(const vg_supervisor *s, const char *name)
 	return o;
 }
 
-int vg_supervisor_restart(vg_supervisor *s, const char *name)
-{
-	rsc *r = find(s, name);
-	if (!r)
-		return -1;
-	if (r->busy)
-		return -2;
-	if (r->obs == OBS_RUNNING) {
-		r->obs = OBS_UNCLEAN; /* stop, then the policy starts it again */
-		uv_timer_stop(&r->monitor_timer);
-		r->running_since = 0;
-	}
-	r->waiting = false;
-	uv_timer_stop(&r->retry_timer);
-	reconcile(s);
-	return 0;
-}
-
 int vg_supervisor_cleanup(vg_supervisor *s, const char *name)
 {
 	rsc *r = find(s, name);
@@ -1002,7 +811,6 @@ int vg_supervisor_cleanup(vg_supervisor *s, const char *name)
 	vg_retry_reset(&r->stop_retry);
 	uv_timer_stop(&r->stop_timer);
 	uv_timer_stop(&r->retry_timer);
-	uv_timer_stop(&r->expire_timer);
 	/* Forget what we knew and ask again, as after a restart of vigild. */
 	uv_timer_stop(&r->monitor_timer);
 	if (vg_rinst_pid(r->inst) > 0) { /* its process is watched: running */
@@ -1016,7 +824,7 @@ int vg_supervisor_cleanup(vg_supervisor *s, const char *name)
 	return 0;
 }
 
-/* ---- managed mode (a cluster node driven by the coordinator) -------------------- */
+/* ---- driven by the coordinator ------------------------------------------------------ */
 
 static void rsc_unref(rsc *r)
 {
@@ -1037,11 +845,11 @@ static void on_rsc_inst_close(void *arg)
 /* r has left the table: nothing runs there (it was stopped), no operation is in flight. */
 static void rsc_destroy(rsc *r)
 {
-	r->closes = 5;
+	r->closes = 4; /* three timers and the instance */
 	vg_rinst_close(r->inst, on_rsc_inst_close, r);
 	r->inst = NULL;
-	uv_timer_t *ts[] = {&r->monitor_timer, &r->retry_timer, &r->expire_timer, &r->stop_timer};
-	for (size_t k = 0; k < 4; k++)
+	uv_timer_t *ts[] = {&r->monitor_timer, &r->retry_timer, &r->stop_timer};
+	for (size_t k = 0; k < 3; k++)
 		uv_close((uv_handle_t *)ts[k], on_rsc_close);
 }
 
@@ -1099,7 +907,7 @@ static void swap_config(vg_supervisor *s)
 int vg_supervisor_set_config(vg_supervisor *s, const vg_config *cfg, vg_supervisor_done_cb cb,
 			     void *arg)
 {
-	if (!s->managed || s->next_cfg)
+	if (s->next_cfg)
 		return -1;
 	s->next_cfg = (vg_config *)cfg;
 	s->cfg_cb = cb;
@@ -1111,7 +919,7 @@ int vg_supervisor_set_config(vg_supervisor *s, const vg_config *cfg, vg_supervis
 int vg_supervisor_request(vg_supervisor *s, const char *name, vg_op_kind op)
 {
 	rsc *r = find(s, name);
-	if (!r || !s->managed)
+	if (!r)
 		return -1;
 	if (op == VG_OP_START)
 		r->target = TGT_RUNNING;
@@ -1211,13 +1019,12 @@ json_t *vg_supervisor_report(const vg_supervisor *s)
 	return o;
 }
 
-json_t *vg_supervisor_reasons(const vg_supervisor *s)
+json_t *vg_supervisor_errors(const vg_supervisor *s)
 {
 	json_t *o = json_object();
 	for (size_t i = 0; i < s->n; i++) {
 		const rsc *r = s->r[i];
-		vg_instance_state st = state_of(r);
-		if (r->last_error[0] && (st == VG_INSTANCE_FAILED || st == VG_INSTANCE_UNMANAGED))
+		if (r->last_error[0])
 			json_object_set_new(o, r->cfg->name, json_string(r->last_error));
 	}
 	return o;

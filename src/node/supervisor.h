@@ -1,14 +1,14 @@
 /* supervisor.h - the resources on this node: what runs, what to do about it.
  *
  * Owns: each local resource's observed state, the one operation in flight per resource,
- * recurring monitors, failcounts and their expiry, the on_fail policy, restart back-off, the
- * paced and bounded retries of a failed stop, adoption at start-up (probes), the ordered
- * stop at shutdown and the halt. In a standalone node it also decides placement (everything
- * here). In a cluster (managed mode) the coordinator's scheduler decides: the supervisor runs
+ * recurring monitors, failcounts, restart back-off, the paced and bounded retries of a failed
+ * stop, adoption at start-up (probes), the ordered stop at shutdown and the halt. The
+ * coordinator's scheduler decides what runs where (on_fail, migration_threshold,
+ * failure_timeout), in both modes (a standalone node is a cluster of one): the supervisor runs
  * the start and stop it is asked for, reports every change and every failure, and stops
  * everything at once when halted (quorum, Corosync or the lease lost), within the bounds of
- * stop_bound.h. Must not: block, or talk to the network other than through the native
- * resource modules.
+ * stop_bound.h. Must not: decide placement, block, or talk to the network other than through
+ * the native resource modules.
  *
  * Retries never spin: a start after a failure waits its back-off (backoff.h: 0 ms after a
  * stable run, then 100 ms doubling to 30 s), also when the coordinator asks again at once;
@@ -33,7 +33,7 @@ typedef struct vg_supervisor vg_supervisor;
 
 typedef void (*vg_supervisor_done_cb)(void *arg);
 
-/* Managed mode's reports to its owner. */
+/* Reports to its owner (the cluster). */
 typedef struct {
 	/* Something observable changed (state, an operation begun or ended); may come often:
 	 * the owner coalesces. */
@@ -54,7 +54,6 @@ typedef struct {
 	const char *node_name;
 	const char *data_dir;
 	const char *ocf_root; /* NULL: $OCF_ROOT or /usr/lib/ocf */
-	bool managed;	      /* a cluster node: start/stop only when asked */
 	vg_supervisor_cbs cbs;
 	void *cb_arg;
 } vg_supervisor_opts;
@@ -62,7 +61,7 @@ typedef struct {
 /* ---- functions ------------------------------------------------------------ */
 
 vg_supervisor *vg_supervisor_new(const vg_supervisor_opts *opts);
-/* Probe every resource, adopt what already runs, then start what should run. */
+/* Probe every resource and adopt what already runs; starts come from the coordinator. */
 void vg_supervisor_start(vg_supervisor *s);
 /* Stop every resource in reverse order; cb runs once all are stopped or blocked (a stop that
  * failed for good): vg_supervisor_all_stopped then says whether this was a clean stop
@@ -71,15 +70,13 @@ void vg_supervisor_shutdown(vg_supervisor *s, vg_supervisor_done_cb cb, void *ar
 /* Close all handles; resources keep running (used after shutdown, or on a fatal error). */
 void vg_supervisor_free(vg_supervisor *s);
 
-/* The `vigil status --json` document. */
-json_t *vg_supervisor_status(const vg_supervisor *s);
 /* One resource in detail, or NULL when unknown. */
 json_t *vg_supervisor_resource(const vg_supervisor *s, const char *name);
-/* Operator actions: 0 ok, -1 unknown resource, -2 busy (an operation is in flight). */
-int vg_supervisor_restart(vg_supervisor *s, const char *name);
+/* Cleanup (the operator's, passed on by the coordinator): forget failures here and probe again;
+ * 0 ok, -1 unknown resource, -2 busy (an operation is in flight). */
 int vg_supervisor_cleanup(vg_supervisor *s, const char *name);
 
-/* ---- managed mode ---- */
+/* ---- driven by the coordinator ---- */
 
 /* Ask for a start or a stop (VG_OP_START / VG_OP_STOP) of a resource; 0, or -1 unknown. */
 int vg_supervisor_request(vg_supervisor *s, const char *name, vg_op_kind op);
@@ -103,9 +100,9 @@ bool vg_supervisor_probed(const vg_supervisor *s);
  * not installed or not configured here is "stopped" (it cannot be running; its hard failure
  * went through on_failure, and vg_supervisor_reasons says why). */
 json_t *vg_supervisor_report(const vg_supervisor *s);
-/* {"NAME": "why", ...} for each instance here that is failed, blocked or cannot run here
- * (the last error), for `vigil status` to say why. */
-json_t *vg_supervisor_reasons(const vg_supervisor *s);
+/* {"NAME": "last error", ...} for each resource here that has failed since its last cleanup
+ * (also one stopped by now, or given up), for `vigil status` to say why. */
+json_t *vg_supervisor_errors(const vg_supervisor *s);
 /* {"NAME": "why", ...}: the resources that cannot run on this node (their agent is not
  * installed here: the configuration was loaded with vg_config_load_local, or a probe answered
  * OCF "not installed"). Nothing is run for them, not even a stop; vg_supervisor_report gives

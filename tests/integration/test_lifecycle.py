@@ -89,6 +89,25 @@ def test_sigterm_stops_in_reverse_order(lab, node):
     assert not has_addr(node, vip) and node.pgrep(API_PATTERN) == []
 
 
+def test_order_cycle_is_decided_once_by_the_scheduler(lab, node):
+    """Standalone is a cluster of one: the scheduler alone orders starts. Two orders that make
+    a cycle (a then b, b then a): the scheduler drops the one that closes it (the second, b then
+    a), so both run, a before b. (The standalone policy this replaced started
+    neither: it waited on each for ever.)"""
+    log = os.path.join(record_dir(lab, "rec"), "log")
+    cons = ("constraints:\n  - {order: {first: a, then: b}}\n"
+            "  - {order: {first: b, then: a}}\n")
+    d = node.start_vigild(cluster_yaml(lab, _recorder("a", log) + _recorder("b", log),
+                                       extra=cons))
+    st = node.wait_state(["a", "b"], timeout=60)
+    assert st["cluster"]["mode"] == "standalone", st["cluster"]
+    starts = [r[1] for r in _records(log, "start")]
+    assert starts == ["a", "b"], starts
+    assert d.stop(60) == 0, d.log()
+    stops = [r[1] for r in _records(log, "stop")]
+    assert stops == ["b", "a"], stops
+
+
 # (name, text of the bad resources, needle on the expected line, nth occurrence,
 #  other acceptable needles, field substring)
 BAD = [

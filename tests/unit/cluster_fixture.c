@@ -12,7 +12,7 @@
  * touches at once (nothing more is delivered in them) and the new rings form detect_ms later
  * from the links then; a one-way cut breaks a pair's ring like a symmetric one; a hung
  * Corosync, when it runs again, forms a new ring detect_ms later and vigild's queued sends
- * then go out in it (membership.c's TRY_AGAIN queue).
+ * then go out in it (corosync_membership.c's TRY_AGAIN queue).
  * The node side follows issue 8's: heartbeats and the lease (the real vg_lease), the halt
  * stopping everything at once within its bounds, the view rules of actions and reports
  * (the real vg_view_accepts_*), view-bound messages dropped when queued past their view.
@@ -136,7 +136,7 @@ struct fxnode {
 	size_t nq, capq;
 	fxmsg **outbox; /* sends Corosync could not take (hung, gathering): sent later */
 	size_t n_out;
-	/* a view is on its way to vigild (membership.c's change_pending): the queue waits for it */
+	/* a view is on its way to vigild (corosync_membership.c's change_pending): the queue waits for it */
 	bool view_pending;
 	/* the last moment its Corosync answered a request (vg_membership_answered_at), while it
 	 * does not answer (hung or dead); while it works it answers at every moment */
@@ -179,7 +179,7 @@ struct fxnode {
 	uint64_t lease_at;  /* the lease timer (lease_update), NEVER when not armed */
 	bool ring_majority; /* on_m_ring(): the latest ring holds a majority of the servers */
 	uint64_t ring_seen; /* the ring on_m_ring() last told it (0: none since it connected) */
-	uint64_t view_seq;  /* membership.c's view: +1 at every change reported to vigild */
+	uint64_t view_seq;  /* corosync_membership.c's view: +1 at every change reported to vigild */
 };
 
 struct fx {
@@ -352,9 +352,9 @@ static void ad_free(fxnode *n);
 /* Multicast in the sender's ring: appended, in one global order, to the queue of every node
  * whose Corosync is in the same ring and whose vigild is in the group (agreed order: every
  * member gets the messages of a ring in the same order). A Corosync that cannot take it now
- * (hung, or forming a ring after a hang) leaves it in vigild's queue (membership.c's
+ * (hung, or forming a ring after a hang) leaves it in vigild's queue (corosync_membership.c's
  * TRY_AGAIN queue), sent once Corosync takes messages again and the view it leads to has
- * reached vigild (membership.c's flush waits while a change is pending); a view-bound message
+ * reached vigild (corosync_membership.c's flush waits while a change is pending); a view-bound message
  * of an older view is then dropped (vg_sendq_head). */
 static void cs_send(fxnode *s, fxmsg *m)
 {
@@ -1225,7 +1225,7 @@ static void member_on_view(fxnode *n, const fxview *v)
 	tr(f, "%s: membership [%s], %s, ring %llu%s", n->name, list,
 	   v->quorate ? "quorate" : "NO QUORUM", (unsigned long long)v->ring,
 	   v->group_only ? " (group change)" : "");
-	n->view_seq++; /* membership.c: m->view++ before on_change */
+	n->view_seq++; /* corosync_membership.c: m->view++ before on_change */
 	n->view_pending = false;
 	/* on_m_ring() for every new ring, and on joining (CPG_MODEL_V1_DELIVER_INITIAL_TOTEM_CONF:
 	 * a vigild that joins an existing ring is told it too) */

@@ -1,5 +1,5 @@
 /* test_corosync_match.c - unit tests of src/core/corosync_match.c: does a running Corosync's
- * nodelist (as membership.c reads it from cmap) match the configuration's servers? A table of
+ * nodelist (as corosync_membership.c reads it from cmap) match the configuration's servers? A table of
  * nodelists against one configuration (three servers and an agent), each with the exact message
  * expected; the message's bounds (small buffers, no buffer, "and N more"); and a round trip: the
  * nodelist `vigil corosync-conf` writes for a loaded cluster.yaml whose node ids are partly derived

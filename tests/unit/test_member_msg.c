@@ -156,6 +156,7 @@ static void test_refused(void **state)
 	     "report: unrunnable: field \"db\" must be 1..4096"},
 	    {REPORT("\"unrunnable\":{\"db\":3}"),
 	     "report: unrunnable: field \"db\" must be a string"},
+	    {REPORT("\"errors\":{\"db\":3}"), "report: errors: field \"db\" must be a string"},
 	    {REPORT("\"unrunnable\":{\"db\":\"a\\u0001\"}"), "has control characters"},
 	    {REPORT("\"stale\":\"\""), "report: field \"stale\" must be 1..4096"},
 	    {REPORT("\"stale\":true"), "report: field \"stale\" must be a string"},
@@ -209,6 +210,7 @@ static void test_encode_every_kind(void **state)
 	     .wd = {(char *)"/dev/watchdog0", 10},
 	     .seen = seen,
 	     .unrunnable = unr,
+	     .errors = unr,
 	     .stale = (char *)"line 3\nbad"},
 	    {.kind = VG_MM_ACTION,
 	     .ring = 3,
@@ -252,9 +254,9 @@ static void test_encode_every_kind(void **state)
 		for (size_t k = 0; k < 4; k++)
 			assert_true((!ms[k] && !bs[k]) ||
 				    (ms[k] && bs[k] && !strcmp(ms[k], bs[k])));
-		const json_t *mj[] = {m->resources, m->seen, m->unrunnable, m->recent},
-			     *bj[] = {b->resources, b->seen, b->unrunnable, b->recent};
-		for (size_t k = 0; k < 4; k++)
+		const json_t *mj[] = {m->resources, m->seen, m->unrunnable, m->recent, m->errors},
+			     *bj[] = {b->resources, b->seen, b->unrunnable, b->recent, b->errors};
+		for (size_t k = 0; k < 5; k++)
 			assert_true(
 			    (!mj[k] && !bj[k]) ||
 			    (mj[k] && bj[k] && json_equal((json_t *)mj[k], (json_t *)bj[k])));

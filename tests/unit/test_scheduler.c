@@ -102,6 +102,11 @@ static const scenario scenarios[] = {
     {"threshold_zero_never_moves", N3 "prim web thr=0", "fail web n1 fc=50", "stop web n1",
      "web=n1", NULL},
     {"on_fail_stop", N3 "prim web onfail=stop", "fail web n1", "stop web n1", "web=-", NULL},
+    /* a process that exited is stopped by then, with its failure counted: on_fail stop still
+     * holds, until the failure expires */
+    {"on_fail_stop_after_an_exit", N3 "prim web onfail=stop", "fc web n1 1", "", "web=-", NULL},
+    {"on_fail_stop_expired", N3 "prim web onfail=stop ft=60000", "fc web n1 1 t=100000",
+     "start web n1", "web=n1", NULL},
     {"on_fail_block", N3 "prim web onfail=block", "fail web n1", "", "web=n1", NULL},
     {"on_fail_fence", N3 "prim web onfail=fence", "fail web n1", "fence n1", "web=n2", "web=n2"},
     {"on_fail_standby", N3 "prim web onfail=standby\nprim db", "fail web n1\nrun db n1",
