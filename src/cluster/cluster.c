@@ -54,6 +54,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "alert.h"
 #include "chunk.h"
 #include "config_diff.h"
 #include "coordinator.h"
@@ -116,6 +117,7 @@ struct vg_cluster {
 	vg_supervisor *sv;
 	vg_coord *co;
 	vg_watchdog *wd;
+	vg_alerts *alerts; /* the alerts: scripts run for events here (alert.h) */
 	bool standalone; /* a cluster of one (loopback membership): the file is the configuration */
 	bool starting;	 /* before the first membership (or the connect grace ran out) */
 	bool clean_stop;
@@ -800,6 +802,21 @@ static void on_fenced(void *arg, const vg_fence_result *res)
 		snprintf(text, sizeof text, "%s: %s", target, res->detail);
 		send_event(c, "fence_failed", text);
 	}
+	/* the fencing alert, on the node that fenced (Pacemaker's words) */
+	char desc[900];
+	snprintf(desc, sizeof desc, "Operation off of %s by %s for vigild@%s: %s%s%s", target,
+		 res->device[0] ? res->device : "(no device)", c->node, res->ok ? "OK" : "Error",
+		 res->ok ? "" : " (", res->ok ? "" : res->detail);
+	if (!res->ok)
+		strncat(desc, ")", sizeof desc - strlen(desc) - 1);
+	const vg_node *tn = vg_config_node(c->cfg, target);
+	vg_alerts_send(c->alerts, c->cfg,
+		       &(vg_alert_event){.kind = VG_ALERT_FENCING,
+					 .node = target,
+					 .nodeid = tn ? tn->id : 0,
+					 .desc = desc,
+					 .task = "off",
+					 .rc = res->ok ? 0 : 1});
 	vg_coord_fence_done(c->co, target, res->ok, res->detail, mono_ms());
 	free(target);
 	fence_next(c);
@@ -899,6 +916,16 @@ static void coord_membership(vg_cluster *c)
 			    mono_ms(), wall_ms());
 }
 
+/* A node alert, sent by the coordinator of the new view: a node joined ("member") or left
+ * ("lost"). */
+static void node_alert(vg_cluster *c, uint32_t id, const char *desc)
+{
+	vg_alerts_send(
+	    c->alerts, c->cfg,
+	    &(vg_alert_event){
+		.kind = VG_ALERT_NODE, .node = node_name(c, id), .nodeid = id, .desc = desc});
+}
+
 static void on_m_change(void *arg, const uint32_t *members, size_t n, bool quorate, uint64_t ring)
 {
 	vg_cluster *c = arg;
@@ -937,8 +964,17 @@ static void on_m_change(void *arg, const uint32_t *members, size_t n, bool quora
 		char text[800];
 		snprintf(text, sizeof text, "%s left the membership (now: %s)", nm ? nm : "?",
 			 list);
-		if (!still)
+		if (!still) {
 			send_event(c, "node_lost", text);
+			node_alert(c, before[i], "lost");
+		}
+	}
+	for (size_t k = 0; leader && k < n; k++) {
+		bool was = false;
+		for (size_t i = 0; i < n_before; i++)
+			was = was || members[k] == before[i];
+		if (!was)
+			node_alert(c, members[k], "member");
 	}
 	if (quorate && !was_quorate && leader)
 		send_event(c, "quorum", list);
@@ -1294,6 +1330,27 @@ static void sv_failure(void *arg, const char *resource, const char *what, bool h
 /* A stop here failed for good: the resource may still run and this node will not stop it.
  * Count the failure and, unless on_fail is block, ask the coordinator to fence this node:
  * nothing else makes a must-run-once resource safe to start elsewhere. */
+/* A resource alert on the node where it ran: every result but a probe's and a recurring
+ * monitor's success (Pacemaker's rule). */
+static void sv_op(void *arg, const vg_supervisor_op *op)
+{
+	vg_cluster *c = arg;
+	if (op->probe || (op->interval_ms && op->rc == 0 && !op->timed_out))
+		return;
+	vg_alerts_send(
+	    c->alerts, c->cfg,
+	    &(vg_alert_event){.kind = VG_ALERT_RESOURCE,
+			      .node = c->node,
+			      .nodeid = my_id(c),
+			      .rsc = op->resource,
+			      .task = op->task,
+			      .rc = op->rc,
+			      .interval_ms = op->interval_ms,
+			      .status = op->timed_out ? 2 : 0,
+			      .exec_time_ms = op->exec_ms,
+			      .desc = op->timed_out ? "Timed Out" : vg_alert_rc_desc(op->rc)});
+}
+
 static void sv_stop_failed(void *arg, const char *resource, const char *what, bool fence)
 {
 	vg_cluster *c = arg;
@@ -1374,8 +1431,9 @@ vg_cluster *vg_cluster_new(const vg_cluster_opts *o, char *err, size_t errlen)
 				 .node_name = c->node,
 				 .data_dir = c->data_dir,
 				 .ocf_root = c->ocf_root,
-				 .cbs = {sv_change, sv_failure, sv_stop_failed},
+				 .cbs = {sv_change, sv_failure, sv_stop_failed, sv_op},
 				 .cb_arg = c};
+	c->alerts = vg_alerts_new(c->loop, c->node);
 	c->sv = vg_supervisor_new(&so);
 	vg_coord_io io = {io_send_action, io_fence, io_rearm};
 	c->co = vg_coord_new(c->node, &io, c);
@@ -1498,6 +1556,7 @@ void vg_cluster_free(vg_cluster *c)
 		vg_watchdog_close(c->wd, c->clean_stop); /* a crash leaves it armed */
 	vg_membership_free(c->m);
 	vg_supervisor_free(c->sv);
+	vg_alerts_free(c->alerts);
 	vg_coord_free(c->co);
 	vg_store_close(c->st); /* what is queued is written first */
 	vg_repstate_free(c->rs);

@@ -291,6 +291,12 @@ void vg_config_free(vg_config *c)
 		params_free(f->params, f->n_params);
 		strv_free(f->targets, f->n_targets);
 	}
+	for (size_t i = 0; i < c->n_alerts; i++) {
+		free(c->alerts[i].name);
+		free(c->alerts[i].path);
+		strv_free(c->alerts[i].recipients, c->alerts[i].n_recipients);
+	}
+	free(c->alerts);
 	for (size_t i = 0; i < c->n_resources; i++)
 		resource_free(&c->resources[i]);
 	for (size_t i = 0; i < c->n_groups; i++) {
@@ -730,6 +736,55 @@ static void conv_fence(ld *l)
 		f->timeout_ms = get_duration(l, fp(p, "fence_devices", i, "timeout"), y->timeout,
 					     DEFAULT_FENCE_TIMEOUT_MS, true);
 		f->line = vg_ypos_line(l->y, fp(p, "fence_devices", i, NULL));
+	}
+}
+
+/* ---- alerts ---------------------------------------------------------------- */
+
+enum { DEFAULT_ALERT_TIMEOUT_MS = 30000 };
+
+static void conv_alerts(ld *l)
+{
+	static const char *const kind_names[] = {"node", "fencing", "resource", "attribute"};
+	vg_config *c = l->c;
+	char p[PATH_LEN];
+	c->alerts = vg_calloc(l->in->n_alerts + 1, sizeof(*c->alerts));
+	c->n_alerts = l->in->n_alerts;
+	for (size_t i = 0; i < c->n_alerts; i++) {
+		const vg_y_alert *y = &l->in->alerts[i];
+		vg_alert *a = &c->alerts[i];
+		a->name = vg_strdup(y->name);
+		a->path = vg_strdup(y->path);
+		a->line = vg_ypos_line(l->y, fp(p, "alerts", i, NULL));
+		check_name(l, "alerts", i, y->name);
+		for (size_t j = 0; j < i; j++)
+			if (y->name && c->alerts[j].name && !strcmp(y->name, c->alerts[j].name))
+				lerr(l, fp(p, "alerts", i, "name"),
+				     "duplicate alert name '%s' (also alerts[%zu])", y->name, j);
+		if (y->path && y->path[0] != '/')
+			lerr(l, fp(p, "alerts", i, "path"), "must be an absolute path, not '%s'",
+			     y->path);
+		a->timeout_ms = get_duration(l, fp(p, "alerts", i, "timeout"), y->timeout,
+					     DEFAULT_ALERT_TIMEOUT_MS, true);
+		a->recipients = vg_calloc(y->n_recipients + 1, sizeof(char *));
+		for (size_t r = 0; r < y->n_recipients; r++)
+			a->recipients[a->n_recipients++] = vg_strdup(y->recipients[r]);
+		a->kinds = y->n_kinds ? 0 : VG_ALERT_ALL;
+		for (size_t k = 0; k < y->n_kinds; k++) {
+			unsigned bit = 0;
+			for (size_t n = 0; n < 4; n++)
+				if (!strcmp(y->kinds[k], kind_names[n]))
+					bit = 1u << n;
+			if (!bit) {
+				char kp[PATH_LEN + 24];
+				snprintf(kp, sizeof kp, "%s[%zu]", fp(p, "alerts", i, "kinds"), k);
+				lerr(l, kp,
+				     "unknown alert kind '%s' (node, fencing, resource, attribute)",
+				     y->kinds[k]);
+			}
+			a->kinds |= bit;
+		}
+		a->enabled = vg_ypos_has(l->y, fp(p, "alerts", i, "enabled")) ? y->enabled : true;
 	}
 }
 
@@ -1365,6 +1420,7 @@ static vg_config *convert(ld *l)
 	conv_nodes(l);
 	conv_qnetd(l);
 	conv_fence(l);
+	conv_alerts(l);
 	conv_resources(l);
 	conv_groups(l);
 	build_indexes(l);

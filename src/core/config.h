@@ -115,6 +115,27 @@ typedef struct {
 	int line;
 } vg_node;
 
+/* What an alert is sent for (Pacemaker's alert kinds); a mask of these. */
+typedef enum {
+	VG_ALERT_NODE = 1,
+	VG_ALERT_FENCING = 2,
+	VG_ALERT_RESOURCE = 4,
+	VG_ALERT_ATTRIBUTE = 8,
+	VG_ALERT_ALL = 15
+} vg_alert_kind;
+
+/* alerts[]: a script run with Pacemaker's alert environment (alert.h). */
+typedef struct {
+	char *name;
+	char *path; /* absolute */
+	uint64_t timeout_ms;
+	char **recipients; /* each run once per recipient; none: once, with an empty one */
+	size_t n_recipients;
+	unsigned kinds; /* vg_alert_kind mask; all when not given */
+	bool enabled;
+	int line;
+} vg_alert;
+
 typedef struct {
 	char *name;
 	char *agent;
@@ -242,6 +263,8 @@ typedef struct {
 	size_t n_nodes;
 	vg_fence_device *fence_devices;
 	size_t n_fence_devices;
+	vg_alert *alerts;
+	size_t n_alerts;
 	vg_resource *resources;
 	size_t n_resources;
 	vg_group *groups;

@@ -341,6 +341,31 @@ static char *fence_summary(const vg_config *c, size_t i)
 	return xprintf(" (%s)", c->fence_devices[i].agent);
 }
 
+static size_t alert_count(const vg_config *c)
+{
+	return c->n_alerts;
+}
+static const char *alert_name(const vg_config *c, size_t i)
+{
+	return c->alerts[i].name;
+}
+static void alert_props(const vg_config *c, size_t i, plist *p)
+{
+	static const char *const kn[] = {"node", "fencing", "resource", "attribute"};
+	const vg_alert *a = &c->alerts[i];
+	const char *ks[4];
+	size_t nk = 0;
+	for (size_t k = 0; k < 4; k++)
+		if (a->kinds & (1u << k))
+			ks[nk++] = kn[k];
+	padd(p, xprintf("path"), val_text(a->path));
+	padd(p, xprintf("timeout"), dur_text(a->timeout_ms));
+	padd(p, xprintf("recipients"), join(a->recipients, a->n_recipients));
+	padd(p, xprintf("kinds"), join((char *const *)ks, nk));
+	padd(p, xprintf("enabled"), xprintf("%s", a->enabled ? "true" : "false"));
+	psort(p);
+}
+
 static size_t res_count(const vg_config *c)
 {
 	return c->n_resources;
@@ -383,6 +408,7 @@ static const kind_ops kinds[] = {
     {"fence_device", fence_count, fence_name, fence_props, fence_summary},
     {"resource", res_count, res_name, res_props, res_summary},
     {"group", group_count, group_name, group_props, group_summary},
+    {"alert", alert_count, alert_name, alert_props, NULL},
 };
 
 typedef struct {

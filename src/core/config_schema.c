@@ -182,6 +182,19 @@ static const cyaml_schema_value_t constraint_entry = {
     CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, vg_y_constraint, constraint_fields),
 };
 
+static const cyaml_schema_field_t alert_fields[] = {
+    NAME("name", vg_y_alert, name),
+    NAME("path", vg_y_alert, path),
+    STR("timeout", OPT, vg_y_alert, timeout),
+    SEQ("recipients", OPT, vg_y_alert, recipients, n_recipients, &name_entry, 0),
+    SEQ("kinds", OPT, vg_y_alert, kinds, n_kinds, &name_entry, 0),
+    CYAML_FIELD_BOOL("enabled", OPT, vg_y_alert, enabled),
+    CYAML_FIELD_END,
+};
+static const cyaml_schema_value_t alert_entry = {
+    CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, vg_y_alert, alert_fields),
+};
+
 static const cyaml_schema_field_t api_fields[] = {
     STR("listen", OPT, vg_y_api, listen),
     STR("token_file", OPT, vg_y_api, token_file),
@@ -198,6 +211,7 @@ static const cyaml_schema_field_t root_fields[] = {
     SEQ("resources", OPT, vg_y_root, resources, n_resources, &resource_entry, 0),
     SEQ("groups", OPT, vg_y_root, groups, n_groups, &group_entry, 0),
     SEQ("constraints", OPT, vg_y_root, constraints, n_constraints, &constraint_entry, 0),
+    SEQ("alerts", OPT, vg_y_root, alerts, n_alerts, &alert_entry, 0),
     CYAML_FIELD_END,
 };
 

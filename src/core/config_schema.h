@@ -136,6 +136,17 @@ typedef struct {
 } vg_y_constraint;
 
 typedef struct {
+	char *name;
+	char *path;
+	char *timeout;
+	char **recipients;
+	unsigned n_recipients;
+	char **kinds;
+	unsigned n_kinds;
+	bool enabled;
+} vg_y_alert;
+
+typedef struct {
 	char *listen;
 	char *token_file;
 	char *tls_cert;
@@ -155,6 +166,8 @@ typedef struct {
 	unsigned n_groups;
 	vg_y_constraint *constraints;
 	unsigned n_constraints;
+	vg_y_alert *alerts;
+	unsigned n_alerts;
 } vg_y_root;
 
 /* ---- functions ------------------------------------------------------------ */

@@ -307,6 +307,20 @@ static void op_done(rsc *r, vg_op_kind op, bool probe, vg_outcome out, int exit_
 		reconcile(s);
 		return;
 	}
+	if (s->cbs.on_op) {
+		vg_supervisor_op o = {.resource = r->cfg->name,
+				      .task = vg_op_name(op),
+				      .probe = probe,
+				      .interval_ms = op == VG_OP_MONITOR && !probe
+							 ? r->cfg->ops[VG_OP_MONITOR].interval_ms
+							 : 0,
+				      .rc = exit_code,
+				      .timed_out = out == VG_OUTCOME_TIMEOUT,
+				      .exec_ms = duration_us / 1000};
+		s->cbs.on_op(s->cb_arg, &o);
+		if (s->freeing)
+			return;
+	}
 	if (not_here(out, exit_code)) {
 		cannot_run_here(r, op, probe, exit_code, detail);
 		reconcile(s);
@@ -400,6 +414,14 @@ static void on_inst_done(void *arg, const vg_rclass_result *res)
 static void on_inst_exit(void *arg, const char *what)
 {
 	rsc *r = arg;
+	vg_supervisor *s = r->sv;
+	if (s->cbs.on_op) { /* what a monitor would have found: not running */
+		vg_supervisor_op o = {.resource = r->cfg->name,
+				      .task = vg_op_name(VG_OP_MONITOR),
+				      .interval_ms = r->cfg->ops[VG_OP_MONITOR].interval_ms,
+				      .rc = VG_OCF_NOT_RUNNING};
+		s->cbs.on_op(s->cb_arg, &o);
+	}
 	r->obs = OBS_STOPPED;
 	r->restarts++;
 	record_failure(r, what);

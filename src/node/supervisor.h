@@ -33,6 +33,17 @@ typedef struct vg_supervisor vg_supervisor;
 
 typedef void (*vg_supervisor_done_cb)(void *arg);
 
+/* An operation that ended (for alerts). */
+typedef struct {
+	const char *resource;
+	const char *task; /* "start", "stop", "monitor", "promote", ... */
+	bool probe;	  /* a probe (a monitor at start-up or after cleanup) */
+	uint64_t interval_ms;
+	int rc;		/* the OCF exit code (classes without one give OCF's meaning) */
+	bool timed_out; /* killed at its timeout */
+	uint64_t exec_ms;
+} vg_supervisor_op;
+
 /* Reports to its owner (the cluster). */
 typedef struct {
 	/* Something observable changed (state, an operation begun or ended); may come often:
@@ -46,6 +57,8 @@ typedef struct {
 	 * `block`, so this node asks to be fenced (the cluster sends the coordinator a fence
 	 * request for it); with `block` it stays as it is. NULL: blocked only. */
 	void (*on_stop_failed)(void *arg, const char *resource, const char *what, bool fence);
+	/* Every operation that ended, but one a halt cancelled. NULL: not told. */
+	void (*on_op)(void *arg, const vg_supervisor_op *op);
 } vg_supervisor_cbs;
 
 typedef struct {

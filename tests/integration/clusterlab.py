@@ -95,11 +95,11 @@ def web_group(name="frontend", web="web", vip="vip"):
 
 
 def cluster_yaml(lab, names=None, name="test", token=None, options=None, resources="",
-                 groups="", constraints="", fence_devices="", key_file=CLUSTER_KEY):
+                 groups="", constraints="", fence_devices="", key_file=CLUSTER_KEY, alerts=""):
     """A cluster.yaml with the named lab nodes (all by default) as servers.
 
     options: {key: value} added under `cluster:` (e.g. {"stickiness": 100}); resources,
-    groups, constraints, fence_devices: YAML text of list items ("  - ...")."""
+    groups, constraints, fence_devices, alerts: YAML text of list items ("  - ...")."""
     nodes = [lab.nodes[n] for n in (names or lab.node_names)]
     out = [f"cluster:\n  name: {name}\n  key_file: {key_file}\n"]
     if token is not None:
@@ -110,7 +110,7 @@ def cluster_yaml(lab, names=None, name="test", token=None, options=None, resourc
     for n in nodes:
         out.append(f"  - {{name: {n.name}, address: {n.addr}, role: server}}\n")
     for key, text in (("fence_devices", fence_devices), ("resources", resources),
-                      ("groups", groups), ("constraints", constraints)):
+                      ("groups", groups), ("constraints", constraints), ("alerts", alerts)):
         if text.strip():
             out.append(f"{key}:\n" + text.rstrip("\n") + "\n")
     return "".join(out)

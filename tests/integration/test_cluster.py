@@ -27,6 +27,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import clusterlab as cl  # noqa: E402
 from clusterlab import node_state, resource, running_on, status, wait_status  # noqa: E402
 from netlab import wait_until  # noqa: E402
+from common import read_file  # noqa: E402
 from pdu import Pdu  # noqa: E402
 
 NAMES = ["n1", "n2", "n3"]
@@ -231,8 +232,13 @@ def test_partition_isolated_holder_drops_vip_majority_takes_over(lab3):
 
 def test_two_node_crash_and_partition_go_through_fencing(lab2):
     names = ["n1", "n2"]
+    # Pacemaker's own alert agent, as shipped (pacemaker-common): the survivor, coordinator
+    # of the new view, runs it for the lost node and for the fencing
+    alert_log = os.path.join(lab2.dir, "alerts.log")
+    alerts = ("  - {name: file, path: /usr/share/pacemaker/alerts/alert_file.sh.sample,\n"
+              f"     recipients: [{alert_log}], kinds: [node, fencing]}}\n")
     with Pdu(lab2) as pdu:
-        cl.start(lab2, fence_devices=pdu.device_yaml(),
+        cl.start(lab2, fence_devices=pdu.device_yaml(), alerts=alerts,
                  options={"stickiness": 100, "fence_delay": "3s"})
         holder, _ = wait_settled(lab2, names, timeout=START_S)
         other = next(n for n in names if n != holder)
@@ -253,6 +259,13 @@ def test_two_node_crash_and_partition_go_through_fencing(lab2):
                         lambda st: running_on(st, "web") == [other] == running_on(st, "vip")
                         and node_state(st, holder) in ("fenced", "offline"), SETTLE_S,
                         f"{other} running the group, {holder} fenced")
+            lost = f"Node '{holder}' is now 'lost'"
+            fenced = f"Fencing Operation off of {holder} by "
+            wait_until(lambda: lost in read_file(alert_log)
+                       and fenced in read_file(alert_log), 30, 0.1,
+                       "the node and fencing alerts")
+            assert f"for vigild@{other}: OK" in read_file(alert_log), read_file(alert_log)
+            assert "is now 'member'" in read_file(alert_log), read_file(alert_log)
             # (b) it comes back; then the two are cut apart: both keep quorum (two_node), the
             # holder fences the other at once, the other waits fence_delay and is shot first
             lab2.cluster.restart(holder)

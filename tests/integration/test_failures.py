@@ -97,3 +97,34 @@ def test_operation_ends_when_the_agent_exits_not_when_its_output_closes(lab, nod
     assert r["failcount"] == 0, r
     daemon = int(read_file(os.path.join(d, "daemon.pid")))
     assert alive(node, daemon)
+
+
+def test_alerts_run_pacemakers_agent_and_a_hanging_one_is_killed(lab, node):
+    """Issue 10, alerts: Pacemaker's shipped alert_file agent, unchanged, gets a resource's
+    start and, when its process is killed, the failure (a monitor that finds it not running);
+    a second alert whose script hangs is killed at its 1 s timeout while vigild answers."""
+    from common import API_PATTERN, one_pid, res_api
+    d = record_dir(lab, "alerts")
+    log = os.path.join(d, "alerts.log")
+    hang = os.path.join(d, "vigil-hang-alert.sh")
+    with open(hang, "w") as f:
+        f.write("#!/bin/sh\necho \"$CRM_alert_kind $CRM_alert_task\" >> \"$0.calls\"\n"
+                "exec sleep 61.7\n")
+    os.chmod(hang, 0o755)
+    alerts = ("alerts:\n"
+              "  - {name: file, path: /usr/share/pacemaker/alerts/alert_file.sh.sample,\n"
+              f"     recipients: [{log}]}}\n"
+              f"  - {{name: hang, path: {hang}, timeout: 1s, kinds: [resource]}}\n")
+    node.start_vigild(cluster_yaml(lab, res_api(), extra=alerts))
+    node.wait_state("api")
+    wait_until(lambda: "Resource operation 'start' for 'api' on 'n1': ok" in read_file(log),
+               30, 0.1, "the start's alert")
+    node.run(["kill", "-9", str(one_pid(node, API_PATTERN))])
+    want = "Resource operation 'monitor (1000)' for 'api' on 'n1': not running"
+    wait_until(lambda: want in read_file(log), 30, 0.1, "the failure's alert")
+    # the hanging ones: each killed at its timeout; vigild answered all along
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 2:
+        assert node.status()["cluster"]["mode"] == "standalone"
+    wait_until(lambda: node.pgrep("sleep 61[.]7") == [], 15, 0.1, "the hanging alerts killed")
+    assert len(read_file(hang + ".calls").splitlines()) >= 2, read_file(hang + ".calls")

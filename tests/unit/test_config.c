@@ -306,7 +306,7 @@ static const struct {
     {"bad_name.yaml", {7, "resources[0].name", "invalid name 'my web'"}},
     {"bad_two_docs.yaml", {10, "(document)", "only one YAML document"}},
     {"bad_params_type.yaml", {10, "resources[0].params.command", "mapping of names to scalar"}},
-    {"bad_alerts.yaml", {6, "alerts", "unknown key"}},
+    {"bad_alerts.yaml", {7, "alerts[0].path", "must be an absolute path"}},
 };
 
 static void test_bad_files(void **state)
@@ -514,6 +514,60 @@ static void test_api(void **state)
 		snprintf(yaml, sizeof yaml, base, bad[i].api);
 		c = vg_config_load_buffer("a.yaml", yaml, strlen(yaml), NULL, &e);
 		expect_one(c, &e, bad[i].want);
+	}
+}
+
+static void test_alerts(void **state)
+{
+	(void)state;
+	static const char *const base = "cluster: {name: t}\n"
+					"nodes:\n"
+					"  - {name: n1, address: 10.9.0.1, role: server}\n"
+					"alerts:\n%s";
+	char yaml[1024];
+	vg_config_errors e;
+	snprintf(yaml, sizeof yaml, base,
+		 "  - {name: file, path: /usr/share/pacemaker/alerts/alert_file.sh.sample,\n"
+		 "     recipients: [/var/log/a.log, /var/log/b.log], kinds: [node, fencing]}\n"
+		 "  - {name: off, path: /bin/true, timeout: 2s, enabled: false}\n");
+	vg_config *c = vg_config_load_buffer("a.yaml", yaml, strlen(yaml), NULL, &e);
+	if (!c)
+		fail_msg("%s", e.count ? e.items[0].message : "?");
+	assert_int_equal(c->n_alerts, 2);
+	assert_string_equal(c->alerts[0].name, "file");
+	assert_int_equal(c->alerts[0].n_recipients, 2);
+	assert_string_equal(c->alerts[0].recipients[1], "/var/log/b.log");
+	assert_int_equal(c->alerts[0].kinds, VG_ALERT_NODE | VG_ALERT_FENCING);
+	assert_int_equal(c->alerts[0].timeout_ms, 30000);
+	assert_true(c->alerts[0].enabled);
+	assert_int_equal(c->alerts[1].kinds, VG_ALERT_ALL);
+	assert_int_equal(c->alerts[1].timeout_ms, 2000);
+	assert_false(c->alerts[1].enabled);
+	vg_config_free(c);
+	vg_config_errors_free(&e);
+	const struct {
+		const char *alerts, *want;
+	} bad[] = {
+	    {"  - {name: a, path: alert.sh}\n",
+	     "a.yaml:5: alerts[0].path: must be an absolute path, not 'alert.sh'"},
+	    {"  - {name: a, path: /bin/true, kinds: [node, disk]}\n",
+	     "a.yaml:5: alerts[0].kinds[1]: unknown alert kind 'disk' (node, fencing, resource, "
+	     "attribute)"},
+	    {"  - {name: a, path: /bin/true}\n  - {name: a, path: /bin/false}\n",
+	     "a.yaml:6: alerts[1].name: duplicate alert name 'a' (also alerts[0])"},
+	    {"  - {name: a, path: /bin/true, timeout: soon}\n", "alerts[0].timeout"},
+	    {"  - {name: a}\n", "path"},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		snprintf(yaml, sizeof yaml, base, bad[i].alerts);
+		c = vg_config_load_buffer("a.yaml", yaml, strlen(yaml), NULL, &e);
+		assert_null(c);
+		assert_int_equal(e.count, 1);
+		char buf[1024];
+		vg_config_error_format(&e.items[0], buf, sizeof buf);
+		if (!strstr(buf, bad[i].want))
+			fail_msg("got '%s', want '%s'", buf, bad[i].want);
+		vg_config_errors_free(&e);
 	}
 }
 
@@ -855,6 +909,7 @@ int main(void)
 	    cmocka_unit_test(test_buffer_ok),
 	    cmocka_unit_test(test_lease_at_least_token),
 	    cmocka_unit_test(test_api),
+	    cmocka_unit_test(test_alerts),
 	    cmocka_unit_test(test_agents_from_provider),
 	    cmocka_unit_test(test_config_agents),
 	    cmocka_unit_test(test_agents_local),
