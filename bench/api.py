@@ -20,7 +20,6 @@ import json
 import os
 import random
 import signal
-import statistics
 import sys
 import threading
 import time
@@ -28,6 +27,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests",
                                 "integration"))
 import netlab  # noqa: E402
+from benchstat import summary  # noqa: E402
 
 RSS_BUDGET_KB = 20 * 1024
 
@@ -49,20 +49,6 @@ for path in ("/metrics", "/v1/status"):
     out[path] = {"ms": xs, "bytes": len(body)}
 print(json.dumps(out))
 """
-
-
-def percentile(xs, p):
-    s = sorted(xs)
-    k = (len(s) - 1) * p / 100.0
-    lo, hi = int(k), min(int(k) + 1, len(s) - 1)
-    return s[lo] + (s[hi] - s[lo]) * (k - lo)
-
-
-def summary(xs):
-    if len(xs) >= 300:
-        return (f"median {statistics.median(xs):.2f} ms   p99 {percentile(xs, 99):.2f} ms   "
-                f"max {max(xs):.2f} ms   ({len(xs)} requests)")
-    return f"max of {len(xs)}: {max(xs):.2f} ms"
 
 
 def resources(lab, n):
@@ -147,7 +133,7 @@ def main():
         print(f"HTTP API at 1,000 process resources, one killed every 20 ms "
               f"({kills[0]} kills during the run):")
         for path in ("/metrics", "/v1/status"):
-            print(f"  GET {path:11s} {summary(got[path]['ms'])}   "
+            print(f"  GET {path:11s} {summary(got[path]['ms'], what='requests')}   "
                   f"({got[path]['bytes'] / 1024:.0f} KiB)")
         d.wait_pid()
         m = memory_kb(d.host_pid)

@@ -63,6 +63,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
                                 "integration"))
 import clusterlab as cl  # noqa: E402
 import netlab  # noqa: E402
+from benchstat import percentile  # noqa: E402
 
 NAMES = ["n1", "n2", "n3"]
 PACEMAKER_MEDIAN_S = 8.8  # SPEC.md: Pacemaker with its defaults, same kind of network
@@ -84,13 +85,6 @@ LOG_RE = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3})Z (\S+) +(\w+) +(.
 MEMBER_RE = re.compile(r"^membership: \[([^\]]*)\], (quorate|NO QUORUM), ring (\d+)")
 START_RE = re.compile(r"^start (\S+) on (\S+): ")
 WAIT_RE = re.compile(r"^(\S+) left: its requires: quorum resources count as stopped there in (\d+) to (\d+) ms")
-
-
-def percentile(xs, p):
-    s = sorted(xs)
-    k = (len(s) - 1) * p / 100.0
-    lo, hi = int(k), min(int(k) + 1, len(s) - 1)
-    return s[lo] + (s[hi] - s[lo]) * (k - lo)
 
 
 def setns_net(netns):

@@ -22,6 +22,7 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests",
                                 "integration"))
 import netlab  # noqa: E402
+from benchstat import percentile  # noqa: E402
 
 OP_RE = re.compile(r" (d\d+): monitor -> ok \(rc 0, (\d+) us\)")
 
@@ -47,13 +48,6 @@ for _ in range(runs):
     assert rc == 0, rc
     print("sh", int(d * 1e6))
 """
-
-
-def percentile(xs, p):
-    s = sorted(xs)
-    k = (len(s) - 1) * p / 100.0
-    lo, hi = int(k), min(int(k) + 1, len(s) - 1)
-    return s[lo] + (s[hi] - s[lo]) * (k - lo)
 
 
 def line(label, xs):

@@ -26,16 +26,10 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests",
                                 "integration"))
 import netlab  # noqa: E402
+from benchstat import percentile  # noqa: E402
 
 BUDGET_MS = 50.0
 STABLE_S = 10.5  # vigild's BACKOFF_STABLE_MS is 10 s: a run this long resets the streak
-
-
-def percentile(xs, p):
-    s = sorted(xs)
-    k = (len(s) - 1) * p / 100.0
-    lo, hi = int(k), min(int(k) + 1, len(s) - 1)
-    return s[lo] + (s[hi] - s[lo]) * (k - lo)
 
 
 class Fifo:

@@ -3,7 +3,8 @@
  * member of a Corosync cluster, with the same rules.
  *
  * Owns: the one view (this node alone, quorate, ring 1), announced once from the loop, and
- * the queue of messages sent and not yet delivered back, each delivered whole, in the order
+ * the queue of messages sent and not yet delivered back (sendq.h's bounded queue, none bound
+ * to a view: there is only one), each delivered whole, in the order
  * sent, from an idle handle on the loop: one batch per turn, so the loop polls its sockets
  * between batches (a timer re-armed at 0 ms from its own callback would run again in the same
  * turn, for ever, in libuv 1.44). The queue is bounded (QUEUE_MAX: a send beyond it fails,
@@ -14,20 +15,14 @@
 #include "membership.h"
 #include "clock.h"
 #include "mem.h"
+#include "sendq.h"
 
 #include <stdlib.h>
-#include <string.h>
 
 enum {
 	QUEUE_MAX = 4096, /* messages not yet delivered back */
 	BATCH_MAX = 64	  /* delivered per turn of the loop: the rest wait for the next */
 };
-
-typedef struct lb_msg {
-	struct lb_msg *next;
-	size_t len;
-	unsigned char data[];
-} lb_msg;
 
 typedef struct {
 	vg_membership base; /* first: the interface (membership.h) */
@@ -38,8 +33,7 @@ typedef struct {
 	uv_idle_t deliver; /* the announcement, then the queue; active while there is work */
 	bool announced;	   /* on_connection, on_ring and on_change have been called */
 	bool freeing;
-	lb_msg *head, *tail;
-	size_t queued;
+	vg_sendq q;
 } lb_membership;
 
 static void on_deliver(uv_idle_t *h)
@@ -57,18 +51,15 @@ static void on_deliver(uv_idle_t *h)
 	}
 	/* Only what was queued before this turn: a message sent from on_message waits for the
 	 * next one, so a handler that answers itself cannot keep the loop here. */
-	size_t n = m->queued < BATCH_MAX ? m->queued : BATCH_MAX;
+	size_t n = m->q.len < BATCH_MAX ? m->q.len : BATCH_MAX, dropped = 0;
 	for (size_t i = 0; i < n && !m->freeing; i++) {
-		lb_msg *msg = m->head;
-		m->head = msg->next;
-		if (!m->head)
-			m->tail = NULL;
-		m->queued--;
+		const vg_sendq_msg *msg = vg_sendq_head(&m->q, 0, &dropped);
 		if (m->cbs.on_message)
 			m->cbs.on_message(m->arg, m->nodeid, msg->data, msg->len);
-		free(msg);
+		if (!m->freeing) /* freed in the callback: the queue goes when it closes */
+			vg_sendq_pop(&m->q);
 	}
-	if (!m->freeing && !m->head)
+	if (!m->freeing && !m->q.len)
 		uv_idle_stop(&m->deliver);
 }
 
@@ -81,18 +72,8 @@ static void wake(lb_membership *m)
 static int lb_send(vg_membership *mb, const void *data, size_t len)
 {
 	lb_membership *m = (lb_membership *)mb;
-	if (m->freeing || !m->announced || m->queued >= QUEUE_MAX)
+	if (m->freeing || !m->announced || vg_sendq_push(&m->q, data, len, false, 0) != 0)
 		return -1; /* as Corosync's: not connected yet, or the queue is full */
-	lb_msg *msg = vg_malloc(sizeof *msg + len);
-	msg->next = NULL;
-	msg->len = len;
-	memcpy(msg->data, data, len);
-	if (m->tail)
-		m->tail->next = msg;
-	else
-		m->head = msg;
-	m->tail = msg;
-	m->queued++;
 	wake(m);
 	return 0;
 }
@@ -151,7 +132,9 @@ static uint32_t lb_hold_ms(const vg_membership *mb)
 
 static void on_closed(uv_handle_t *h)
 {
-	free(h->data);
+	lb_membership *m = h->data;
+	vg_sendq_clear(&m->q); /* what was not delivered: dropped */
+	free(m);
 }
 
 static void lb_free(vg_membership *mb)
@@ -160,13 +143,6 @@ static void lb_free(vg_membership *mb)
 	if (m->freeing)
 		return;
 	m->freeing = true;
-	while (m->head) {
-		lb_msg *next = m->head->next;
-		free(m->head);
-		m->head = next;
-	}
-	m->tail = NULL;
-	m->queued = 0;
 	uv_close((uv_handle_t *)&m->deliver, on_closed);
 }
 
@@ -196,6 +172,7 @@ vg_membership *vg_membership_loopback_new(uv_loop_t *loop, uint32_t nodeid,
 	if (cbs)
 		m->cbs = *cbs;
 	m->arg = arg;
+	vg_sendq_init(&m->q, QUEUE_MAX);
 	uv_idle_init(loop, &m->deliver);
 	m->deliver.data = m;
 	uv_idle_start(&m->deliver, on_deliver);

@@ -231,26 +231,23 @@ static void start_node(daemon_ctx *d)
 			      .on_fatal = on_fatal,
 			      .fatal_arg = d,
 			      .standalone = !d->cluster_mode};
-	size_t n_resources = d->config->n_resources;
-	char *name = vg_strdup(d->config->name ? d->config->name : "");
-	d->config = NULL; /* the cluster owns it */
-	d->cl = vg_cluster_new(&co, err, sizeof err);
-	if (!d->cl) {
-		vg_error("%s", err);
-		vg_config_free(co.file_config);
-		free(name);
-		d->exit_code = 1;
-		d->stopping = true;
-		on_all_stopped(d);
-		return;
-	}
 	if (d->cluster_mode)
 		vg_info("vigild %s: node %s, cluster mode over Corosync, socket %s", VIGIL_VERSION,
 			d->node, d->socket_path);
 	else
 		vg_info("vigild %s: node %s, cluster %s (standalone), %zu resources, socket %s",
-			VIGIL_VERSION, d->node, name, n_resources, d->socket_path);
-	free(name);
+			VIGIL_VERSION, d->node, d->config->name, d->config->n_resources,
+			d->socket_path);
+	d->config = NULL; /* the cluster owns it */
+	d->cl = vg_cluster_new(&co, err, sizeof err);
+	if (!d->cl) {
+		vg_error("%s", err);
+		vg_config_free(co.file_config);
+		d->exit_code = 1;
+		d->stopping = true;
+		on_all_stopped(d);
+		return;
+	}
 	vg_cluster_start(d->cl);
 }
 
